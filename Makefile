@@ -1,0 +1,33 @@
+# The README's two commands: `make run` and `make test`. Everything else is CMake.
+.PHONY: all deps build build-asan run test bench clean format
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default
+
+build-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+
+# Until the live server exists, the main job is the openb fragmentation benchmark
+# on the default trace.
+run: build
+	./build/default/muster sim openb \
+	  --nodes ../shared/traces/alibaba-v2023/openb_node_list_gpu_node.csv \
+	  --pods ../shared/traces/alibaba-v2023/openb_pod_list_default.csv \
+	  --policy random,dotprod,gpuclustering,gpupacking,bestfit,fgd,musterpack \
+	  --seeds 42-51 --tune 1.3
+
+test: build build-asan
+	@ctest --preset asan
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages muster needs to build and test, only those missing.
+# Does nothing (and needs no network) when everything is present.
+set -euo pipefail
+pkgs=(gcc make cmake ninja-build pkg-config libcmocka-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
