@@ -1,0 +1,14 @@
+/*
+ * cli: one file per subcommand. Each entry point takes the arguments after its
+ * own name (argv[0] is the subcommand's name) and returns the process exit status.
+ */
+#ifndef MUSTER_CLI_H
+#define MUSTER_CLI_H
+
+int cli_sim(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+/* Parses "42-51" or "42" or "1,5,9" into a list of seeds; returns the count or -1. */
+int cli_parse_seeds(const char *s, unsigned long long *out, int max);
+
+#endif

@@ -1,0 +1,307 @@
+#include "sched/fgd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+/* A memo key: everything F depends on. cpu enters only as its rank among the
+ * distinct CPU requests of the workload (F only asks "does p's CPU fit?"). */
+struct frag_key {
+    uint8_t model, gpu_n;
+    uint16_t cpu_rank;
+    uint16_t gpu[CLUSTER_MAX_GPUS]; /* sorted ascending, zero beyond gpu_n */
+};
+
+struct frag_model {
+    size_t n;
+    struct pod_req *t;
+    int64_t *w; /* f_p * 2^20, rounded */
+    int32_t *cpu_thr; /* distinct CPU requests of the types, ascending */
+    size_t nthr;
+    /* memo: open addressing, cleared when full */
+    struct frag_key *key;
+    int64_t *val;
+    uint8_t *used;
+    uint32_t cap, count;
+};
+
+#define FRAG_MEMO_CAP (1u << 18)
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+struct frag_model *frag_model_create(const struct workload_dist *wd, double coverage)
+{
+    struct frag_model *fm = xcalloc(1, sizeof *fm);
+    /* wd is sorted by decreasing frequency (workload_dist_normalize). Keep the
+     * shortest prefix reaching `coverage`. */
+    double cum = 0;
+    size_t keep = 0;
+    while (keep < wd->n && cum < coverage - 1e-12)
+        cum += wd->freq[keep++];
+    fm->n = keep;
+    fm->t = xcalloc(keep ? keep : 1, sizeof *fm->t);
+    fm->w = xcalloc(keep ? keep : 1, sizeof *fm->w);
+    fm->cpu_thr = xcalloc(keep ? keep : 1, sizeof *fm->cpu_thr);
+    for (size_t i = 0; i < keep; i++) {
+        fm->t[i] = wd->req[i];
+        fm->w[i] = llround(wd->freq[i] / cum * FRAG_SCALE);
+        fm->cpu_thr[i] = policy_cpu(&wd->req[i]);
+    }
+    qsort(fm->cpu_thr, keep, sizeof *fm->cpu_thr, cmp_i32);
+    size_t u = 0;
+    for (size_t i = 0; i < keep; i++)
+        if (!u || fm->cpu_thr[u - 1] != fm->cpu_thr[i])
+            fm->cpu_thr[u++] = fm->cpu_thr[i];
+    fm->nthr = u;
+    fm->cap = FRAG_MEMO_CAP;
+    fm->key = xcalloc(fm->cap, sizeof *fm->key);
+    fm->val = xcalloc(fm->cap, sizeof *fm->val);
+    fm->used = xcalloc(fm->cap, 1);
+    return fm;
+}
+
+void frag_model_destroy(struct frag_model *fm)
+{
+    if (!fm)
+        return;
+    free(fm->t);
+    free(fm->w);
+    free(fm->cpu_thr);
+    free(fm->key);
+    free(fm->val);
+    free(fm->used);
+    free(fm);
+}
+
+/* Number of thresholds <= cpu. */
+static uint16_t cpu_rank(const struct frag_model *fm, int32_t cpu)
+{
+    size_t lo = 0, hi = fm->nthr;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (fm->cpu_thr[mid] <= cpu)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint16_t)lo;
+}
+
+static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
+{
+    int64_t idle = 0;
+    for (int i = 0; i < k->gpu_n; i++)
+        idle += k->gpu[i];
+    if (idle == 0)
+        return 0;
+    int64_t f = 0;
+    for (size_t p = 0; p < fm->n; p++) {
+        const struct pod_req *t = &fm->t[p];
+        int64_t amount = idle;
+        bool model_ok = t->model_mask == 0 ||
+                        (k->model != CLUSTER_NO_MODEL && (t->model_mask >> k->model) & 1);
+        if (t->gpus > 0 && t->gpu_milli > 0 && model_ok && k->gpu_n > 0) {
+            /* cpu fits iff the node's rank passes this type's threshold */
+            bool cpu_ok = k->cpu_rank > 0 && fm->cpu_thr[k->cpu_rank - 1] >= policy_cpu(t);
+            int fit = 0;
+            int64_t small = 0;
+            for (int i = 0; i < k->gpu_n; i++) {
+                if (k->gpu[i] >= t->gpu_milli)
+                    fit++;
+                else
+                    small += k->gpu[i];
+            }
+            if (cpu_ok && fit >= t->gpus)
+                amount = small;
+        }
+        f += fm->w[p] * amount;
+    }
+    return f;
+}
+
+static uint64_t key_hash(const struct frag_key *k)
+{
+    const uint64_t *w = (const uint64_t *)k;
+    uint64_t h = 0x46524147ULL;
+    for (size_t i = 0; i < sizeof *k / 8; i++) {
+        h ^= w[i];
+        h *= 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+int64_t frag_amount(struct frag_model *fm, uint8_t model, int gpu_n, const uint16_t *gpus,
+                    int32_t cpu_free)
+{
+    struct frag_key k;
+    memset(&k, 0, sizeof k);
+    k.model = model;
+    k.gpu_n = (uint8_t)gpu_n;
+    /* A true CPU threshold test needs cpu_free >= thr; cpu_rank counts
+     * thresholds <= cpu_free, so rank r means the r smallest are met. */
+    k.cpu_rank = cpu_rank(fm, cpu_free);
+    for (int i = 0; i < gpu_n; i++) {
+        uint16_t v = gpus[i];
+        int j = i;
+        while (j > 0 && k.gpu[j - 1] > v) {
+            k.gpu[j] = k.gpu[j - 1];
+            j--;
+        }
+        k.gpu[j] = v;
+    }
+    uint32_t mask = fm->cap - 1, i = (uint32_t)key_hash(&k) & mask;
+    while (fm->used[i]) {
+        if (!memcmp(&fm->key[i], &k, sizeof k))
+            return fm->val[i];
+        i = (i + 1) & mask;
+    }
+    int64_t v = compute(fm, &k);
+    if (fm->count * 4 >= fm->cap * 3) {
+        memset(fm->used, 0, fm->cap);
+        fm->count = 0;
+        i = (uint32_t)key_hash(&k) & mask;
+    }
+    fm->used[i] = 1;
+    fm->key[i] = k;
+    fm->val[i] = v;
+    fm->count++;
+    return v;
+}
+
+/* ---- the policies ---- */
+
+struct fgd {
+    struct frag_model *fm;
+    bool exact; /* fgdx: no sigmoid truncation */
+};
+
+static void *fgd_create_common(const struct workload_dist *wd, bool exact)
+{
+    struct fgd *g = xcalloc(1, sizeof *g);
+    g->fm = frag_model_create(wd, 0.95);
+    g->exact = exact;
+    return g;
+}
+
+static void *fgd_create(const struct cluster *c, const struct workload_dist *wd)
+{
+    (void)c;
+    return fgd_create_common(wd, false);
+}
+
+static void *fgdx_create(const struct cluster *c, const struct workload_dist *wd)
+{
+    (void)c;
+    return fgd_create_common(wd, true);
+}
+
+static void fgd_destroy(void *st)
+{
+    struct fgd *g = st;
+    if (g)
+        frag_model_destroy(g->fm);
+    free(g);
+}
+
+/* Score of a fragmentation change: FGD's 100 * sigmoid(dF / 1000 milli),
+ * truncated; fgdx keeps dF itself. */
+static double grade(const struct fgd *g, int64_t before, int64_t after)
+{
+    double delta = (double)(before - after);
+    if (g->exact)
+        return delta;
+    double x = delta / FRAG_SCALE / 1000.0;
+    return (double)(int64_t)(100.0 / (1.0 + exp(-x)));
+}
+
+/* Best score over the GPUs a share could take on node; *gpu gets the lowest
+ * index reaching it. */
+static double share_score(struct fgd *g, const struct cluster *c, uint32_t node,
+                          const struct pod_req *req, int *gpu)
+{
+    const uint16_t *gv = cluster_gpus(c, node);
+    int n = c->gpu_n[node];
+    int32_t cpu_after = c->cpu_free[node] - policy_cpu(req);
+    int64_t before = frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node]);
+    uint16_t tmp[CLUSTER_MAX_GPUS];
+    memcpy(tmp, gv, n * sizeof *tmp);
+    double best = -INFINITY;
+    *gpu = -1;
+    for (int i = 0; i < n; i++) {
+        if (gv[i] < req->gpu_milli)
+            continue;
+        tmp[i] = (uint16_t)(gv[i] - req->gpu_milli);
+        double s = grade(g, before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after));
+        tmp[i] = gv[i];
+        if (*gpu < 0 || s > best) {
+            best = s;
+            *gpu = i;
+        }
+    }
+    return best;
+}
+
+static double fgd_score(void *st, const struct cluster *c, uint32_t node, const struct pod_req *req)
+{
+    struct fgd *g = st;
+    if (req->gpus == 1 && req->gpu_milli > 0 && req->gpu_milli < GPU_MILLI) {
+        int gpu;
+        return share_score(g, c, node, req, &gpu);
+    }
+    const uint16_t *gv = cluster_gpus(c, node);
+    int n = c->gpu_n[node];
+    int64_t before = frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node]);
+    /* Whole GPUs: which fully free ones are taken does not change F. */
+    uint16_t tmp[CLUSTER_MAX_GPUS];
+    memcpy(tmp, gv, n * sizeof *tmp);
+    int need = req->gpu_milli ? req->gpus : 0;
+    for (int i = 0; i < n && need > 0; i++) {
+        if (tmp[i] == GPU_MILLI) {
+            tmp[i] = 0;
+            need--;
+        }
+    }
+    int64_t after = frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req));
+    return grade(g, before, after);
+}
+
+static bool fgd_pick_gpus(void *st, const struct cluster *c, uint32_t node,
+                          const struct pod_req *req, struct placement *p, struct rng *rng)
+{
+    (void)rng;
+    if (!(req->gpus == 1 && req->gpu_milli > 0 && req->gpu_milli < GPU_MILLI))
+        return cluster_pick_gpus(c, node, req, p);
+    int gpu;
+    share_score(st, c, node, req, &gpu);
+    if (gpu < 0)
+        return false;
+    p->node = node;
+    p->ngpu = 1;
+    p->gpu[0] = (uint8_t)gpu;
+    return true;
+}
+
+const struct policy_ops fgd_ops = {
+    .name = "fgd",
+    .summary = "fragmentation gradient descent (Weng et al., ATC 2023)",
+    .create = fgd_create,
+    .destroy = fgd_destroy,
+    .score = fgd_score,
+    .pick_gpus = fgd_pick_gpus,
+};
+
+const struct policy_ops fgdx_ops = {
+    .name = "fgdx",
+    .summary = "muster: exact fragmentation gradient",
+    .create = fgdx_create,
+    .destroy = fgd_destroy,
+    .score = fgd_score,
+    .pick_gpus = fgd_pick_gpus,
+};

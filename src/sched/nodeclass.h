@@ -1,0 +1,73 @@
+/*
+ * nodeclass: nodes grouped by their exact scheduling state.
+ *
+ * Two nodes are in the same class when everything a placement policy can look
+ * at is equal: capacities (CPU, memory, GPU count, GPU model), free state (CPU,
+ * memory, and the multiset of per-GPU free milli, i.e. the GPU vector sorted) and
+ * the set of pod kinds running there (cluster.h).
+ * Every policy's score is a function of that state and the request, so the engine
+ * scores a class once instead of each of its nodes, and memoises the score by
+ * (class uid, request type). A cluster of 130,000 identical nodes fed whole-GPU
+ * pods has a handful of classes, not 130,000 nodes to visit.
+ *
+ * Ties between nodes of equal score go to the lowest node id (the engine's one
+ * tie-break rule; the simulator numbers nodes in a seeded random order so that
+ * this is a random but fixed ranking, as in the FGD paper's simulator). So each
+ * class keeps its members in a min-heap by node id: the class's best node is
+ * members[0], and a node leaves or joins in O(log n).
+ *
+ * Invariants (checked by nodeclass_check):
+ *  - every node is in exactly one live class, at position pos[node] of its
+ *    members heap, and the heap property holds;
+ *  - a live class has count >= 1; a class whose last node leaves is freed and
+ *    its slot reused, but its uid never is (uids key the score memo);
+ *  - the lookup table maps state -> slot for every live class.
+ *
+ * Owned by the engine; caller calls nodeclass_move() after it changes a node's
+ * free state in the cluster.
+ */
+#ifndef MUSTER_SCHED_NODECLASS_H
+#define MUSTER_SCHED_NODECLASS_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "sched/cluster.h"
+
+struct nodeclass {
+    uint32_t uid;      /* never reused; 0 marks a free slot */
+    uint32_t count;    /* nodes in the class */
+    uint32_t cap;      /* members capacity */
+    uint32_t *members; /* node ids as a binary min-heap: members[0] is the lowest */
+    uint64_t hash;
+};
+
+struct nodeclass_index {
+    const struct cluster *c;
+    struct nodeclass *cls; /* slots; live ones have uid != 0 */
+    uint32_t ncls, cap;    /* slots in use (live or free), allocated */
+    uint32_t nlive;
+    uint32_t *free_slots;
+    uint32_t nfree;
+    uint32_t next_uid;
+    uint32_t *of;  /* node -> class slot */
+    uint32_t *pos; /* node -> position in its class's members */
+    /* open-addressing table: hash -> slot+1 (0 empty); linear probing */
+    uint32_t *table;
+    uint32_t tcap, tused;
+    uint32_t ntomb;
+};
+
+/* Builds classes for all nodes of c. c must outlive the index. */
+void nodeclass_init(struct nodeclass_index *ix, const struct cluster *c);
+void nodeclass_release(struct nodeclass_index *ix);
+
+/* Re-files node after its free state changed in the cluster. */
+void nodeclass_move(struct nodeclass_index *ix, uint32_t node);
+
+/* The state hash of a node as stored in the cluster now. */
+uint64_t nodeclass_hash(const struct cluster *c, uint32_t node);
+
+int nodeclass_check(const struct nodeclass_index *ix, struct err *e);
+
+#endif
