@@ -10,10 +10,10 @@
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
-#define arena__poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define arena__poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define arena__unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
-#define arena__poison(p, n) ((void)(p), (void)(n))
+#define arena__poison(p, n)   ((void)(p), (void)(n))
 #define arena__unpoison(p, n) ((void)(p), (void)(n))
 #endif
 

@@ -31,7 +31,7 @@ int err_wrap(struct err *e, const char *fmt, ...)
     /* Joined by hand rather than with snprintf("%s: %s"): the result is cut at
      * ERR_MSG_MAX-1 bytes by contract, and gcc's -Wformat-truncation (an error in
      * this build) cannot be told that the cut is deliberate. */
-    const char *parts[] = { prefix, ": ", old };
+    const char *parts[] = {prefix, ": ", old};
     size_t room = sizeof e->msg - 1, n = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0] && n < room; i++) {
         size_t k = strnlen(parts[i], room - n);

@@ -92,7 +92,7 @@ void heap_push(struct heap *h, uint64_t key, uint32_t id)
         assert(id < h->nids);
         assert(h->pos[id] == HEAP__ABSENT);
     }
-    struct heap_item item = { .key = key, .id = id };
+    struct heap_item item = {.key = key, .id = id};
     vec_push(&h->items, item);
     heap__up(h, h->items.len - 1);
 }

@@ -35,8 +35,8 @@ struct heap_item {
 struct heap {
     /* items.v[0] is the minimum; the children of i are 2i+1 and 2i+2. */
     VEC(struct heap_item) items;
-    uint32_t *pos;  /* indexed heaps: pos[id] = index in items, or HEAP__ABSENT */
-    uint32_t nids;  /* 0: no index */
+    uint32_t *pos; /* indexed heaps: pos[id] = index in items, or HEAP__ABSENT */
+    uint32_t nids; /* 0: no index */
 };
 
 /* Prepares an empty heap. nids = 0 makes a plain heap; nids > 0 makes an indexed

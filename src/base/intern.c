@@ -40,7 +40,7 @@ uint32_t intern_id(struct intern *in, const char *s, size_t len)
     bool found;
     map_put(&in->ids, copy, len, &found)->u64 = id;
     assert(!found);
-    vec_push(&in->strs, ((struct intern_str){ .str = copy, .len = len }));
+    vec_push(&in->strs, ((struct intern_str){.str = copy, .len = len}));
     return id;
 }
 

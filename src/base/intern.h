@@ -35,9 +35,9 @@ struct intern_str {
 };
 
 struct intern {
-    struct map ids;                /* string -> id, keys pointing into the arena */
-    struct arena arena;            /* owns the bytes of every string */
-    VEC(struct intern_str) strs;   /* id -> string */
+    struct map ids;              /* string -> id, keys pointing into the arena */
+    struct arena arena;          /* owns the bytes of every string */
+    VEC(struct intern_str) strs; /* id -> string */
 };
 
 /* Prepares an empty table. */

@@ -38,14 +38,14 @@ enum log_level {
 #define LOG_LINE_MAX 4096
 
 #define log_error(...) log__at(LOG_LEVEL_ERROR, __VA_ARGS__)
-#define log_warn(...) log__at(LOG_LEVEL_WARN, __VA_ARGS__)
-#define log_info(...) log__at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...)  log__at(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)  log__at(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log__at(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
-#define log__at(lvl, ...)                     \
-    do {                                      \
-        if (log_enabled(lvl))                 \
-            log_write((lvl), __VA_ARGS__);    \
+#define log__at(lvl, ...)                                                                          \
+    do {                                                                                           \
+        if (log_enabled(lvl))                                                                      \
+            log_write((lvl), __VA_ARGS__);                                                         \
     } while (0)
 
 /* Only messages at or above this severity are written. */

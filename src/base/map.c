@@ -9,7 +9,7 @@
 /* Values of map_entry.hash that are not hashes. Real hashes that land on them
  * are moved up by 2 (map__stored_hash), which costs nothing measurable. */
 #define MAP__EMPTY 0
-#define MAP__TOMB 1
+#define MAP__TOMB  1
 
 #define MAP__MIN_CAP 8
 
@@ -240,13 +240,14 @@ static inline struct map__key map__str_key(const struct map *m, const char *key,
 {
     assert(m->kind == MAP_KEY_STR);
     assert(key || len == 0);
-    return (struct map__key){ .hash = map__stored_hash(map_hash_str(key, len)), .str = key, .len = len };
+    return (struct map__key){
+        .hash = map__stored_hash(map_hash_str(key, len)), .str = key, .len = len};
 }
 
 static inline struct map__key map__u64_key(const struct map *m, uint64_t key)
 {
     assert(m->kind == MAP_KEY_U64);
-    return (struct map__key){ .hash = map__stored_hash(map_hash_u64(key)), .u64 = key };
+    return (struct map__key){.hash = map__stored_hash(map_hash_u64(key)), .u64 = key};
 }
 
 union map_val *map_get(const struct map *m, const char *key, size_t len)

@@ -33,7 +33,9 @@ struct mtime__unit {
 };
 
 /* A unit is the whole run of non-digit bytes after a number, compared exactly
- * against these names, so "ms" never matches as "m" followed by junk. */
+ * against these names, so "ms" never matches as "m" followed by junk. The table
+ * is kept one unit per line, out of clang-format's reach. */
+/* clang-format off */
 static const struct mtime__unit mtime__units[] = {
     { "h", MTIME_HOUR },
     { "m", MTIME_MIN },
@@ -44,6 +46,7 @@ static const struct mtime__unit mtime__units[] = {
     { "\xce\xbcs", MTIME_US }, /* U+03BC GREEK SMALL LETTER MU */
     { "ns", MTIME_NS },
 };
+/* clang-format on */
 
 #define MTIME__UNITS_HELP "units are ns, us, ms, s, m, h"
 
@@ -71,7 +74,8 @@ int mtime_parse_duration_n(const char *s, size_t len, int64_t *ns, struct err *e
     int qlen = len > 64 ? 64 : (int)len;
     const char *more = len > 64 ? "..." : "";
     if (len == 0)
-        return errf(e, EINVAL, "empty duration: expected a number and a unit such as 30s, 1m30s or 500ms");
+        return errf(e, EINVAL,
+                    "empty duration: expected a number and a unit such as 30s, 1m30s or 500ms");
     if (len == 1 && s[0] == '0') {
         *ns = 0;
         return 0;
@@ -111,8 +115,8 @@ int mtime_parse_duration_n(const char *s, size_t len, int64_t *ns, struct err *e
             ndigits += i - fstart;
         }
         if (ndigits == 0)
-            return errf(e, EINVAL, "duration \"%.*s%s\": expected a number at \"%.*s\"", qlen, s, more,
-                        (int)(len - start > 16 ? 16 : len - start), s + start);
+            return errf(e, EINVAL, "duration \"%.*s%s\": expected a number at \"%.*s\"", qlen, s,
+                        more, (int)(len - start > 16 ? 16 : len - start), s + start);
 
         /* The unit. */
         size_t ustart = i;
@@ -120,11 +124,12 @@ int mtime_parse_duration_n(const char *s, size_t len, int64_t *ns, struct err *e
             i++;
         size_t ulen = i - ustart;
         if (ulen == 0)
-            return errf(e, EINVAL, "duration \"%.*s%s\": missing unit after \"%.*s\" (%s)", qlen, s, more,
-                        (int)(i - start > 32 ? 32 : i - start), s + start, MTIME__UNITS_HELP);
+            return errf(e, EINVAL, "duration \"%.*s%s\": missing unit after \"%.*s\" (%s)", qlen, s,
+                        more, (int)(i - start > 32 ? 32 : i - start), s + start, MTIME__UNITS_HELP);
         int64_t unit = 0;
         for (size_t u = 0; u < sizeof mtime__units / sizeof mtime__units[0]; u++) {
-            if (strlen(mtime__units[u].name) == ulen && memcmp(mtime__units[u].name, s + ustart, ulen) == 0) {
+            if (strlen(mtime__units[u].name) == ulen &&
+                memcmp(mtime__units[u].name, s + ustart, ulen) == 0) {
                 unit = mtime__units[u].ns;
                 break;
             }
@@ -140,21 +145,23 @@ int mtime_parse_duration_n(const char *s, size_t len, int64_t *ns, struct err *e
             __builtin_mul_overflow((int64_t)whole, unit, &term))
             goto too_big;
         int64_t part = (int64_t)((unsigned __int128)frac * (uint64_t)unit / scale);
-        if (__builtin_add_overflow(term, part, &term) || __builtin_add_overflow(total, term, &total))
+        if (__builtin_add_overflow(term, part, &term) ||
+            __builtin_add_overflow(total, term, &total))
             goto too_big;
     }
     *ns = total;
     return 0;
 
 too_big:
-    return errf(e, ERANGE, "duration \"%.*s%s\" is too long (the most is about 292 years)", qlen, s, more);
+    return errf(e, ERANGE, "duration \"%.*s%s\" is too long (the most is about 292 years)", qlen, s,
+                more);
 }
 
 int mtime_format_duration(int64_t ns, char *buf, size_t size)
 {
     static const struct mtime__unit order[] = {
-        { "h", MTIME_HOUR }, { "m", MTIME_MIN }, { "s", MTIME_S },
-        { "ms", MTIME_MS },  { "us", MTIME_US }, { "ns", MTIME_NS },
+        {"h", MTIME_HOUR}, {"m", MTIME_MIN}, {"s", MTIME_S},
+        {"ms", MTIME_MS},  {"us", MTIME_US}, {"ns", MTIME_NS},
     };
     char tmp[MTIME_DURATION_BUFSZ];
     size_t n = 0;
@@ -171,7 +178,8 @@ int mtime_format_duration(int64_t ns, char *buf, size_t size)
         if (q == 0)
             continue;
         left -= q * (uint64_t)order[u].ns;
-        n += (size_t)snprintf(tmp + n, sizeof tmp - n, "%llu%s", (unsigned long long)q, order[u].name);
+        n += (size_t)snprintf(tmp + n, sizeof tmp - n, "%llu%s", (unsigned long long)q,
+                              order[u].name);
     }
     tmp[n] = '\0';
     return snprintf(buf, size, "%s", tmp);

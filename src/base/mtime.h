@@ -24,11 +24,11 @@
 
 #include "base/err.h"
 
-#define MTIME_NS ((int64_t)1)
-#define MTIME_US ((int64_t)1000)
-#define MTIME_MS ((int64_t)1000 * 1000)
-#define MTIME_S ((int64_t)1000 * 1000 * 1000)
-#define MTIME_MIN (60 * MTIME_S)
+#define MTIME_NS   ((int64_t)1)
+#define MTIME_US   ((int64_t)1000)
+#define MTIME_MS   ((int64_t)1000 * 1000)
+#define MTIME_S    ((int64_t)1000 * 1000 * 1000)
+#define MTIME_MIN  (60 * MTIME_S)
 #define MTIME_HOUR (60 * MTIME_MIN)
 
 /* A buffer this large always holds mtime_format_duration's output. */

@@ -50,7 +50,8 @@ int strbuf_add(struct strbuf *sb, const void *p, size_t n);
 int strbuf_addstr(struct strbuf *sb, const char *s);
 int strbuf_addch(struct strbuf *sb, int c);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Moves the content out as a malloc'd NUL-terminated string that the caller
  * frees. If len_out is not NULL it receives the length. The buffer is left

@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdlib.h> /* free, for vec_free */
 
-#define VEC(T)           \
-    struct {             \
-        T *v;            \
-        size_t len, cap; \
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t len, cap;                                                                           \
     }
 
 /* The smallest capacity allocated, so that small vectors do not reallocate on
@@ -42,7 +42,7 @@
 /* Appends x, growing the array if needed. x is evaluated after any growth and
  * before len changes, so it may read the vector itself: vec_push(&q, q.v[0])
  * and vec_push(&q, q.v[q.len - 1]) are both safe. */
-#define vec_push(vp, x) \
+#define vec_push(vp, x)                                                                            \
     (vec_reserve((vp), (vp)->len + 1), (vp)->v[(vp)->len] = (x), (void)(vp)->len++)
 
 /* Removes the last element and yields it. The vector must not be empty. */
