@@ -179,14 +179,14 @@ int64_t frag_amount(struct frag_model *fm, uint8_t model, int gpu_n, const uint1
 
 struct fgd {
     struct frag_model *fm;
-    bool exact; /* fgdx: no sigmoid truncation */
+    bool strand; /* fgdx: stranding-aware placement of CPU-only pods */
 };
 
-static void *fgd_create_common(const struct workload_dist *wd, bool exact)
+static void *fgd_create_common(const struct workload_dist *wd, bool strand)
 {
     struct fgd *g = xcalloc(1, sizeof *g);
     g->fm = frag_model_create(wd, 0.95);
-    g->exact = exact;
+    g->strand = strand;
     return g;
 }
 
@@ -210,14 +210,13 @@ static void fgd_destroy(void *st)
     free(g);
 }
 
-/* Score of a fragmentation change: FGD's 100 * sigmoid(dF / 1000 milli),
- * truncated; fgdx keeps dF itself. */
-static double grade(const struct fgd *g, int64_t before, int64_t after)
+/* FGD's score of a fragmentation change: 100 * sigmoid(dF / 1000 milli),
+ * truncated to an integer. The truncation is part of the algorithm as
+ * published: it makes small differences ties, and ties go to the lowest-ranked
+ * node, which consolidates (an exact gradient does measurably worse). */
+static double grade(int64_t before, int64_t after)
 {
-    double delta = (double)(before - after);
-    if (g->exact)
-        return delta;
-    double x = delta / FRAG_SCALE / 1000.0;
+    double x = (double)(before - after) / FRAG_SCALE / 1000.0;
     return (double)(int64_t)(100.0 / (1.0 + exp(-x)));
 }
 
@@ -238,7 +237,7 @@ static double share_score(struct fgd *g, const struct cluster *c, uint32_t node,
         if (gv[i] < req->gpu_milli)
             continue;
         tmp[i] = (uint16_t)(gv[i] - req->gpu_milli);
-        double s = grade(g, before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after));
+        double s = grade(before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after));
         tmp[i] = gv[i];
         if (*gpu < 0 || s > best) {
             best = s;
@@ -268,8 +267,18 @@ static double fgd_score(void *st, const struct cluster *c, uint32_t node, const 
             need--;
         }
     }
-    int64_t after = frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req));
-    return grade(g, before, after);
+    int64_t after =
+        frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req));
+    double score = grade(before, after);
+    if (g->strand && req->gpus == 0 && n > 0) {
+        /* A CPU-only pod takes CPU (and memory) that GPU pods on this node will
+         * need: the more idle GPU a node has, the more GPU it risks stranding.
+         * Among nodes FGD finds equal, take the one with the smallest idle GPU
+         * fraction; a node whose GPUs are all allocated strands nothing. The
+         * term stays below 1, so it only orders FGD's ties. */
+        score += 0.999 * (1.0 - (double)c->gpu_milli[node] / (n * (double)GPU_MILLI));
+    }
+    return score;
 }
 
 static bool fgd_pick_gpus(void *st, const struct cluster *c, uint32_t node,
@@ -299,7 +308,7 @@ const struct policy_ops fgd_ops = {
 
 const struct policy_ops fgdx_ops = {
     .name = "fgdx",
-    .summary = "muster: exact fragmentation gradient",
+    .summary = "muster: FGD with stranding-aware placement of CPU-only pods",
     .create = fgdx_create,
     .destroy = fgd_destroy,
     .score = fgd_score,
