@@ -38,21 +38,32 @@ static int cmp_i32(const void *a, const void *b)
 struct frag_model *frag_model_create(const struct workload_dist *wd, double coverage)
 {
     struct frag_model *fm = xcalloc(1, sizeof *fm);
-    /* wd is sorted by decreasing frequency (workload_dist_normalize). Keep the
-     * shortest prefix reaching `coverage`. */
+    /* F never looks at memory, so types that differ only in memory are one
+     * type here (as in the paper's simulator); merging before the coverage cut
+     * decides which types are "typical". */
+    struct workload_dist merged;
+    workload_dist_init(&merged);
+    for (size_t i = 0; i < wd->n; i++) {
+        struct pod_req r = wd->req[i];
+        r.mem_mib = 0;
+        workload_dist_add(&merged, &r, wd->freq[i]);
+    }
+    workload_dist_normalize(&merged);
+    /* Keep the most frequent types, the shortest prefix reaching `coverage`. */
     double cum = 0;
     size_t keep = 0;
-    while (keep < wd->n && cum < coverage - 1e-12)
-        cum += wd->freq[keep++];
+    while (keep < merged.n && cum < coverage - 1e-12)
+        cum += merged.freq[keep++];
     fm->n = keep;
     fm->t = xcalloc(keep ? keep : 1, sizeof *fm->t);
     fm->w = xcalloc(keep ? keep : 1, sizeof *fm->w);
     fm->cpu_thr = xcalloc(keep ? keep : 1, sizeof *fm->cpu_thr);
     for (size_t i = 0; i < keep; i++) {
-        fm->t[i] = wd->req[i];
-        fm->w[i] = llround(wd->freq[i] / cum * FRAG_SCALE);
-        fm->cpu_thr[i] = policy_cpu(&wd->req[i]);
+        fm->t[i] = merged.req[i];
+        fm->w[i] = llround(merged.freq[i] / cum * FRAG_SCALE);
+        fm->cpu_thr[i] = policy_cpu(&merged.req[i]);
     }
+    workload_dist_release(&merged);
     qsort(fm->cpu_thr, keep, sizeof *fm->cpu_thr, cmp_i32);
     size_t u = 0;
     for (size_t i = 0; i < keep; i++)

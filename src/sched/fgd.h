@@ -13,7 +13,9 @@
  *
  * `fgd` places a pod where F grows least (the "fragmentation gradient"), scoring
  * 100 * sigmoid(-dF / 1000 milli) truncated to an integer, exactly like the
- * paper's simulator; `fgdx` is muster's own refinement (docs/placement-policies.md).
+ * paper's simulator; `fgdx` is muster's own refinement: the same, but a CPU-only
+ * pod goes, among FGD's equals, to the node with the least idle GPU
+ * (docs/placement-policies.md).
  *
  * Frequencies are held as integers (f_p scaled by 2^20) so F is computed in exact
  * integer arithmetic: equal states give equal F, and ties are real ties.
