@@ -6,12 +6,15 @@
 
 #include "base/alloc.h"
 
-/* A memo key: everything F depends on. cpu enters only as its rank among the
- * distinct CPU requests of the workload (F only asks "does p's CPU fit?"). */
+/* A memo key: everything F depends on. CPU and memory enter only as their
+ * ranks among the distinct requests of the workload's types (F only asks "does
+ * p's CPU fit? p's memory?"), so nodes with different free CPU often share a key. */
 struct frag_key {
     uint8_t model, gpu_n;
     uint16_t cpu_rank;
+    uint16_t mem_rank;
     uint16_t gpu[CLUSTER_MAX_GPUS]; /* sorted ascending, zero beyond gpu_n */
+    uint16_t pad;
 };
 
 struct frag_model {
@@ -20,6 +23,9 @@ struct frag_model {
     int64_t *w; /* f_p * 2^20, rounded */
     int32_t *cpu_thr; /* distinct CPU requests of the types, ascending */
     size_t nthr;
+    int64_t *mem_thr; /* distinct memory requests, ascending (memory-aware only) */
+    size_t nmthr;
+    bool memory;
     /* memo: open addressing, cleared when full */
     struct frag_key *key;
     int64_t *val;
@@ -35,41 +41,57 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-struct frag_model *frag_model_create(const struct workload_dist *wd, double coverage)
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+struct frag_model *frag_model_create(const struct workload_dist *wd, const struct frag_opts *o)
 {
     struct frag_model *fm = xcalloc(1, sizeof *fm);
-    /* F never looks at memory, so types that differ only in memory are one
-     * type here (as in the paper's simulator); merging before the coverage cut
-     * decides which types are "typical". */
-    struct workload_dist merged;
-    workload_dist_init(&merged);
+    fm->memory = o->memory;
+    /* Without memory, types that differ only in memory are one type (as in the
+     * paper's simulator); merging before the coverage cut decides which types
+     * are "typical". */
+    struct workload_dist types;
+    workload_dist_init(&types);
     for (size_t i = 0; i < wd->n; i++) {
         struct pod_req r = wd->req[i];
-        r.mem_mib = 0;
-        workload_dist_add(&merged, &r, wd->freq[i]);
+        if (!o->memory)
+            r.mem_mib = 0;
+        workload_dist_add(&types, &r, wd->freq[i]);
     }
-    workload_dist_normalize(&merged);
+    workload_dist_normalize(&types);
     /* Keep the most frequent types, the shortest prefix reaching `coverage`. */
     double cum = 0;
     size_t keep = 0;
-    while (keep < merged.n && cum < coverage - 1e-12)
-        cum += merged.freq[keep++];
+    while (keep < types.n && cum < o->coverage - 1e-12)
+        cum += types.freq[keep++];
     fm->n = keep;
-    fm->t = xcalloc(keep ? keep : 1, sizeof *fm->t);
-    fm->w = xcalloc(keep ? keep : 1, sizeof *fm->w);
-    fm->cpu_thr = xcalloc(keep ? keep : 1, sizeof *fm->cpu_thr);
+    size_t alloc = keep ? keep : 1;
+    fm->t = xcalloc(alloc, sizeof *fm->t);
+    fm->w = xcalloc(alloc, sizeof *fm->w);
+    fm->cpu_thr = xcalloc(alloc, sizeof *fm->cpu_thr);
+    fm->mem_thr = xcalloc(alloc, sizeof *fm->mem_thr);
     for (size_t i = 0; i < keep; i++) {
-        fm->t[i] = merged.req[i];
-        fm->w[i] = llround(merged.freq[i] / cum * FRAG_SCALE);
-        fm->cpu_thr[i] = policy_cpu(&merged.req[i]);
+        fm->t[i] = types.req[i];
+        fm->w[i] = llround(types.freq[i] / cum * FRAG_SCALE);
+        fm->cpu_thr[i] = policy_cpu(&types.req[i]);
+        fm->mem_thr[i] = types.req[i].mem_mib;
     }
-    workload_dist_release(&merged);
+    workload_dist_release(&types);
     qsort(fm->cpu_thr, keep, sizeof *fm->cpu_thr, cmp_i32);
-    size_t u = 0;
-    for (size_t i = 0; i < keep; i++)
+    qsort(fm->mem_thr, keep, sizeof *fm->mem_thr, cmp_i64);
+    size_t u = 0, v = 0;
+    for (size_t i = 0; i < keep; i++) {
         if (!u || fm->cpu_thr[u - 1] != fm->cpu_thr[i])
             fm->cpu_thr[u++] = fm->cpu_thr[i];
+        if (!v || fm->mem_thr[v - 1] != fm->mem_thr[i])
+            fm->mem_thr[v++] = fm->mem_thr[i];
+    }
     fm->nthr = u;
+    fm->nmthr = v;
     fm->cap = FRAG_MEMO_CAP;
     fm->key = xcalloc(fm->cap, sizeof *fm->key);
     fm->val = xcalloc(fm->cap, sizeof *fm->val);
@@ -84,25 +106,26 @@ void frag_model_destroy(struct frag_model *fm)
     free(fm->t);
     free(fm->w);
     free(fm->cpu_thr);
+    free(fm->mem_thr);
     free(fm->key);
     free(fm->val);
     free(fm->used);
     free(fm);
 }
 
-/* Number of thresholds <= cpu. */
-static uint16_t cpu_rank(const struct frag_model *fm, int32_t cpu)
-{
-    size_t lo = 0, hi = fm->nthr;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (fm->cpu_thr[mid] <= cpu)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (uint16_t)lo;
-}
+/* Number of thresholds <= x in the ascending array thr[0..n-1]. */
+#define RANK_OF(thr, n, x)                                                                         \
+    do {                                                                                           \
+        size_t lo_ = 0, hi_ = (n);                                                                 \
+        while (lo_ < hi_) {                                                                        \
+            size_t mid_ = (lo_ + hi_) / 2;                                                         \
+            if ((thr)[mid_] <= (x))                                                                \
+                lo_ = mid_ + 1;                                                                    \
+            else                                                                                   \
+                hi_ = mid_;                                                                        \
+        }                                                                                          \
+        rank_ = (uint16_t)lo_;                                                                     \
+    } while (0)
 
 static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
 {
@@ -118,8 +141,11 @@ static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
         bool model_ok = t->model_mask == 0 ||
                         (k->model != CLUSTER_NO_MODEL && (t->model_mask >> k->model) & 1);
         if (t->gpus > 0 && t->gpu_milli > 0 && model_ok && k->gpu_n > 0) {
-            /* cpu fits iff the node's rank passes this type's threshold */
+            /* p's CPU fits iff it is among the thresholds the node's free CPU
+             * reaches, i.e. at most the largest of them; memory likewise. */
             bool cpu_ok = k->cpu_rank > 0 && fm->cpu_thr[k->cpu_rank - 1] >= policy_cpu(t);
+            if (fm->memory)
+                cpu_ok = cpu_ok && k->mem_rank > 0 && fm->mem_thr[k->mem_rank - 1] >= t->mem_mib;
             int fit = 0;
             int64_t small = 0;
             for (int i = 0; i < k->gpu_n; i++) {
@@ -149,15 +175,19 @@ static uint64_t key_hash(const struct frag_key *k)
 }
 
 int64_t frag_amount(struct frag_model *fm, uint8_t model, int gpu_n, const uint16_t *gpus,
-                    int32_t cpu_free)
+                    int32_t cpu_free, int64_t mem_free)
 {
     struct frag_key k;
     memset(&k, 0, sizeof k);
     k.model = model;
     k.gpu_n = (uint8_t)gpu_n;
-    /* A true CPU threshold test needs cpu_free >= thr; cpu_rank counts
-     * thresholds <= cpu_free, so rank r means the r smallest are met. */
-    k.cpu_rank = cpu_rank(fm, cpu_free);
+    uint16_t rank_;
+    RANK_OF(fm->cpu_thr, fm->nthr, cpu_free);
+    k.cpu_rank = rank_;
+    if (fm->memory) {
+        RANK_OF(fm->mem_thr, fm->nmthr, mem_free);
+        k.mem_rank = rank_;
+    }
     for (int i = 0; i < gpu_n; i++) {
         uint16_t v = gpus[i];
         int j = i;
@@ -193,11 +223,15 @@ struct fgd {
     bool strand; /* fgdx: stranding-aware placement of CPU-only pods */
 };
 
-static void *fgd_create_common(const struct workload_dist *wd, bool strand)
+static void *fgd_create_common(const struct workload_dist *wd, bool x)
 {
     struct fgd *g = xcalloc(1, sizeof *g);
-    g->fm = frag_model_create(wd, 0.95);
-    g->strand = strand;
+    /* FGD: the 95% most popular types, CPU and GPU only. fgdx: every type, and
+     * memory too (the filter checks it, so a node out of memory strands its
+     * GPUs just as one out of CPU does). */
+    struct frag_opts o = {.coverage = x ? 1.0 : 0.95, .memory = x};
+    g->fm = frag_model_create(wd, &o);
+    g->strand = x;
     return g;
 }
 
@@ -239,7 +273,9 @@ static double share_score(struct fgd *g, const struct cluster *c, uint32_t node,
     const uint16_t *gv = cluster_gpus(c, node);
     int n = c->gpu_n[node];
     int32_t cpu_after = c->cpu_free[node] - policy_cpu(req);
-    int64_t before = frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node]);
+    int64_t mem_after = c->mem_free[node] - req->mem_mib;
+    int64_t before =
+        frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node], c->mem_free[node]);
     uint16_t tmp[CLUSTER_MAX_GPUS];
     memcpy(tmp, gv, n * sizeof *tmp);
     double best = -INFINITY;
@@ -248,7 +284,8 @@ static double share_score(struct fgd *g, const struct cluster *c, uint32_t node,
         if (gv[i] < req->gpu_milli)
             continue;
         tmp[i] = (uint16_t)(gv[i] - req->gpu_milli);
-        double s = grade(before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after));
+        double s =
+            grade(before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after, mem_after));
         tmp[i] = gv[i];
         if (*gpu < 0 || s > best) {
             best = s;
@@ -267,7 +304,8 @@ static double fgd_score(void *st, const struct cluster *c, uint32_t node, const 
     }
     const uint16_t *gv = cluster_gpus(c, node);
     int n = c->gpu_n[node];
-    int64_t before = frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node]);
+    int64_t before =
+        frag_amount(g->fm, c->model[node], n, gv, c->cpu_free[node], c->mem_free[node]);
     /* Whole GPUs: which fully free ones are taken does not change F. */
     uint16_t tmp[CLUSTER_MAX_GPUS];
     memcpy(tmp, gv, n * sizeof *tmp);
@@ -278,8 +316,8 @@ static double fgd_score(void *st, const struct cluster *c, uint32_t node, const 
             need--;
         }
     }
-    int64_t after =
-        frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req));
+    int64_t after = frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req),
+                                c->mem_free[node] - req->mem_mib);
     double score = grade(before, after);
     if (g->strand && req->gpus == 0 && n > 0) {
         /* A CPU-only pod takes CPU (and memory) that GPU pods on this node will

@@ -30,16 +30,24 @@ extern const struct policy_ops fgdx_ops;
 
 struct frag_model;
 
-/* Builds the measure from wd, keeping the most frequent types that together
- * cover at least `coverage` (0..1] of the weight, as FGD's "typical pods" (0.95),
- * and renormalising. Caller frees with frag_model_destroy(). */
-struct frag_model *frag_model_create(const struct workload_dist *wd, double coverage);
+struct frag_opts {
+    /* Keep the most frequent types that together cover at least this share
+     * (0..1] of the weight, and renormalise: FGD's "typical pods" use 0.95. */
+    double coverage;
+    /* Also count a type as unable to run where the node's free memory is below
+     * its request. Without it, types differing only in memory are merged. */
+    bool memory;
+};
+
+/* Builds the measure from wd. Caller frees with frag_model_destroy(). */
+struct frag_model *frag_model_create(const struct workload_dist *wd, const struct frag_opts *o);
 void frag_model_destroy(struct frag_model *fm);
 
 /* F, scaled by 2^20, of a node with GPU model `model`, `gpu_n` GPUs with free
- * milli gpus[0..gpu_n-1] (any order) and cpu_free milli-cores free. Memoised. */
+ * milli gpus[0..gpu_n-1] (any order), cpu_free milli-cores and mem_free MiB free
+ * (memory is ignored unless the model is memory-aware). Memoised. */
 int64_t frag_amount(struct frag_model *fm, uint8_t model, int gpu_n, const uint16_t *gpus,
-                    int32_t cpu_free);
+                    int32_t cpu_free, int64_t mem_free);
 
 #define FRAG_SCALE 1048576.0
 
