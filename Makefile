@@ -20,7 +20,7 @@ run: build
 	./build/default/muster sim openb \
 	  --nodes ../shared/traces/alibaba-v2023/openb_node_list_gpu_node.csv \
 	  --pods ../shared/traces/alibaba-v2023/openb_pod_list_default.csv \
-	  --policy random,dotprod,gpuclustering,gpupacking,bestfit,fgd,musterpack \
+	  --policy random,dotprod,gpuclustering,gpupacking,bestfit,fgd,fgdx \
 	  --seeds 42-51 --tune 1.3
 
 test: build build-asan

@@ -226,7 +226,10 @@ static int sim_openb(int argc, char **argv)
                  base ? base + 1 : pods, nseeds);
         svg_chart_init(&ch, title, "arrived GPU load (% of capacity)",
                        "unallocated GPU (% of capacity)");
-        svg_chart_x_range(&ch, 0, OPENB_MAX_PCT);
+        /* Policies differ only once the cluster is nearly full: show the
+         * region from 80% arrived load, with 0-25% unallocated. */
+        svg_chart_x_range(&ch, 80, OPENB_MAX_PCT);
+        svg_chart_y_range(&ch, 0, 25);
         for (int pi = 0; pi < nops; pi++) {
             int sidx = svg_chart_add_series(&ch, ops[pi]->name);
             for (int a = 0; a <= OPENB_MAX_PCT; a++)
