@@ -6,7 +6,9 @@
 
 #include "base/alloc.h"
 
-#define MEMO_MAX (1u << 22) /* entries; the memo is cleared when it would pass this */
+/* Request types past this many are scored without a memo (each type's memo is
+ * an array over class slots, so memory grows with types x classes). */
+#define MEMO_TYPES_MAX 4096
 
 static uint64_t req_hash(const struct pod_req *r)
 {
@@ -57,62 +59,35 @@ static uint32_t type_id(struct req_types *t, const struct pod_req *r)
     return t->n++;
 }
 
-static void memo_init(struct score_memo *m, uint32_t cap)
+/* The memo row of request type tid, grown to cover every class slot. NULL when
+ * tid is past MEMO_TYPES_MAX. Rows are indexed by class slot and validated by the
+ * class uid stored beside the score: a slot reused by a new class has a new uid,
+ * so a stale score is never read. Scanning classes in slot order reads a row
+ * sequentially, which is what makes the scan fast. */
+static struct memo_row *memo_row(struct engine *en, uint32_t tid)
 {
-    m->key = xcalloc(cap, sizeof *m->key);
-    m->val = xmalloc(cap * sizeof *m->val);
-    m->cap = cap;
-    m->used = 0;
-}
-
-static void memo_release(struct score_memo *m)
-{
-    free(m->key);
-    free(m->val);
-    memset(m, 0, sizeof *m);
-}
-
-static inline uint32_t memo_slot(const struct score_memo *m, uint64_t key)
-{
-    uint64_t h = key * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t)(h >> 32) & (m->cap - 1);
-}
-
-static bool memo_get(const struct score_memo *m, uint64_t key, double *v)
-{
-    for (uint32_t i = memo_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
-        if (m->key[i] == key) {
-            *v = m->val[i];
-            return true;
-        }
-        if (!m->key[i])
-            return false;
+    if (tid >= MEMO_TYPES_MAX)
+        return NULL;
+    if (tid >= en->nrows) {
+        uint32_t n = en->nrows ? en->nrows : 16;
+        while (n <= tid)
+            n *= 2;
+        en->rows = xreallocarray(en->rows, n, sizeof *en->rows);
+        memset(en->rows + en->nrows, 0, (n - en->nrows) * sizeof *en->rows);
+        en->nrows = n;
     }
-}
-
-static void memo_put(struct score_memo *m, uint64_t key, double v)
-{
-    if ((m->used + 1) * 4 > m->cap * 3) {
-        if (m->cap >= MEMO_MAX) {
-            /* A cache: forgetting is always correct. */
-            memset(m->key, 0, m->cap * sizeof *m->key);
-            m->used = 0;
-        } else {
-            struct score_memo old = *m;
-            memo_init(m, old.cap * 2);
-            for (uint32_t i = 0; i < old.cap; i++)
-                if (old.key[i])
-                    memo_put(m, old.key[i], old.val[i]);
-            memo_release(&old);
-        }
+    struct memo_row *r = &en->rows[tid];
+    uint32_t need = en->ix.ncls;
+    if (r->cap < need) {
+        uint32_t cap = r->cap ? r->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        r->uid = xreallocarray(r->uid, cap, sizeof *r->uid);
+        r->score = xreallocarray(r->score, cap, sizeof *r->score);
+        memset(r->uid + r->cap, 0, (cap - r->cap) * sizeof *r->uid);
+        r->cap = cap;
     }
-    uint32_t i = memo_slot(m, key);
-    while (m->key[i] && m->key[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    if (!m->key[i])
-        m->used++;
-    m->key[i] = key;
-    m->val[i] = v;
+    return r;
 }
 
 void engine_init(struct engine *en, struct cluster *c, const struct policy_ops *ops,
@@ -125,7 +100,6 @@ void engine_init(struct engine *en, struct cluster *c, const struct policy_ops *
     en->pst = ops->create ? ops->create(c, wd ? wd : &empty) : NULL;
     rng_seed(&en->rng, seed);
     nodeclass_init(&en->ix, c);
-    memo_init(&en->memo, 1u << 14);
 }
 
 void engine_release(struct engine *en)
@@ -133,7 +107,11 @@ void engine_release(struct engine *en)
     if (en->ops && en->ops->destroy)
         en->ops->destroy(en->pst);
     nodeclass_release(&en->ix);
-    memo_release(&en->memo);
+    for (uint32_t i = 0; i < en->nrows; i++) {
+        free(en->rows[i].uid);
+        free(en->rows[i].score);
+    }
+    free(en->rows);
     free(en->types.req);
     free(en->types.table);
     memset(en, 0, sizeof *en);
@@ -147,7 +125,7 @@ static uint32_t select_uniform(struct engine *en, const struct pod_req *req)
     uint64_t seen = 0;
     for (uint32_t s = 0; s < ix->ncls; s++) {
         const struct nodeclass *k = &ix->cls[s];
-        if (!k->uid || !cluster_fits(en->c, k->members[0], req))
+        if (!k->uid || !nodeclass_fits(k, req))
             continue;
         /* Weighted reservoir: class s replaces the choice with probability
          * count/seen, so every feasible node is equally likely. */
@@ -166,25 +144,26 @@ static uint32_t select_best(struct engine *en, const struct pod_req *req)
 {
     const struct cluster *c = en->c;
     const struct nodeclass_index *ix = &en->ix;
-    uint32_t tid = type_id(&en->types, req);
+    struct memo_row *row = memo_row(en, type_id(&en->types, req));
     double best = -INFINITY;
     uint32_t node = CLUSTER_NO_NODE;
 
     for (uint32_t s = 0; s < ix->ncls; s++) {
         const struct nodeclass *k = &ix->cls[s];
-        if (!k->uid)
+        if (!k->uid || !nodeclass_fits(k, req))
             continue;
         uint32_t rep = k->members[0];
-        if (!cluster_fits(c, rep, req))
-            continue;
         double sc;
-        uint64_t key = (uint64_t)k->uid << 32 | tid;
-        if (memo_get(&en->memo, key, &sc)) {
+        if (row && row->uid[s] == k->uid) {
+            sc = row->score[s];
             en->memo_hits++;
         } else {
             sc = en->ops->score(en->pst, c, rep, req);
             en->scored++;
-            memo_put(&en->memo, key, sc);
+            if (row) {
+                row->uid[s] = k->uid;
+                row->score[s] = sc;
+            }
         }
         if (sc > best || (sc == best && rep < node)) {
             best = sc;

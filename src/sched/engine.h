@@ -21,10 +21,11 @@
 #include "sched/nodeclass.h"
 #include "sched/policy.h"
 
-struct score_memo {
-    uint64_t *key; /* 0 = empty */
-    double *val;
-    uint32_t cap, used;
+/* Memoised scores of one request type, indexed by class slot. */
+struct memo_row {
+    uint32_t *uid; /* uid of the class the score was computed for; 0 = none */
+    double *score;
+    uint32_t cap;
 };
 
 struct req_types {
@@ -39,7 +40,8 @@ struct engine {
     const struct policy_ops *ops;
     void *pst;
     struct rng rng;
-    struct score_memo memo;
+    struct memo_row *rows; /* by request type id */
+    uint32_t nrows;
     struct req_types types;
     uint64_t placed, failed, scored, memo_hits;
 };

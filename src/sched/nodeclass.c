@@ -186,6 +186,17 @@ static void insert(struct nodeclass_index *ix, uint32_t node)
     uint32_t ins, s = lookup(ix, node, h, &ins);
     if (s == UINT32_MAX) {
         s = new_class(ix, h);
+        struct nodeclass *k = &ix->cls[s];
+        const struct cluster *c = ix->c;
+        const uint16_t *g = cluster_gpus(c, node);
+        k->cpu_free = c->cpu_free[node];
+        k->mem_free = c->mem_free[node];
+        k->gpu_whole = c->gpu_whole[node];
+        k->model = c->model[node];
+        k->max_gpu_free = 0;
+        for (int i = 0; i < c->gpu_n[node]; i++)
+            if (g[i] > k->max_gpu_free)
+                k->max_gpu_free = g[i];
         if (ix->table[ins] == TOMB)
             ix->ntomb--;
         ix->table[ins] = s + 1;

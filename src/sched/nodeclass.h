@@ -29,6 +29,7 @@
 #ifndef MUSTER_SCHED_NODECLASS_H
 #define MUSTER_SCHED_NODECLASS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -40,7 +41,27 @@ struct nodeclass {
     uint32_t cap;      /* members capacity */
     uint32_t *members; /* node ids as a binary min-heap: members[0] is the lowest */
     uint64_t hash;
+    /* What feasibility needs, copied from the state when the class is made (a
+     * class's state never changes), so scanning classes touches only this array. */
+    int64_t mem_free;
+    int32_t cpu_free;
+    uint16_t max_gpu_free; /* the most free milli on any one GPU */
+    uint8_t gpu_whole, model;
 };
+
+/* True when req fits a node of class k (the same test as cluster_fits). */
+static inline bool nodeclass_fits(const struct nodeclass *k, const struct pod_req *req)
+{
+    if (k->cpu_free < req->cpu_milli || k->mem_free < req->mem_mib)
+        return false;
+    if (req->gpus == 0)
+        return true;
+    if (req->model_mask && (k->model == CLUSTER_NO_MODEL || !((req->model_mask >> k->model) & 1)))
+        return false;
+    if (req->gpu_milli >= GPU_MILLI)
+        return k->gpu_whole >= req->gpus;
+    return k->max_gpu_free >= req->gpu_milli;
+}
 
 struct nodeclass_index {
     const struct cluster *c;
