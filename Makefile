@@ -14,12 +14,16 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 
+# The shared traces: beside the checkout, or beside the repository it was cloned from.
+TRACES ?= $(or $(wildcard ../shared/traces),$(shell u=$$(git config --get remote.origin.url 2>/dev/null); \
+	[ -d "$$u/../shared/traces" ] && cd "$$u/../shared/traces" && pwd))
+
 # Until the live server exists, the main job is the openb fragmentation benchmark
 # on the default trace.
 run: build
 	./build/default/muster sim openb \
-	  --nodes ../shared/traces/alibaba-v2023/openb_node_list_gpu_node.csv \
-	  --pods ../shared/traces/alibaba-v2023/openb_pod_list_default.csv \
+	  --nodes $(TRACES)/alibaba-v2023/openb_node_list_gpu_node.csv \
+	  --pods $(TRACES)/alibaba-v2023/openb_pod_list_default.csv \
 	  --policy random,dotprod,gpuclustering,gpupacking,bestfit,fgd,fgdx \
 	  --seeds 42-51 --tune 1.3
 
