@@ -6,9 +6,11 @@
 
 #include "base/alloc.h"
 
-/* Request types past this many are scored without a memo (each type's memo is
- * an array over class slots, so memory grows with types x classes). */
+/* Each type's memo is an array over class slots, so memory grows with types x
+ * classes: types past MEMO_TYPES_MAX, and rows that would take the memo past
+ * MEMO_BYTES_MAX, are scored without a memo. */
 #define MEMO_TYPES_MAX 4096
+#define MEMO_BYTES_MAX ((size_t)256 << 20)
 
 static uint64_t req_hash(const struct pod_req *r)
 {
@@ -82,6 +84,10 @@ static struct memo_row *memo_row(struct engine *en, uint32_t tid)
         uint32_t cap = r->cap ? r->cap : 64;
         while (cap < need)
             cap *= 2;
+        size_t entry = sizeof *r->uid + sizeof *r->score;
+        if (en->memo_bytes + (size_t)(cap - r->cap) * entry > MEMO_BYTES_MAX)
+            return NULL;
+        en->memo_bytes += (size_t)(cap - r->cap) * entry;
         r->uid = xreallocarray(r->uid, cap, sizeof *r->uid);
         r->score = xreallocarray(r->score, cap, sizeof *r->score);
         memset(r->uid + r->cap, 0, (cap - r->cap) * sizeof *r->uid);

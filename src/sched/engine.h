@@ -42,6 +42,7 @@ struct engine {
     struct rng rng;
     struct memo_row *rows; /* by request type id */
     uint32_t nrows;
+    size_t memo_bytes;
     struct req_types types;
     uint64_t placed, failed, scored, memo_hits;
 };
