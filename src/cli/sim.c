@@ -151,18 +151,23 @@ static int sim_openb(int argc, char **argv)
     struct workload_dist wd;
     openb_workload(&t, &wd);
 
+    int rc = 1; /* until the end is reached */
     FILE *csv = NULL;
+    double (*mean)[OPENB_MAX_PCT + 1] = NULL;
+    double *secs = NULL;
+    uint64_t *failed = NULL, *npods = NULL;
     if (csv_path) {
         csv = fopen(csv_path, "w");
         if (!csv) {
             fprintf(stderr, "muster sim openb: --csv %s: %s\n", csv_path, strerror(errno));
-            goto fail;
+            goto out;
         }
         fprintf(csv, "policy,seed,arrived_pct,unallocated_gpu_pct\n");
     }
-    double (*mean)[OPENB_MAX_PCT + 1] = xcalloc((size_t)nops, sizeof *mean);
-    double *secs = xcalloc((size_t)nops, sizeof *secs);
-    uint64_t *failed = xcalloc((size_t)nops, sizeof *failed), *npods = xcalloc((size_t)nops, sizeof *npods);
+    mean = xcalloc((size_t)nops, sizeof *mean);
+    secs = xcalloc((size_t)nops, sizeof *secs);
+    failed = xcalloc((size_t)nops, sizeof *failed);
+    npods = xcalloc((size_t)nops, sizeof *npods);
     struct progress prog;
     progress_init(&prog, "openb", (uint64_t)nops * (uint64_t)nseeds);
     for (int pi = 0; pi < nops; pi++) {
@@ -171,7 +176,7 @@ static int sim_openb(int argc, char **argv)
             if (openb_run(&t, ops[pi], &wd, seeds[si], tune, &r, &e) < 0) {
                 progress_finish(&prog);
                 fprintf(stderr, "muster sim openb: %s\n", e.msg);
-                goto fail;
+                goto out;
             }
             for (int a = 0; a <= OPENB_MAX_PCT; a++) {
                 mean[pi][a] += r.unalloc[a] / nseeds;
@@ -188,7 +193,7 @@ static int sim_openb(int argc, char **argv)
     if (csv && fclose(csv) != 0) {
         csv = NULL;
         fprintf(stderr, "muster sim openb: --csv %s: %s\n", csv_path, strerror(errno));
-        goto fail;
+        goto out;
     }
     csv = NULL;
 
@@ -236,26 +241,24 @@ static int sim_openb(int argc, char **argv)
                 svg_chart_add_point(&ch, sidx, a, mean[pi][a]);
         }
         svg_chart_vline(&ch, 100, "100%");
-        int rc = svg_chart_write(&ch, plot_path, &e);
+        int wrc = svg_chart_write(&ch, plot_path, &e);
         svg_chart_release(&ch);
-        if (rc < 0) {
+        if (wrc < 0) {
             fprintf(stderr, "muster sim openb: --plot: %s\n", e.msg);
-            goto fail;
+            goto out;
         }
     }
+    rc = 0;
+out:
+    if (csv)
+        fclose(csv);
     free(mean);
     free(secs);
     free(failed);
     free(npods);
     workload_dist_release(&wd);
     openb_release(&t);
-    return 0;
-fail:
-    if (csv)
-        fclose(csv);
-    workload_dist_release(&wd);
-    openb_release(&t);
-    return 1;
+    return rc;
 }
 
 int cli_sim(int argc, char **argv)

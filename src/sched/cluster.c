@@ -144,7 +144,7 @@ bool cluster_fits(const struct cluster *c, uint32_t node, const struct pod_req *
 {
     if (c->cpu_free[node] < req->cpu_milli || c->mem_free[node] < req->mem_mib)
         return false;
-    if (req->gpus == 0)
+    if (req->gpus == 0 || req->gpu_milli == 0)
         return true;
     if (!cluster_model_ok(c, node, req))
         return false;
@@ -166,7 +166,7 @@ bool cluster_pick_gpus(const struct cluster *c, uint32_t node, const struct pod_
     int n = c->gpu_n[node];
     p->node = node;
     p->ngpu = 0;
-    if (req->gpus == 0)
+    if (req->gpus == 0 || req->gpu_milli == 0)
         return true;
     if (req->gpu_milli >= GPU_MILLI) {
         for (int k = 0; k < n && p->ngpu < req->gpus; k++)
@@ -203,7 +203,7 @@ static void take_gpu(struct cluster *c, uint32_t node, int k, int milli)
 void cluster_place(struct cluster *c, const struct pod_req *req, const struct placement *p)
 {
     assert(p->node < c->n);
-    assert(p->ngpu == req->gpus);
+    assert(p->ngpu == (req->gpu_milli ? req->gpus : 0));
     c->cpu_free[p->node] -= req->cpu_milli;
     c->mem_free[p->node] -= req->mem_mib;
     c->cpu_free_total -= req->cpu_milli;

@@ -34,7 +34,7 @@
 #define CLUSTER_NO_NODE UINT32_MAX
 
 /* A resource request. gpu_milli is per GPU: 1000 for whole GPUs, less for a share
- * (then gpus must be 1). model_mask has bit m set for each acceptable GPU model
+ * (then gpus must be 1); a request with gpu_milli 0 takes no GPU, whatever gpus says. model_mask has bit m set for each acceptable GPU model
  * id m; 0 means any model. */
 struct pod_req {
     int32_t cpu_milli;

@@ -164,10 +164,11 @@ static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
 
 static uint64_t key_hash(const struct frag_key *k)
 {
-    const uint64_t *w = (const uint64_t *)k;
     uint64_t h = 0x46524147ULL;
     for (size_t i = 0; i < sizeof *k / 8; i++) {
-        h ^= w[i];
+        uint64_t w;
+        memcpy(&w, (const char *)k + i * 8, sizeof w); /* no aliasing or alignment games */
+        h ^= w;
         h *= 0x9e3779b97f4a7c15ULL;
         h ^= h >> 29;
     }
@@ -319,13 +320,13 @@ static double fgd_score(void *st, const struct cluster *c, uint32_t node, const 
     int64_t after = frag_amount(g->fm, c->model[node], n, tmp, c->cpu_free[node] - policy_cpu(req),
                                 c->mem_free[node] - req->mem_mib);
     double score = grade(before, after);
-    if (g->strand && req->gpus == 0 && n > 0) {
+    if (g->strand && req->gpus == 0) {
         /* A CPU-only pod takes CPU (and memory) that GPU pods on this node will
          * need: the more idle GPU a node has, the more GPU it risks stranding.
          * Among nodes FGD finds equal, take the one with the smallest idle GPU
          * fraction; a node whose GPUs are all allocated strands nothing. The
          * term stays below 1, so it only orders FGD's ties. */
-        score += 0.999 * (1.0 - (double)c->gpu_milli[node] / (n * (double)GPU_MILLI));
+        score += n ? 0.999 * (1.0 - (double)c->gpu_milli[node] / (n * (double)GPU_MILLI)) : 0.999;
     }
     return score;
 }

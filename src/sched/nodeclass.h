@@ -54,7 +54,7 @@ static inline bool nodeclass_fits(const struct nodeclass *k, const struct pod_re
 {
     if (k->cpu_free < req->cpu_milli || k->mem_free < req->mem_mib)
         return false;
-    if (req->gpus == 0)
+    if (req->gpus == 0 || req->gpu_milli == 0)
         return true;
     if (req->model_mask && (k->model == CLUSTER_NO_MODEL || !((req->model_mask >> k->model) & 1)))
         return false;

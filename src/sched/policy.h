@@ -32,9 +32,9 @@ void workload_dist_init(struct workload_dist *wd);
 void workload_dist_release(struct workload_dist *wd);
 /* Adds weight w to the type req (merging equal requests). */
 void workload_dist_add(struct workload_dist *wd, const struct pod_req *req, double w);
-/* Sorts types by decreasing weight (ties: larger GPU demand first, then the
- * request's fields, so the order is fully determined) and scales weights to sum
- * to 1. */
+/* Sorts types by decreasing weight (ties: larger CPU, GPU share, GPU count,
+ * model set, memory first, so the order is fully determined) and scales weights
+ * to sum to 1. */
 void workload_dist_normalize(struct workload_dist *wd);
 
 struct policy_ops {

@@ -51,19 +51,21 @@ struct entry {
 static int cmp_entry(const void *pa, const void *pb)
 {
     const struct entry *a = pa, *b = pb;
+    /* Equal weights: larger CPU, then larger GPU share, then more GPUs first, as
+     * the FGD paper's simulator orders its typical pods (it decides which types
+     * a coverage cut keeps); then the model set and memory, so the order is total. */
     if (a->w != b->w)
         return a->w > b->w ? -1 : 1;
-    int64_t ga = pod_req_gpu_milli(&a->req), gb = pod_req_gpu_milli(&b->req);
-    if (ga != gb)
-        return ga > gb ? -1 : 1;
     if (a->req.cpu_milli != b->req.cpu_milli)
         return a->req.cpu_milli > b->req.cpu_milli ? -1 : 1;
-    if (a->req.mem_mib != b->req.mem_mib)
-        return a->req.mem_mib > b->req.mem_mib ? -1 : 1;
+    if (a->req.gpu_milli != b->req.gpu_milli)
+        return a->req.gpu_milli > b->req.gpu_milli ? -1 : 1;
     if (a->req.gpus != b->req.gpus)
         return a->req.gpus > b->req.gpus ? -1 : 1;
     if (a->req.model_mask != b->req.model_mask)
-        return a->req.model_mask < b->req.model_mask ? -1 : 1;
+        return a->req.model_mask > b->req.model_mask ? -1 : 1;
+    if (a->req.mem_mib != b->req.mem_mib)
+        return a->req.mem_mib > b->req.mem_mib ? -1 : 1;
     return 0;
 }
 

@@ -130,7 +130,7 @@ static int load_pods(struct openb_trace *t, const char *path, struct err *e)
         /* As the trace's own converter does: a share above 1000 is a whole GPU. */
         if (milli > GPU_MILLI)
             milli = GPU_MILLI;
-        if (gpus > 1 && milli != GPU_MILLI) {
+        if (gpus > 1 && milli != GPU_MILLI && milli != 0) {
             csv_errf(&r, ix[3], e, EINVAL, "a pod with %lld GPUs must take whole GPUs (1000)",
                      (long long)gpus);
             goto out;
@@ -233,6 +233,10 @@ int openb_run(const struct openb_trace *t, const struct policy_ops *ops,
     for (size_t i = 0; i < n; i++) {
         seq[i] = (uint32_t)i;
         total += pod_req_gpu_milli(&t->pods[i].req);
+    }
+    if (total == 0) {
+        free(seq);
+        return errf(e, EINVAL, "openb: no pod of the trace requests a GPU; nothing to measure");
     }
     rng_shuffle(&rng, seq, n, sizeof *seq);
     if ((double)total < target) {

@@ -139,6 +139,12 @@ done
 /usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' \
     "$tmp/tiny.svg" || fail "the SVG with an escaped title does not parse"
 
+# --plot into a missing directory: an error, and (under ASan) no leak report.
+run sim openb --nodes "$tmp/nodes.csv" --pods "$tmp/a&b<c>.csv" --seeds 1 --policy fgd \
+    --plot "$tmp/no-such-dir/chart.svg"
+[ "$rc" -ne 0 ] || fail "--plot into a missing directory exited 0"
+grep -qF -- "--plot" "$tmp/err" || fail "--plot error not reported: $(cat "$tmp/err")"
+
 # --- errors.
 # A malformed pods file: the message names file, line and column.
 printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,1000,1024,1,500\np1,10x0,1024,1,500\n' \

@@ -984,6 +984,28 @@ static void test_ties_every_scored_policy(void **state)
     workload_dist_release(&wd);
 }
 
+/* fgdx once gave a node without GPUs no stranding term, so a CPU-only pod went
+ * to a GPU node with some GPU allocated instead of the node that strands nothing.
+ * W1 workload; CPU-only pod (CPU 1000): F unchanged on both, FGD 50 each.
+ *  node 0: no GPUs, strands nothing: 50 + 0.999 = 50.999
+ *  node 1: free [0, 1000]: 50 + 0.999 * (1 - 1/2) = 50.4995  -> node 0. */
+static void test_fgdx_cpu_pod_prefers_gpu_less_node(void **state)
+{
+    (void)state;
+    struct nspec ns[2] = {{64000, 262144, 0, ""}, {64000, 262144, 2, "G2"}};
+    struct cluster c;
+    struct engine en;
+    struct workload_dist wd;
+    w1(&wd);
+    build(&c, ns, 2);
+    pre(&c, 1, 1000, 1, (int[]){0});
+    engine_init(&en, &c, policy("fgdx"), &wd, 1);
+    EXPECT(&en, req(1000, 1024, 0, 0), 0);
+    engine_release(&en);
+    cluster_release(&c);
+    workload_dist_release(&wd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1017,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_fgdx_memory_cpu_pod),
         cmocka_unit_test(test_ties_lowest_id_across_classes),
         cmocka_unit_test(test_ties_every_scored_policy),
+        cmocka_unit_test(test_fgdx_cpu_pod_prefers_gpu_less_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

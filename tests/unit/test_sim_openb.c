@@ -744,6 +744,26 @@ static void test_sequence_depends_on_seed_only(void **state)
     real_release(&x);
 }
 
+/* A trace in which no pod asks for a GPU used to send the tune-up loop round
+ * forever; now it is an error naming the reason. */
+static void test_run_trace_without_gpu_demand(void **state)
+{
+    (void)state;
+    struct openb_trace t;
+    struct workload_dist wd;
+    struct err e = {0};
+    load(&t, put("nodes.csv", NODES_HDR "n0,64000,262144,2,T4\n"),
+         put("pods.csv", PODS_HDR "p0,1000,1024,0,0,\np1,2000,1024,1,0,\n"));
+    openb_workload(&t, &wd);
+    alarm(20); /* a hang is a failure, not a stuck suite */
+    struct openb_result r;
+    assert_int_equal(openb_run(&t, policy("fgd"), &wd, 42, 1.3, &r, &e), -1);
+    alarm(0);
+    assert_non_null(strstr(e.msg, "GPU"));
+    workload_dist_release(&wd);
+    openb_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_run_node_rank_is_seeded),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_sequence_depends_on_seed_only),
+        cmocka_unit_test(test_run_trace_without_gpu_demand),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
