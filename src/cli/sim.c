@@ -12,7 +12,7 @@
 #include "sim/progress.h"
 #include "sim/svg.h"
 
-#define MAX_SEEDS 1000
+#define MAX_SEEDS    1000
 #define MAX_POLICIES 32
 
 static const int report_pct[] = {90, 95, 100, 110, 130};
@@ -20,16 +20,16 @@ static const int report_pct[] = {90, 95, 100, 110, 130};
 
 static void openb_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: muster sim openb --nodes FILE --pods FILE [--policy NAME[,NAME...]]\n"
-            "                        [--seeds 42-51] [--tune 1.3] [--csv FILE] [--plot FILE]\n"
-            "                        [--json]\n"
-            "       muster sim openb --list-policies\n\n"
-            "Replays the FGD paper's fragmentation benchmark: pods of the trace sampled to\n"
-            "TUNE x the cluster's GPU capacity, shuffled, placed once, never removed.\n"
-            "Prints, per policy, the unallocated GPU %% (mean over seeds) at 90/95/100/110/130%%\n"
-            "arrived load. --csv writes every curve (policy,seed,arrived_pct,unallocated_gpu_pct),\n"
-            "--plot draws the mean curves as an SVG chart.\n");
+    fprintf(
+        f, "usage: muster sim openb --nodes FILE --pods FILE [--policy NAME[,NAME...]]\n"
+           "                        [--seeds 42-51] [--tune 1.3] [--csv FILE] [--plot FILE]\n"
+           "                        [--json]\n"
+           "       muster sim openb --list-policies\n\n"
+           "Replays the FGD paper's fragmentation benchmark: pods of the trace sampled to\n"
+           "TUNE x the cluster's GPU capacity, shuffled, placed once, never removed.\n"
+           "Prints, per policy, the unallocated GPU %% (mean over seeds) at 90/95/100/110/130%%\n"
+           "arrived load. --csv writes every curve (policy,seed,arrived_pct,unallocated_gpu_pct),\n"
+           "--plot draws the mean curves as an SVG chart.\n");
 }
 
 int cli_parse_seeds(const char *s, unsigned long long *out, int max)
@@ -71,25 +71,45 @@ static int sim_openb(int argc, char **argv)
     const char *csv_path = NULL, *plot_path = NULL;
     double tune = 1.3;
     int json = 0, list = 0;
-    static const struct option opts[] = {
-        {"nodes", required_argument, NULL, 'n'},  {"pods", required_argument, NULL, 'p'},
-        {"policy", required_argument, NULL, 'P'}, {"seeds", required_argument, NULL, 's'},
-        {"tune", required_argument, NULL, 't'},   {"csv", required_argument, NULL, 'c'},
-        {"plot", required_argument, NULL, 'g'},   {"json", no_argument, NULL, 'j'},
-        {"list-policies", no_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"nodes", required_argument, NULL, 'n'},
+                                         {"pods", required_argument, NULL, 'p'},
+                                         {"policy", required_argument, NULL, 'P'},
+                                         {"seeds", required_argument, NULL, 's'},
+                                         {"tune", required_argument, NULL, 't'},
+                                         {"csv", required_argument, NULL, 'c'},
+                                         {"plot", required_argument, NULL, 'g'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"list-policies", no_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 'n': nodes = optarg; break;
-        case 'p': pods = optarg; break;
-        case 'P': policies = optarg; break;
-        case 's': seeds_s = optarg; break;
-        case 'c': csv_path = optarg; break;
-        case 'g': plot_path = optarg; break;
-        case 'j': json = 1; break;
-        case 'l': list = 1; break;
+        case 'n':
+            nodes = optarg;
+            break;
+        case 'p':
+            pods = optarg;
+            break;
+        case 'P':
+            policies = optarg;
+            break;
+        case 's':
+            seeds_s = optarg;
+            break;
+        case 'c':
+            csv_path = optarg;
+            break;
+        case 'g':
+            plot_path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'l':
+            list = 1;
+            break;
         case 't': {
             char *end;
             tune = strtod(optarg, &end);
@@ -100,8 +120,12 @@ static int sim_openb(int argc, char **argv)
             }
             break;
         }
-        case 'h': openb_usage(stdout); return 0;
-        default: openb_usage(stderr); return 2;
+        case 'h':
+            openb_usage(stdout);
+            return 0;
+        default:
+            openb_usage(stderr);
+            return 2;
         }
     }
     if (list) {
@@ -121,7 +145,8 @@ static int sim_openb(int argc, char **argv)
     unsigned long long seeds[MAX_SEEDS];
     int nseeds = cli_parse_seeds(seeds_s, seeds, MAX_SEEDS);
     if (nseeds < 0) {
-        fprintf(stderr, "muster sim openb: --seeds '%s': want N, A-B or a comma list (at most %d)\n",
+        fprintf(stderr,
+                "muster sim openb: --seeds '%s': want N, A-B or a comma list (at most %d)\n",
                 seeds_s, MAX_SEEDS);
         return 2;
     }
@@ -153,7 +178,7 @@ static int sim_openb(int argc, char **argv)
 
     int rc = 1; /* until the end is reached */
     FILE *csv = NULL;
-    double (*mean)[OPENB_MAX_PCT + 1] = NULL;
+    double(*mean)[OPENB_MAX_PCT + 1] = NULL;
     double *secs = NULL;
     uint64_t *failed = NULL, *npods = NULL;
     if (csv_path) {
@@ -264,7 +289,8 @@ out:
 int cli_sim(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(argc < 2 ? stderr : stdout, "usage: muster sim openb ...  (muster sim openb --help)\n");
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: muster sim openb ...  (muster sim openb --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "openb"))

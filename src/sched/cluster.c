@@ -96,7 +96,7 @@ static void count_kind(struct cluster *c, uint32_t node, const struct pod_req *r
     if (*n)
         c->kinds[node] |= (uint8_t)(1u << k);
     else
-        c->kinds[node] &= (uint8_t)~(1u << k);
+        c->kinds[node] &= (uint8_t) ~(1u << k);
 }
 
 int64_t cluster_add_node(struct cluster *c, const char *name, int32_t cpu_milli, int64_t mem_mib,

@@ -26,16 +26,16 @@
 
 #include "base/err.h"
 
-#define CLUSTER_MAX_GPUS 16
+#define CLUSTER_MAX_GPUS   16
 #define CLUSTER_MAX_MODELS 63
 /* A model_mask that matches no node: a request naming only unknown models. */
 #define MODEL_MASK_NONE (1ULL << 63)
-#define GPU_MILLI 1000
+#define GPU_MILLI       1000
 #define CLUSTER_NO_NODE UINT32_MAX
 
 /* A resource request. gpu_milli is per GPU: 1000 for whole GPUs, less for a share
- * (then gpus must be 1); a request with gpu_milli 0 takes no GPU, whatever gpus says. model_mask has bit m set for each acceptable GPU model
- * id m; 0 means any model. */
+ * (then gpus must be 1); a request with gpu_milli 0 takes no GPU, whatever gpus says. model_mask
+ * has bit m set for each acceptable GPU model id m; 0 means any model. */
 struct pod_req {
     int32_t cpu_milli;
     int64_t mem_mib;

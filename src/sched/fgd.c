@@ -20,7 +20,7 @@ struct frag_key {
 struct frag_model {
     size_t n;
     struct pod_req *t;
-    int64_t *w; /* f_p * 2^20, rounded */
+    int64_t *w;       /* f_p * 2^20, rounded */
     int32_t *cpu_thr; /* distinct CPU requests of the types, ascending */
     size_t nthr;
     int64_t *mem_thr; /* distinct memory requests, ascending (memory-aware only) */
@@ -138,8 +138,8 @@ static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
     for (size_t p = 0; p < fm->n; p++) {
         const struct pod_req *t = &fm->t[p];
         int64_t amount = idle;
-        bool model_ok = t->model_mask == 0 ||
-                        (k->model != CLUSTER_NO_MODEL && (t->model_mask >> k->model) & 1);
+        bool model_ok =
+            t->model_mask == 0 || (k->model != CLUSTER_NO_MODEL && (t->model_mask >> k->model) & 1);
         if (t->gpus > 0 && t->gpu_milli > 0 && model_ok && k->gpu_n > 0) {
             /* p's CPU fits iff it is among the thresholds the node's free CPU
              * reaches, i.e. at most the largest of them; memory likewise. */
@@ -285,8 +285,7 @@ static double share_score(struct fgd *g, const struct cluster *c, uint32_t node,
         if (gv[i] < req->gpu_milli)
             continue;
         tmp[i] = (uint16_t)(gv[i] - req->gpu_milli);
-        double s =
-            grade(before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after, mem_after));
+        double s = grade(before, frag_amount(g->fm, c->model[node], n, tmp, cpu_after, mem_after));
         tmp[i] = gv[i];
         if (*gpu < 0 || s > best) {
             best = s;

@@ -35,8 +35,8 @@ uint64_t nodeclass_hash(const struct cluster *c, uint32_t node)
 {
     uint16_t g[CLUSTER_MAX_GPUS];
     sorted_gpus(c, node, g);
-    uint64_t h = mix(0x6d757374ULL, (uint64_t)(uint32_t)c->cpu_cap[node] << 32 |
-                                        (uint32_t)c->cpu_free[node]);
+    uint64_t h = mix(0x6d757374ULL,
+                     (uint64_t)(uint32_t)c->cpu_cap[node] << 32 | (uint32_t)c->cpu_free[node]);
     h = mix(h, (uint64_t)c->mem_cap[node]);
     h = mix(h, (uint64_t)c->mem_free[node]);
     h = mix(h, (uint64_t)c->kinds[node] << 16 | (uint64_t)c->gpu_n[node] << 8 | c->model[node]);
@@ -277,8 +277,8 @@ int nodeclass_check(const struct nodeclass_index *ix, struct err *e)
             if (i > 0 && k->members[(i - 1) / 2] > n)
                 return errf(e, EFAULT, "class slot %u: heap order broken at %u", s, i);
             if (ix->of[n] != s || ix->pos[n] != i)
-                return errf(e, EFAULT, "node %u: index says slot %u pos %u, found in %u at %u",
-                            n, ix->of[n], ix->pos[n], s, i);
+                return errf(e, EFAULT, "node %u: index says slot %u pos %u, found in %u at %u", n,
+                            ix->of[n], ix->pos[n], s, i);
             if (nodeclass_hash(ix->c, n) != k->hash || !same_state(ix->c, n, k->members[0]))
                 return errf(e, EFAULT, "node %u: state differs from its class", n);
         }

@@ -147,8 +147,8 @@ static const struct policy_ops gpuclustering_ops = {
 };
 
 const struct policy_ops *const policy_all[] = {
-    &random_ops, &dotprod_ops, &gpuclustering_ops, &gpupacking_ops, &bestfit_ops,
-    &fgd_ops,    &fgdx_ops,
+    &random_ops,  &dotprod_ops, &gpuclustering_ops, &gpupacking_ops,
+    &bestfit_ops, &fgd_ops,     &fgdx_ops,
 };
 const size_t policy_count = sizeof policy_all / sizeof policy_all[0];
 

@@ -159,8 +159,7 @@ out:
     return rc;
 }
 
-int openb_load(struct openb_trace *t, const char *nodes_path, const char *pods_path,
-               struct err *e)
+int openb_load(struct openb_trace *t, const char *nodes_path, const char *pods_path, struct err *e)
 {
     memset(t, 0, sizeof *t);
     if (load_nodes(t, nodes_path, e) < 0 || load_pods(t, pods_path, e) < 0) {
@@ -212,8 +211,8 @@ int openb_cluster(const struct openb_trace *t, const uint32_t *perm, struct clus
 }
 
 int openb_run(const struct openb_trace *t, const struct policy_ops *ops,
-              const struct workload_dist *wd, uint64_t seed, double tune,
-              struct openb_result *out, struct err *e)
+              const struct workload_dist *wd, uint64_t seed, double tune, struct openb_result *out,
+              struct err *e)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -55,8 +55,7 @@ struct openb_trace {
  * (name,cpu_milli,memory_mib,num_gpu,gpu_milli[,gpu_spec,...]). Errors name the
  * file, line and column. Nodes without GPUs are skipped (the benchmark's cluster
  * is the GPU nodes). */
-int openb_load(struct openb_trace *t, const char *nodes_path, const char *pods_path,
-               struct err *e);
+int openb_load(struct openb_trace *t, const char *nodes_path, const char *pods_path, struct err *e);
 void openb_release(struct openb_trace *t);
 
 /* The pod-type distribution of the whole trace (CPU-only pods included). */
@@ -71,8 +70,8 @@ struct openb_result {
 
 /* Runs one (policy, seed). progress_cb, if set, is called every 1024 pods. */
 int openb_run(const struct openb_trace *t, const struct policy_ops *ops,
-              const struct workload_dist *wd, uint64_t seed, double tune,
-              struct openb_result *out, struct err *e);
+              const struct workload_dist *wd, uint64_t seed, double tune, struct openb_result *out,
+              struct err *e);
 
 /* Builds a cluster of the trace's nodes in the given order (perm[i] = trace node
  * index of cluster node i; NULL for file order). Model ids match the trace's. */
