@@ -24,29 +24,30 @@
 #include "sim/synth.h"
 
 #define TRACE_DIR_DEFAULT "../shared/traces"
-#define TRACE_NODES_FILE "alibaba-v2023/openb_node_list_gpu_node.csv"
-#define TRACE_PODS_FILE "alibaba-v2023/openb_pod_list_default.csv"
+#define TRACE_NODES_FILE  "alibaba-v2023/openb_node_list_gpu_node.csv"
+#define TRACE_PODS_FILE   "alibaba-v2023/openb_pod_list_default.csv"
 /* Pods between progress updates and samples of the live class count: rare
  * enough to cost nothing next to a placement. */
 #define SAMPLE_EVERY 1024
 
 static void place_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: muster bench place [--nodes 130000] [--gpus-per-node 8] [--pods 1000000]\n"
-            "                          [--policy bestfit] [--mix whole|share|mixed|openb]\n"
-            "                          [--seed 42] [--node-shapes uniform|openb]\n"
-            "                          [--trace-pods FILE] [--trace-nodes FILE] [--check] [--json]\n\n"
-            "Measures how many placements a second the engine sustains: builds a cluster of\n"
-            "identical nodes (or, with --node-shapes openb, the openb trace's GPU node shapes\n"
-            "in turn), draws the pods from the seed, then times engine_place() over them,\n"
-            "each pod placed once and never removed.\n\n"
-            "Mixes: whole = 1/2/4/8 whole GPUs (weights 70/20/7/3); share = 100/250/500/750\n"
-            "milli of one GPU; mixed (default) = half each; openb = pods drawn uniformly from\n"
-            "--trace-pods (default $MUSTER_TRACES or %s, then %s).\n"
-            "--check verifies the cluster and node-class invariants after the run (untimed).\n"
-            "--json prints one JSON object; otherwise a short summary.\n",
-            TRACE_DIR_DEFAULT, TRACE_PODS_FILE);
+    fprintf(
+        f,
+        "usage: muster bench place [--nodes 130000] [--gpus-per-node 8] [--pods 1000000]\n"
+        "                          [--policy bestfit] [--mix whole|share|mixed|openb]\n"
+        "                          [--seed 42] [--node-shapes uniform|openb]\n"
+        "                          [--trace-pods FILE] [--trace-nodes FILE] [--check] [--json]\n\n"
+        "Measures how many placements a second the engine sustains: builds a cluster of\n"
+        "identical nodes (or, with --node-shapes openb, the openb trace's GPU node shapes\n"
+        "in turn), draws the pods from the seed, then times engine_place() over them,\n"
+        "each pod placed once and never removed.\n\n"
+        "Mixes: whole = 1/2/4/8 whole GPUs (weights 70/20/7/3); share = 100/250/500/750\n"
+        "milli of one GPU; mixed (default) = half each; openb = pods drawn uniformly from\n"
+        "--trace-pods (default $MUSTER_TRACES or %s, then %s).\n"
+        "--check verifies the cluster and node-class invariants after the run (untimed).\n"
+        "--json prints one JSON object; otherwise a short summary.\n",
+        TRACE_DIR_DEFAULT, TRACE_PODS_FILE);
 }
 
 /* Parses a decimal integer in [lo, hi]; prints an error naming the flag and
@@ -138,8 +139,8 @@ static void print_summary(const struct place_opts *o, const struct place_result 
            synth_shape_name(o->shape));
     if (o->shape == SYNTH_SHAPE_UNIFORM)
         printf(", %llu GPUs each", o->gpus_per_node);
-    printf("), %llu GPUs; %llu pods, mix %s (%u types), seed %llu\n",
-           (unsigned long long)r->gpus, o->pods, synth_mix_name(o->mix), r->types, o->seed);
+    printf("), %llu GPUs; %llu pods, mix %s (%u types), seed %llu\n", (unsigned long long)r->gpus,
+           o->pods, synth_mix_name(o->mix), r->types, o->seed);
     printf("  %.0f placements/s: %llu placed, %llu failed in %.3f s (setup %.2f s)\n",
            r->seconds > 0 ? (double)attempted / r->seconds : 0.0, (unsigned long long)r->placed,
            (unsigned long long)r->failed, r->seconds, r->setup_seconds);
@@ -256,20 +257,19 @@ static int bench_place(int argc, char **argv)
     o.trace_nodes = nodes_path;
     o.trace_pods = pods_path;
 
-    static const struct option opts[] = {
-        {"nodes", required_argument, NULL, 'n'},
-        {"gpus-per-node", required_argument, NULL, 'g'},
-        {"pods", required_argument, NULL, 'p'},
-        {"policy", required_argument, NULL, 'P'},
-        {"mix", required_argument, NULL, 'm'},
-        {"seed", required_argument, NULL, 's'},
-        {"node-shapes", required_argument, NULL, 'S'},
-        {"trace-pods", required_argument, NULL, 't'},
-        {"trace-nodes", required_argument, NULL, 'T'},
-        {"check", no_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"nodes", required_argument, NULL, 'n'},
+                                         {"gpus-per-node", required_argument, NULL, 'g'},
+                                         {"pods", required_argument, NULL, 'p'},
+                                         {"policy", required_argument, NULL, 'P'},
+                                         {"mix", required_argument, NULL, 'm'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"node-shapes", required_argument, NULL, 'S'},
+                                         {"trace-pods", required_argument, NULL, 't'},
+                                         {"trace-nodes", required_argument, NULL, 'T'},
+                                         {"check", no_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     optind = 1;
     opterr = 1;
     int opt;
@@ -293,7 +293,9 @@ static int bench_place(int argc, char **argv)
             if (parse_count("seed", optarg, 0, UINT64_MAX, &o.seed) < 0)
                 return 2;
             break;
-        case 'P': policy = optarg; break;
+        case 'P':
+            policy = optarg;
+            break;
         case 'm':
             if ((v = synth_mix_parse(optarg)) < 0) {
                 fprintf(stderr,
@@ -311,12 +313,24 @@ static int bench_place(int argc, char **argv)
             }
             o.shape = (enum synth_shape)v;
             break;
-        case 't': o.trace_pods = optarg; break;
-        case 'T': o.trace_nodes = optarg; break;
-        case 'c': o.check = true; break;
-        case 'j': o.json = true; break;
-        case 'h': place_usage(stdout); return 0;
-        default: place_usage(stderr); return 2;
+        case 't':
+            o.trace_pods = optarg;
+            break;
+        case 'T':
+            o.trace_nodes = optarg;
+            break;
+        case 'c':
+            o.check = true;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        case 'h':
+            place_usage(stdout);
+            return 0;
+        default:
+            place_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

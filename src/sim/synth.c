@@ -46,8 +46,8 @@ static const struct {
 static const uint16_t share_milli[] = {100, 250, 500, 750};
 #define SHARE_CPU 1000
 #define SHARE_MEM 4096
-#define NWHOLE (sizeof whole_types / sizeof whole_types[0])
-#define NSHARE (sizeof share_milli / sizeof share_milli[0])
+#define NWHOLE    (sizeof whole_types / sizeof whole_types[0])
+#define NSHARE    (sizeof share_milli / sizeof share_milli[0])
 
 static bool req_same(const struct pod_req *a, const struct pod_req *b)
 {
@@ -191,8 +191,8 @@ int synth_cluster(struct cluster *c, enum synth_shape shape, uint32_t nodes, int
         } else {
             int g = gpus_per_node;
             rc = cluster_add_node(c, name, g ? SYNTH_NODE_CPU_PER_GPU * g : SYNTH_NODE_CPU_NOGPU,
-                                  g ? (int64_t)SYNTH_NODE_MEM_PER_GPU * g : SYNTH_NODE_MEM_NOGPU,
-                                  g, "H100", e);
+                                  g ? (int64_t)SYNTH_NODE_MEM_PER_GPU * g : SYNTH_NODE_MEM_NOGPU, g,
+                                  "H100", e);
         }
         if (rc < 0)
             goto fail;

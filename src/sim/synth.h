@@ -41,14 +41,14 @@
 #include "sched/policy.h"
 #include "sim/openb.h"
 
-#define SYNTH_CPU_PER_GPU 8000   /* milli-CPU a whole-GPU pod asks per GPU */
-#define SYNTH_MEM_PER_GPU 65536  /* MiB a whole-GPU pod asks per GPU */
+#define SYNTH_CPU_PER_GPU      8000  /* milli-CPU a whole-GPU pod asks per GPU */
+#define SYNTH_MEM_PER_GPU      65536 /* MiB a whole-GPU pod asks per GPU */
 #define SYNTH_NODE_CPU_PER_GPU 12000
 #define SYNTH_NODE_MEM_PER_GPU 98304
-#define SYNTH_NODE_CPU_NOGPU 96000
-#define SYNTH_NODE_MEM_NOGPU 786432
-#define SYNTH_MAX_NODES 2000000
-#define SYNTH_MAX_PODS 100000000 /* 400 MB of type indices */
+#define SYNTH_NODE_CPU_NOGPU   96000
+#define SYNTH_NODE_MEM_NOGPU   786432
+#define SYNTH_MAX_NODES        2000000
+#define SYNTH_MAX_PODS         100000000 /* 400 MB of type indices */
 
 enum synth_mix { SYNTH_MIX_WHOLE, SYNTH_MIX_SHARE, SYNTH_MIX_MIXED, SYNTH_MIX_OPENB };
 enum synth_shape { SYNTH_SHAPE_UNIFORM, SYNTH_SHAPE_OPENB };
