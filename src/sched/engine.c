@@ -123,26 +123,48 @@ void engine_release(struct engine *en)
     memset(en, 0, sizeof *en);
 }
 
-/* A policy without a score (random): every feasible node equally likely. */
+/* Visits, in a fixed order, the live classes whose GPU level could take req:
+ * `slot` is set to each in turn. */
+#define FOR_EACH_CANDIDATE(ix, req, slot)                                                          \
+    for (int lv_ = nodeclass_req_level(req); lv_ < NODECLASS_LEVELS; lv_++)                       \
+        for (uint32_t i_ = 0, slot; i_ < (ix)->level_n[lv_] && ((slot) = (ix)->level_slots[lv_][i_], 1); \
+             i_++)
+
+/* A policy without a score (random): every feasible node equally likely.
+ * First by rejection: a node drawn uniformly from all, kept if it fits, is
+ * uniform over the feasible ones; while most nodes fit this is a few draws. After
+ * RANDOM_TRIES misses, exactly: one pass counts feasible nodes, one draw picks
+ * the r-th, a second pass finds it. Either way the choice is uniform. */
+#define RANDOM_TRIES 32
+
 static uint32_t select_uniform(struct engine *en, const struct pod_req *req)
 {
     const struct nodeclass_index *ix = &en->ix;
-    uint32_t chosen = UINT32_MAX;
-    uint64_t seen = 0;
-    for (uint32_t s = 0; s < ix->ncls; s++) {
-        const struct nodeclass *k = &ix->cls[s];
-        if (!k->uid || !nodeclass_fits(k, req))
-            continue;
-        /* Weighted reservoir: class s replaces the choice with probability
-         * count/seen, so every feasible node is equally likely. */
-        seen += k->count;
-        if (rng_below(&en->rng, seen) < k->count)
-            chosen = s;
+    for (int t = 0; t < RANDOM_TRIES && en->c->n; t++) {
+        uint32_t node = (uint32_t)rng_below(&en->rng, en->c->n);
+        if (cluster_fits(en->c, node, req))
+            return node;
     }
-    if (chosen == UINT32_MAX)
+    uint64_t total = 0;
+    FOR_EACH_CANDIDATE(ix, req, s)
+    {
+        const struct nodeclass *k = &ix->cls[s];
+        if (nodeclass_fits(k, req))
+            total += k->count;
+    }
+    if (!total)
         return CLUSTER_NO_NODE;
-    const struct nodeclass *k = &ix->cls[chosen];
-    return k->members[k->count == 1 ? 0 : rng_below(&en->rng, k->count)];
+    uint64_t r = rng_below(&en->rng, total);
+    FOR_EACH_CANDIDATE(ix, req, s)
+    {
+        const struct nodeclass *k = &ix->cls[s];
+        if (!nodeclass_fits(k, req))
+            continue;
+        if (r < k->count)
+            return k->members[r];
+        r -= k->count;
+    }
+    abort(); /* the two passes saw the same classes */
 }
 
 /* The lowest-numbered node among those of the highest score. */
@@ -154,26 +176,26 @@ static uint32_t select_best(struct engine *en, const struct pod_req *req)
     double best = -INFINITY;
     uint32_t node = CLUSTER_NO_NODE;
 
-    for (uint32_t s = 0; s < ix->ncls; s++) {
+    FOR_EACH_CANDIDATE(ix, req, s)
+    {
         const struct nodeclass *k = &ix->cls[s];
-        if (!k->uid || !nodeclass_fits(k, req))
+        if (!nodeclass_fits(k, req))
             continue;
-        uint32_t rep = k->members[0];
         double sc;
         if (row && row->uid[s] == k->uid) {
             sc = row->score[s];
             en->memo_hits++;
         } else {
-            sc = en->ops->score(en->pst, c, rep, req);
+            sc = en->ops->score(en->pst, c, k->min_node, req);
             en->scored++;
             if (row) {
                 row->uid[s] = k->uid;
                 row->score[s] = sc;
             }
         }
-        if (sc > best || (sc == best && rep < node)) {
+        if (sc > best || (sc == best && k->min_node < node)) {
             best = sc;
-            node = rep;
+            node = k->min_node;
         }
     }
     return node;

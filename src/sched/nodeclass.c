@@ -178,6 +178,29 @@ static void add_member(struct nodeclass_index *ix, uint32_t s, uint32_t node)
     sift_up(ix, k, k->count - 1);
 }
 
+static void level_add(struct nodeclass_index *ix, uint32_t s)
+{
+    struct nodeclass *k = &ix->cls[s];
+    int lv = k->gpu_whole ? NODECLASS_SHARE_LEVELS + k->gpu_whole
+                          : k->max_gpu_free / (GPU_MILLI / NODECLASS_SHARE_LEVELS);
+    if (ix->level_n[lv] == ix->level_cap[lv]) {
+        ix->level_cap[lv] = ix->level_cap[lv] ? ix->level_cap[lv] * 2 : 16;
+        ix->level_slots[lv] =
+            xreallocarray(ix->level_slots[lv], ix->level_cap[lv], sizeof *ix->level_slots[lv]);
+    }
+    k->level = (uint8_t)lv;
+    k->lpos = ix->level_n[lv];
+    ix->level_slots[lv][ix->level_n[lv]++] = s;
+}
+
+static void level_remove(struct nodeclass_index *ix, uint32_t s)
+{
+    struct nodeclass *k = &ix->cls[s];
+    uint32_t *v = ix->level_slots[k->level], last = v[--ix->level_n[k->level]];
+    v[k->lpos] = last;
+    ix->cls[last].lpos = k->lpos;
+}
+
 static void insert(struct nodeclass_index *ix, uint32_t node)
 {
     if ((ix->tused + ix->ntomb + 1) * 4 >= ix->tcap * 3)
@@ -197,12 +220,14 @@ static void insert(struct nodeclass_index *ix, uint32_t node)
         for (int i = 0; i < c->gpu_n[node]; i++)
             if (g[i] > k->max_gpu_free)
                 k->max_gpu_free = g[i];
+        level_add(ix, s);
         if (ix->table[ins] == TOMB)
             ix->ntomb--;
         ix->table[ins] = s + 1;
         ix->tused++;
     }
     add_member(ix, s, node);
+    ix->cls[s].min_node = ix->cls[s].members[0];
 }
 
 static void remove_node(struct nodeclass_index *ix, uint32_t node)
@@ -215,8 +240,11 @@ static void remove_node(struct nodeclass_index *ix, uint32_t node)
         sift_down(ix, k, p);
         sift_up(ix, k, ix->pos[last]);
     }
-    if (k->count)
+    if (k->count) {
+        k->min_node = k->members[0];
         return;
+    }
+    level_remove(ix, s);
     /* The class is empty: drop it from the table. Its state can no longer be
      * read from a member, so find it by slot number. */
     uint32_t mask = ix->tcap - 1, i = (uint32_t)k->hash & mask;
@@ -248,6 +276,8 @@ void nodeclass_release(struct nodeclass_index *ix)
         free(ix->cls[s].members);
     free(ix->cls);
     free(ix->free_slots);
+    for (int lv = 0; lv < NODECLASS_LEVELS; lv++)
+        free(ix->level_slots[lv]);
     free(ix->of);
     free(ix->pos);
     free(ix->table);
@@ -272,6 +302,9 @@ int nodeclass_check(const struct nodeclass_index *ix, struct err *e)
         live++;
         if (!k->count)
             return errf(e, EFAULT, "class slot %u is live and empty", s);
+        if (k->min_node != k->members[0] || k->level >= NODECLASS_LEVELS ||
+            k->lpos >= ix->level_n[k->level] || ix->level_slots[k->level][k->lpos] != s)
+            return errf(e, EFAULT, "class slot %u: lowest node or level filing wrong", s);
         for (uint32_t i = 0; i < k->count; i++) {
             uint32_t n = k->members[i];
             if (i > 0 && k->members[(i - 1) / 2] > n)
@@ -284,6 +317,11 @@ int nodeclass_check(const struct nodeclass_index *ix, struct err *e)
         }
         total += k->count;
     }
+    uint32_t filed = 0;
+    for (int lv = 0; lv < NODECLASS_LEVELS; lv++)
+        filed += ix->level_n[lv];
+    if (filed != live)
+        return errf(e, EFAULT, "%u classes filed by level, %u live", filed, live);
     if (total != ix->c->n || live != ix->nlive)
         return errf(e, EFAULT, "classes hold %u nodes (cluster has %u), %u live (says %u)", total,
                     ix->c->n, live, ix->nlive);

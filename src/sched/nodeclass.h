@@ -35,9 +35,18 @@
 #include "base/err.h"
 #include "sched/cluster.h"
 
+/* Classes are filed by GPU level, so a request visits only classes whose GPUs
+ * could take it: level 20 + w for a class with w >= 1 fully free GPUs, else
+ * (largest free share) / 50, i.e. 0..19. CPU-only requests visit every level. */
+#define NODECLASS_SHARE_LEVELS 20
+#define NODECLASS_LEVELS (NODECLASS_SHARE_LEVELS + CLUSTER_MAX_GPUS + 1)
+
 struct nodeclass {
     uint32_t uid;      /* never reused; 0 marks a free slot */
     uint32_t count;    /* nodes in the class */
+    uint32_t min_node; /* members[0], kept here so a scan need not follow members */
+    uint32_t lpos;     /* position in its level's slot list */
+    uint8_t level;
     uint32_t cap;      /* members capacity */
     uint32_t *members; /* node ids as a binary min-heap: members[0] is the lowest */
     uint64_t hash;
@@ -48,6 +57,16 @@ struct nodeclass {
     uint16_t max_gpu_free; /* the most free milli on any one GPU */
     uint8_t gpu_whole, model;
 };
+
+/* The lowest GPU level whose classes may fit req. */
+static inline int nodeclass_req_level(const struct pod_req *req)
+{
+    if (req->gpus == 0 || req->gpu_milli == 0)
+        return 0;
+    if (req->gpu_milli >= GPU_MILLI)
+        return NODECLASS_SHARE_LEVELS + (req->gpus < CLUSTER_MAX_GPUS ? req->gpus : CLUSTER_MAX_GPUS);
+    return req->gpu_milli / (GPU_MILLI / NODECLASS_SHARE_LEVELS);
+}
 
 /* True when req fits a node of class k (the same test as cluster_fits). */
 static inline bool nodeclass_fits(const struct nodeclass *k, const struct pod_req *req)
@@ -73,6 +92,9 @@ struct nodeclass_index {
     uint32_t next_uid;
     uint32_t *of;  /* node -> class slot */
     uint32_t *pos; /* node -> position in its class's members */
+    /* live class slots by GPU level; a class is at level_slots[level][lpos] */
+    uint32_t *level_slots[NODECLASS_LEVELS];
+    uint32_t level_n[NODECLASS_LEVELS], level_cap[NODECLASS_LEVELS];
     /* open-addressing table: hash -> slot+1 (0 empty); linear probing */
     uint32_t *table;
     uint32_t tcap, tused;
