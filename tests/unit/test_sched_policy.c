@@ -265,8 +265,8 @@ static void test_random_share_gpu_uniform(void **state)
     cluster_release(&c);
 }
 
-/* Places the same 100 mixed pods (all of which fit) with a seed; writes the
- * node and GPU of each. */
+/* Places the same 60 mixed pods with a seed (29 GPUs' worth on 64 GPUs: they
+ * fit however randomly they are spread); writes the node and GPU of each. */
 static void random_sequence(uint64_t seed, uint32_t *out)
 {
     struct nspec ns[4] = {{64000, 262144, 16, "G2"},
@@ -278,7 +278,7 @@ static void random_sequence(uint64_t seed, uint32_t *out)
     struct engine en;
     build(&c, ns, 4);
     engine_init(&en, &c, policy("random"), NULL, seed);
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 60; i++) {
         struct placement p;
         struct pod_req r = req(100, 100, 1, milli[i % 4]);
         assert_true(engine_place(&en, &r, &p));
@@ -290,16 +290,16 @@ static void random_sequence(uint64_t seed, uint32_t *out)
 
 static void test_random_seeded(void **state)
 {
-    uint32_t a[100], b[100], d[100];
+    uint32_t a[60], b[60], d[60];
     random_sequence(99, a);
     random_sequence(99, b);
     random_sequence(100, d);
     assert_memory_equal(a, b, sizeof a);
     /* Another seed: node and GPU agree by chance for a small fraction only. */
     int differ = 0;
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 60; i++)
         differ += a[i] != d[i];
-    assert_true(differ > 50);
+    assert_true(differ > 30);
 }
 
 /* ------------------------------------------------------------------ dotprod */
