@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "base/mtime.h"
 #include "cli/cli.h"
 #include "sched/engine.h"
 #include "sim/openb.h"
@@ -69,9 +70,7 @@ static int parse_count(const char *flag, const char *s, unsigned long long lo,
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mtime_now_ns() / 1e9;
 }
 
 static double max_rss_mib(void)
@@ -191,8 +190,7 @@ static int place_run(const struct place_opts *o, struct place_result *r)
     progress_init(&prog, "bench place", sp.n);
     uint32_t cmax = en.ix.nlive;
     struct placement p;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = mtime_now_ns();
     for (uint64_t i = 0; i < sp.n; i++) {
         engine_place(&en, &sp.types[sp.stream[i]], &p);
         if ((i + 1) % SAMPLE_EVERY == 0) {
@@ -201,11 +199,11 @@ static int place_run(const struct place_opts *o, struct place_result *r)
             progress_update(&prog, i + 1);
         }
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t t1 = mtime_now_ns();
     progress_update(&prog, sp.n);
     progress_finish(&prog);
 
-    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    r->seconds = (double)(t1 - t0) / 1e9;
     r->placed = en.placed;
     r->failed = en.failed;
     r->scored = en.scored;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/mtime.h"
 #include "base/rng.h"
 #include "sched/engine.h"
 #include "sim/csv.h"
@@ -214,8 +215,7 @@ int openb_run(const struct openb_trace *t, const struct policy_ops *ops,
               const struct workload_dist *wd, uint64_t seed, double tune, struct openb_result *out,
               struct err *e)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = mtime_now_ns();
     memset(out, 0, sizeof *out);
     struct rng rng;
     rng_seed(&rng, seed);
@@ -316,7 +316,6 @@ int openb_run(const struct openb_trace *t, const struct policy_ops *ops,
     cluster_release(&c);
     free(seq);
     free(perm);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    out->seconds = (double)(mtime_now_ns() - t0) / 1e9;
     return 0;
 }

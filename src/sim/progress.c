@@ -14,15 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/mtime.h"
+
 #define PROGRESS__INTERVAL_S 0.1
 #define PROGRESS__BAR_MIN    10
 #define PROGRESS__BAR_MAX    40
 
 static double progress__now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mtime_now_ns() / 1e9;
 }
 
 /* Terminal width, so the bar never wraps (a wrapped line breaks the in-place
