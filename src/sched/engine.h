@@ -1,11 +1,13 @@
 /*
  * engine: places pods on the cluster with a named policy.
  *
- * The engine owns the node classes (nodeclass.h) and a memo of scores by (class,
- * request type), and a seeded generator for ties, so placements are reproducible
- * given the cluster, the sequence of requests, the policy and the seed.
+ * The engine owns the node classes (nodeclass.h), a memo of scores by (class,
+ * request type), and a seeded generator for the policies that choose at random,
+ * so placements are reproducible given the cluster, the sequence of requests, the
+ * policy and the seed.
  *
- * engine_place() scans classes, not nodes: each feasible class is scored once
+ * engine_place() scans classes, not nodes, and only those filed at a GPU level
+ * that could take the request: each feasible class is scored once
  * (from the memo when the class and request type were seen before) and the best
  * score wins. Ties go to the lowest node id: callers that want a random ranking
  * (the simulator) number their nodes in a seeded random order. A policy without a
