@@ -469,7 +469,9 @@ static void test_file_buffer_boundaries(void **state)
     enum { NREC = 80000 };
     assert_int_equal(strlen(rec), 13);
 
-    char path[] = "/tmp/muster-csv-XXXXXX";
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/muster-csv-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");

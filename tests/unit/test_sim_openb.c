@@ -29,10 +29,12 @@
 #define POD_LIST(name) "alibaba-v2023/openb_pod_list_" name ".csv"
 
 /* A scratch directory for the bad-input files, made once per run. */
-static char scratch[] = "/tmp/muster-openb-XXXXXX";
+static char scratch[96];
 
 static int setup(void **state)
 {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(scratch, sizeof scratch, "%.60s/muster-openb-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     return mkdtemp(scratch) ? 0 : -1;
 }
 

@@ -25,7 +25,9 @@
 /* Writes c to a fresh temporary file and returns its contents (caller frees). */
 static char *write_and_read(const struct svg_chart *c)
 {
-    char path[] = "/tmp/muster-svg-XXXXXX";
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/muster-svg-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
