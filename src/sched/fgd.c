@@ -11,17 +11,19 @@
  * p's CPU fit? p's memory?"), so nodes with different free CPU often share a key. */
 struct frag_key {
     uint8_t model, gpu_n;
-    uint16_t cpu_rank;
-    uint16_t mem_rank;
+    uint16_t pad0;
+    uint32_t cpu_rank;
+    uint32_t mem_rank;
     uint16_t gpu[CLUSTER_MAX_GPUS]; /* sorted ascending, zero beyond gpu_n */
-    uint16_t pad;
+    uint32_t pad1;                  /* to a whole number of 8-byte words, zeroed */
 };
+_Static_assert(sizeof(struct frag_key) % 8 == 0, "frag_key is hashed as 8-byte words");
 
 struct frag_model {
     size_t n;
     struct pod_req *t;
     int64_t *w;       /* f_p * 2^20, rounded */
-    int32_t *cpu_thr; /* distinct CPU requests of the types, ascending */
+    int64_t *cpu_thr; /* distinct CPU requests of the types, ascending */
     size_t nthr;
     int64_t *mem_thr; /* distinct memory requests, ascending (memory-aware only) */
     size_t nmthr;
@@ -34,12 +36,6 @@ struct frag_model {
 };
 
 #define FRAG_MEMO_CAP (1u << 18)
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -81,7 +77,7 @@ struct frag_model *frag_model_create(const struct workload_dist *wd, const struc
         fm->mem_thr[i] = types.req[i].mem_mib;
     }
     workload_dist_release(&types);
-    qsort(fm->cpu_thr, keep, sizeof *fm->cpu_thr, cmp_i32);
+    qsort(fm->cpu_thr, keep, sizeof *fm->cpu_thr, cmp_i64);
     qsort(fm->mem_thr, keep, sizeof *fm->mem_thr, cmp_i64);
     size_t u = 0, v = 0;
     for (size_t i = 0; i < keep; i++) {
@@ -114,18 +110,18 @@ void frag_model_destroy(struct frag_model *fm)
 }
 
 /* Number of thresholds <= x in the ascending array thr[0..n-1]. */
-#define RANK_OF(thr, n, x)                                                                         \
-    do {                                                                                           \
-        size_t lo_ = 0, hi_ = (n);                                                                 \
-        while (lo_ < hi_) {                                                                        \
-            size_t mid_ = (lo_ + hi_) / 2;                                                         \
-            if ((thr)[mid_] <= (x))                                                                \
-                lo_ = mid_ + 1;                                                                    \
-            else                                                                                   \
-                hi_ = mid_;                                                                        \
-        }                                                                                          \
-        rank_ = (uint16_t)lo_;                                                                     \
-    } while (0)
+static uint32_t rank_of(const int64_t *thr, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (thr[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
 
 static int64_t compute(const struct frag_model *fm, const struct frag_key *k)
 {
@@ -182,13 +178,9 @@ int64_t frag_amount(struct frag_model *fm, uint8_t model, int gpu_n, const uint1
     memset(&k, 0, sizeof k);
     k.model = model;
     k.gpu_n = (uint8_t)gpu_n;
-    uint16_t rank_;
-    RANK_OF(fm->cpu_thr, fm->nthr, cpu_free);
-    k.cpu_rank = rank_;
-    if (fm->memory) {
-        RANK_OF(fm->mem_thr, fm->nmthr, mem_free);
-        k.mem_rank = rank_;
-    }
+    k.cpu_rank = rank_of(fm->cpu_thr, fm->nthr, cpu_free);
+    if (fm->memory)
+        k.mem_rank = rank_of(fm->mem_thr, fm->nmthr, mem_free);
     for (int i = 0; i < gpu_n; i++) {
         uint16_t v = gpus[i];
         int j = i;
