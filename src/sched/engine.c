@@ -123,12 +123,19 @@ void engine_release(struct engine *en)
     memset(en, 0, sizeof *en);
 }
 
-/* Visits, in a fixed order, the live classes whose GPU level could take req:
- * `slot` is set to each in turn. */
+/* Visits, in a fixed order, the live classes in the non-empty bins whose GPU
+ * level and CPU could take req: `slot` is set to each in turn. */
 #define FOR_EACH_CANDIDATE(ix, req, slot)                                                          \
-    for (int lv_ = nodeclass_req_level(req); lv_ < NODECLASS_LEVELS; lv_++)                       \
-        for (uint32_t i_ = 0, slot; i_ < (ix)->level_n[lv_] && ((slot) = (ix)->level_slots[lv_][i_], 1); \
-             i_++)
+    for (uint64_t lm_ = (ix)->level_mask & (~0ULL << nodeclass_req_level(req)); lm_;               \
+         lm_ &= lm_ - 1)                                                                           \
+        for (int lv_ = __builtin_ctzll(lm_), once_ = 1; once_; once_ = 0)                          \
+            for (uint64_t cm_ =                                                                    \
+                     (ix)->cpu_mask[lv_] & (~0ULL << nodeclass_cpu_bucket((req)->cpu_milli));      \
+                 cm_; cm_ &= cm_ - 1)                                                              \
+                for (int b_ = lv_ * NODECLASS_CPU_BUCKETS + __builtin_ctzll(cm_), once2_ = 1;      \
+                     once2_; once2_ = 0)                                                           \
+                    for (uint32_t i_ = 0, slot;                                                    \
+                         i_ < (ix)->bin_n[b_] && ((slot) = (ix)->bin_slots[b_][i_], 1); i_++)
 
 /* A policy without a score (random): every feasible node equally likely.
  * First by rejection: a node drawn uniformly from all, kept if it fits, is

@@ -183,22 +183,31 @@ static void level_add(struct nodeclass_index *ix, uint32_t s)
     struct nodeclass *k = &ix->cls[s];
     int lv = k->gpu_whole ? NODECLASS_SHARE_LEVELS + k->gpu_whole
                           : k->max_gpu_free / (GPU_MILLI / NODECLASS_SHARE_LEVELS);
-    if (ix->level_n[lv] == ix->level_cap[lv]) {
-        ix->level_cap[lv] = ix->level_cap[lv] ? ix->level_cap[lv] * 2 : 16;
-        ix->level_slots[lv] =
-            xreallocarray(ix->level_slots[lv], ix->level_cap[lv], sizeof *ix->level_slots[lv]);
+    int b = lv * NODECLASS_CPU_BUCKETS + nodeclass_cpu_bucket(k->cpu_free);
+    if (ix->bin_n[b] == ix->bin_cap[b]) {
+        ix->bin_cap[b] = ix->bin_cap[b] ? ix->bin_cap[b] * 2 : 16;
+        ix->bin_slots[b] =
+            xreallocarray(ix->bin_slots[b], ix->bin_cap[b], sizeof *ix->bin_slots[b]);
     }
-    k->level = (uint8_t)lv;
-    k->lpos = ix->level_n[lv];
-    ix->level_slots[lv][ix->level_n[lv]++] = s;
+    k->bin = (uint16_t)b;
+    k->lpos = ix->bin_n[b];
+    ix->bin_slots[b][ix->bin_n[b]++] = s;
+    ix->cpu_mask[lv] |= 1ULL << (b % NODECLASS_CPU_BUCKETS);
+    ix->level_mask |= 1ULL << lv;
 }
 
 static void level_remove(struct nodeclass_index *ix, uint32_t s)
 {
     struct nodeclass *k = &ix->cls[s];
-    uint32_t *v = ix->level_slots[k->level], last = v[--ix->level_n[k->level]];
+    uint32_t *v = ix->bin_slots[k->bin], last = v[--ix->bin_n[k->bin]];
     v[k->lpos] = last;
     ix->cls[last].lpos = k->lpos;
+    if (!ix->bin_n[k->bin]) {
+        int lv = k->bin / NODECLASS_CPU_BUCKETS;
+        ix->cpu_mask[lv] &= ~(1ULL << (k->bin % NODECLASS_CPU_BUCKETS));
+        if (!ix->cpu_mask[lv])
+            ix->level_mask &= ~(1ULL << lv);
+    }
 }
 
 static void insert(struct nodeclass_index *ix, uint32_t node)
@@ -276,8 +285,8 @@ void nodeclass_release(struct nodeclass_index *ix)
         free(ix->cls[s].members);
     free(ix->cls);
     free(ix->free_slots);
-    for (int lv = 0; lv < NODECLASS_LEVELS; lv++)
-        free(ix->level_slots[lv]);
+    for (int b = 0; b < NODECLASS_BINS; b++)
+        free(ix->bin_slots[b]);
     free(ix->of);
     free(ix->pos);
     free(ix->table);
@@ -302,9 +311,10 @@ int nodeclass_check(const struct nodeclass_index *ix, struct err *e)
         live++;
         if (!k->count)
             return errf(e, EFAULT, "class slot %u is live and empty", s);
-        if (k->min_node != k->members[0] || k->level >= NODECLASS_LEVELS ||
-            k->lpos >= ix->level_n[k->level] || ix->level_slots[k->level][k->lpos] != s)
-            return errf(e, EFAULT, "class slot %u: lowest node or level filing wrong", s);
+        if (k->min_node != k->members[0] || k->bin >= NODECLASS_BINS ||
+            k->lpos >= ix->bin_n[k->bin] || ix->bin_slots[k->bin][k->lpos] != s ||
+            k->bin % NODECLASS_CPU_BUCKETS != nodeclass_cpu_bucket(k->cpu_free))
+            return errf(e, EFAULT, "class slot %u: lowest node or bin filing wrong", s);
         for (uint32_t i = 0; i < k->count; i++) {
             uint32_t n = k->members[i];
             if (i > 0 && k->members[(i - 1) / 2] > n)
@@ -318,10 +328,15 @@ int nodeclass_check(const struct nodeclass_index *ix, struct err *e)
         total += k->count;
     }
     uint32_t filed = 0;
-    for (int lv = 0; lv < NODECLASS_LEVELS; lv++)
-        filed += ix->level_n[lv];
+    for (int b = 0; b < NODECLASS_BINS; b++) {
+        filed += ix->bin_n[b];
+        int lv = b / NODECLASS_CPU_BUCKETS, cb = b % NODECLASS_CPU_BUCKETS;
+        if (!!ix->bin_n[b] != !!(ix->cpu_mask[lv] >> cb & 1) ||
+            !!ix->cpu_mask[lv] != !!(ix->level_mask >> lv & 1))
+            return errf(e, EFAULT, "bin %d: non-empty masks out of step", b);
+    }
     if (filed != live)
-        return errf(e, EFAULT, "%u classes filed by level, %u live", filed, live);
+        return errf(e, EFAULT, "%u classes filed in bins, %u live", filed, live);
     if (total != ix->c->n || live != ix->nlive)
         return errf(e, EFAULT, "classes hold %u nodes (cluster has %u), %u live (says %u)", total,
                     ix->c->n, live, ix->nlive);

@@ -35,18 +35,30 @@
 #include "base/err.h"
 #include "sched/cluster.h"
 
-/* Classes are filed by GPU level, so a request visits only classes whose GPUs
- * could take it: level 20 + w for a class with w >= 1 fully free GPUs, else
- * (largest free share) / 50, i.e. 0..19. CPU-only requests visit every level. */
+/* Classes are filed in bins by GPU level and free CPU, so a request visits only
+ * classes whose GPUs and CPU could take it. GPU level: 20 + w for a class with
+ * w >= 1 fully free GPUs, else (largest free share) / 50, i.e. 0..19; CPU-only
+ * requests visit every level. CPU bucket: free milli-cores / 4000, the last
+ * bucket holding everything from 128 cores up. */
 #define NODECLASS_SHARE_LEVELS 20
-#define NODECLASS_LEVELS (NODECLASS_SHARE_LEVELS + CLUSTER_MAX_GPUS + 1)
+#define NODECLASS_LEVELS       (NODECLASS_SHARE_LEVELS + CLUSTER_MAX_GPUS + 1)
+#define NODECLASS_CPU_STEP     4000
+#define NODECLASS_CPU_BUCKETS  33
+#define NODECLASS_BINS         (NODECLASS_LEVELS * NODECLASS_CPU_BUCKETS)
+_Static_assert(NODECLASS_LEVELS <= 64 && NODECLASS_CPU_BUCKETS <= 64, "bin masks are 64-bit");
+
+static inline int nodeclass_cpu_bucket(int32_t cpu)
+{
+    int b = cpu / NODECLASS_CPU_STEP;
+    return b < NODECLASS_CPU_BUCKETS - 1 ? (b < 0 ? 0 : b) : NODECLASS_CPU_BUCKETS - 1;
+}
 
 struct nodeclass {
     uint32_t uid;      /* never reused; 0 marks a free slot */
     uint32_t count;    /* nodes in the class */
     uint32_t min_node; /* members[0], kept here so a scan need not follow members */
-    uint32_t lpos;     /* position in its level's slot list */
-    uint8_t level;
+    uint32_t lpos;     /* position in its bin's slot list */
+    uint16_t bin;      /* level * NODECLASS_CPU_BUCKETS + CPU bucket */
     uint32_t cap;      /* members capacity */
     uint32_t *members; /* node ids as a binary min-heap: members[0] is the lowest */
     uint64_t hash;
@@ -64,7 +76,8 @@ static inline int nodeclass_req_level(const struct pod_req *req)
     if (req->gpus == 0 || req->gpu_milli == 0)
         return 0;
     if (req->gpu_milli >= GPU_MILLI)
-        return NODECLASS_SHARE_LEVELS + (req->gpus < CLUSTER_MAX_GPUS ? req->gpus : CLUSTER_MAX_GPUS);
+        return NODECLASS_SHARE_LEVELS +
+               (req->gpus < CLUSTER_MAX_GPUS ? req->gpus : CLUSTER_MAX_GPUS);
     return req->gpu_milli / (GPU_MILLI / NODECLASS_SHARE_LEVELS);
 }
 
@@ -92,9 +105,13 @@ struct nodeclass_index {
     uint32_t next_uid;
     uint32_t *of;  /* node -> class slot */
     uint32_t *pos; /* node -> position in its class's members */
-    /* live class slots by GPU level; a class is at level_slots[level][lpos] */
-    uint32_t *level_slots[NODECLASS_LEVELS];
-    uint32_t level_n[NODECLASS_LEVELS], level_cap[NODECLASS_LEVELS];
+    /* live class slots by bin; a class is at bin_slots[bin][lpos] */
+    uint32_t *bin_slots[NODECLASS_BINS];
+    uint32_t bin_n[NODECLASS_BINS], bin_cap[NODECLASS_BINS];
+    /* non-empty bins: bit b of cpu_mask[level] for CPU bucket b, bit l of
+     * level_mask for a level with any non-empty bin; scans skip empty bins */
+    uint64_t cpu_mask[NODECLASS_LEVELS];
+    uint64_t level_mask;
     /* open-addressing table: hash -> slot+1 (0 empty); linear probing */
     uint32_t *table;
     uint32_t tcap, tused;
