@@ -147,6 +147,13 @@ static inline const uint16_t *cluster_gpus(const struct cluster *c, uint32_t nod
     return &c->gpu_free[(uint64_t)node * CLUSTER_MAX_GPUS];
 }
 
+/* True when two requests ask for exactly the same thing. */
+static inline bool pod_req_eq(const struct pod_req *a, const struct pod_req *b)
+{
+    return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->gpus == b->gpus &&
+           a->gpu_milli == b->gpu_milli && a->model_mask == b->model_mask;
+}
+
 /* GPU milli-units a request takes in all: gpus * gpu_milli. */
 static inline int64_t pod_req_gpu_milli(const struct pod_req *r)
 {

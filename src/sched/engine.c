@@ -22,12 +22,6 @@ static uint64_t req_hash(const struct pod_req *r)
     return h ^ (h >> 33);
 }
 
-static bool req_eq(const struct pod_req *a, const struct pod_req *b)
-{
-    return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->gpus == b->gpus &&
-           a->gpu_milli == b->gpu_milli && a->model_mask == b->model_mask;
-}
-
 static void types_rehash(struct req_types *t, uint32_t tcap)
 {
     free(t->table);
@@ -48,7 +42,7 @@ static uint32_t type_id(struct req_types *t, const struct pod_req *r)
         types_rehash(t, t->tcap ? t->tcap * 2 : 256);
     uint32_t i = (uint32_t)req_hash(r) & (t->tcap - 1);
     while (t->table[i]) {
-        if (req_eq(&t->req[t->table[i] - 1], r))
+        if (pod_req_eq(&t->req[t->table[i] - 1], r))
             return t->table[i] - 1;
         i = (i + 1) & (t->tcap - 1);
     }

@@ -17,18 +17,12 @@ void workload_dist_release(struct workload_dist *wd)
     memset(wd, 0, sizeof *wd);
 }
 
-static bool same(const struct pod_req *a, const struct pod_req *b)
-{
-    return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->gpus == b->gpus &&
-           a->gpu_milli == b->gpu_milli && a->model_mask == b->model_mask;
-}
-
 void workload_dist_add(struct workload_dist *wd, const struct pod_req *req, double w)
 {
     /* Linear: distributions are built once, from a trace, and have at most a few
      * thousand types. */
     for (size_t i = 0; i < wd->n; i++) {
-        if (same(&wd->req[i], req)) {
+        if (pod_req_eq(&wd->req[i], req)) {
             wd->freq[i] += w;
             return;
         }
