@@ -165,6 +165,8 @@ struct adm_podset_spec {
     uint32_t nres;
     const char *required_level;  /* Topology level label, or NULL */
     const char *preferred_level; /* Topology level label, or NULL */
+    const struct adm_kv *node_selector; /* the pods' nodeSelector */
+    uint32_t nnode_selector;
 };
 
 struct adm_wl_spec {
@@ -172,6 +174,7 @@ struct adm_wl_spec {
     const char *cq;      /* resolved ClusterQueue, or NULL when none */
     const char *no_queue_reason; /* why cq is NULL (missing LocalQueue, namespace...) */
     bool lq_held;        /* its LocalQueue has stopPolicy Hold/HoldAndDrain */
+    bool lq_drain;       /* its LocalQueue has stopPolicy HoldAndDrain */
     int32_t priority;
     int64_t created_ns;  /* queue-order time */
     int64_t max_exec_ns; /* 0 = unknown */
@@ -188,7 +191,8 @@ struct adm_psa {
 };
 
 struct adm_pod_place {
-    uint32_t node; /* global node id */
+    uint32_t node;   /* global node id */
+    uint32_t podset; /* index of its podset */
     struct placement p; /* node-local placement in its pool */
 };
 
@@ -198,13 +202,15 @@ struct adm_podset {
     int64_t req[ADM_MAX_RES]; /* per pod */
     struct pod_req pod;       /* the placement request of one pod */
     char *required_level, *preferred_level;
+    struct adm_kv *node_selector;
+    uint32_t nnode_selector;
 };
 
 struct adm_wl {
     char *key;
     uint32_t cq; /* ADM_NONE when not resolvable */
     char *no_queue_reason;
-    bool lq_held, active;
+    bool lq_held, lq_drain, active;
     int32_t priority;
     int64_t created_ns, max_exec_ns;
     struct adm_podset *ps;
@@ -220,7 +226,9 @@ struct adm_wl {
     int64_t *usage;       /* per FR while admitted (nfr entries) */
 
     /* Scheduling bookkeeping. */
-    uint64_t tried_gen;   /* world generation when it last failed */
+    uint64_t tried_gen;   /* quota generation of its cohort tree when it last failed */
+    uint64_t tried_gen2;  /* node generation of its flavors when it last failed */
+    bool fail_nodes;      /* the last failure was about nodes, not quota */
     uint32_t heap_pos;
     char reason[320];     /* why pending, for a person */
 };

@@ -1,0 +1,406 @@
+/*
+ * admit_preempt: choosing victims so that a workload fits.
+ *
+ * Classic preemption follows Kueue: candidates come from the preemptor's own
+ * ClusterQueue (withinClusterQueue) and from other queues of its cohort tree
+ * that borrow on a contested flavor-resource (reclaimWithinCohort, or
+ * borrowWithinCohort with maxPriorityThreshold). They are ordered other queues
+ * first, lower priority first, most recently admitted first, then by name;
+ * removed one by one in a simulation until the preemptor fits; and the set is
+ * then minimised by adding victims back in reverse order while it still fits.
+ *
+ * Fair-sharing preemption picks the target queue with the highest dominant
+ * resource share and accepts a victim when a strategy holds
+ * (LessThanOrEqualToFinalShare, then LessThanInitialShare).
+ *
+ * "Fits" is quota and, when nodes are known, a placement of every pod: a
+ * preemptor is never admitted on quota alone.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "sched/admit_int.h"
+
+enum { C_SAME, C_RECLAIM, C_BORROW };
+
+struct cand {
+    uint32_t wl;
+    uint8_t type;
+    bool removed;
+};
+
+struct pctx {
+    struct adm *a;
+    uint32_t pre;
+    struct adm__assign *as;
+    bool need[ADM_MAX_FLAVORS * ADM_MAX_RES];
+    struct cand *c;
+    uint32_t n;
+};
+
+static bool policy_ok(enum adm_ppolicy p, const struct adm_wl *pre, const struct adm_wl *x)
+{
+    switch (p) {
+    case ADM_P_NEVER:
+        return false;
+    case ADM_P_LOWER_PRIORITY:
+        return x->priority < pre->priority;
+    case ADM_P_LOWER_OR_NEWER_EQUAL:
+        return x->priority < pre->priority ||
+               (x->priority == pre->priority && x->created_ns > pre->created_ns);
+    case ADM_P_ANY:
+        return true;
+    }
+    return false;
+}
+
+static bool borrows_contested(const struct pctx *p, uint32_t cq)
+{
+    const struct adm *a = p->a;
+    uint32_t q = a->cqs[cq].node;
+    for (uint32_t fr = 0; fr < a->nfr; fr++) {
+        size_t ix = (size_t)q * a->nfr + fr;
+        if (p->need[fr] && a->usage[ix] > a->subtree[ix])
+            return true;
+    }
+    return false;
+}
+
+/* Removes (sign -1) or restores (+1) a candidate in the live state. */
+static void sim(struct adm *a, uint32_t id, int sign)
+{
+    struct adm_wl *w = &a->wl[id];
+    adm__apply_usage(a, a->usage, w, sign);
+    for (uint32_t k = 0; k < w->npods; k++) {
+        struct adm_pod_place *pp = &w->pods[k];
+        struct adm__node *n = &a->nodes[pp->node];
+        struct adm__pool *pl = &a->pools[n->pool];
+        if (sign < 0)
+            engine_remove(&pl->en, &w->ps[pp->podset].pod, &pp->p);
+        else
+            engine_apply(&pl->en, &w->ps[pp->podset].pod, &pp->p);
+    }
+}
+
+static bool fits(struct pctx *p, bool borrow)
+{
+    struct adm *a = p->a;
+    struct adm_wl *w = &a->wl[p->pre];
+    if (!adm__quota_fits(a, a->usage, w, p->as, borrow))
+        return false;
+    if (a->nnodes == 0)
+        return true;
+    /* Placement needs w->pods as scratch; w is pending so it holds none. */
+    if (!adm__place(a, w, p->as, NULL, 0))
+        return false;
+    adm__unplace(a, w);
+    return true;
+}
+
+static int cmp_cand(const struct adm *a, uint32_t pre_cq, const struct cand *x,
+                    const struct cand *y)
+{
+    const struct adm_wl *p = &a->wl[x->wl], *q = &a->wl[y->wl];
+    bool xs = p->cq == pre_cq, ys = q->cq == pre_cq;
+    if (xs != ys)
+        return xs ? 1 : -1;
+    if (p->priority != q->priority)
+        return p->priority < q->priority ? -1 : 1;
+    if (p->admitted_ns != q->admitted_ns)
+        return p->admitted_ns > q->admitted_ns ? -1 : 1;
+    return strcmp(p->key, q->key);
+}
+
+static void collect(struct pctx *p, bool fair)
+{
+    struct adm *a = p->a;
+    const struct adm_wl *w = &a->wl[p->pre];
+    const struct adm__cq *c = &a->cqs[w->cq];
+    uint32_t root = a->qn[c->node].root;
+    /* Contested FRs: those where the assignment does not fit now, or all of the
+     * assignment's when only the nodes are short. */
+    bool any = false;
+    for (uint32_t fr = 0; fr < a->nfr; fr++) {
+        p->need[fr] = p->as->usage[fr] > 0 &&
+                      p->as->usage[fr] > adm__available(a, a->usage, c->node, fr);
+        any |= p->need[fr];
+    }
+    if (!any)
+        for (uint32_t fr = 0; fr < a->nfr; fr++)
+            p->need[fr] = p->as->usage[fr] > 0;
+    p->c = xcalloc(a->nwl ? a->nwl : 1, sizeof *p->c);
+    p->n = 0;
+    for (uint32_t i = 0; i < a->nwl; i++) {
+        const struct adm_wl *x = &a->wl[i];
+        if (x->state != ADM_ADMITTED || i == p->pre)
+            continue;
+        bool uses = false;
+        for (uint32_t fr = 0; fr < a->nfr && !uses; fr++)
+            uses = p->need[fr] && x->usage[fr] > 0;
+        if (!uses)
+            continue;
+        uint8_t type;
+        if (x->cq == w->cq) {
+            if (!policy_ok(c->within, w, x))
+                continue;
+            type = C_SAME;
+        } else {
+            if (a->qn[a->cqs[x->cq].node].root != root || a->qn[c->node].parent == ADM_NONE)
+                continue;
+            if (!borrows_contested(p, x->cq))
+                continue;
+            if (!fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
+                (!c->has_threshold || x->priority <= c->threshold))
+                type = C_BORROW;
+            else if (policy_ok(c->reclaim, w, x))
+                type = C_RECLAIM;
+            else
+                continue;
+        }
+        p->c[p->n].wl = i;
+        p->c[p->n].type = type;
+        p->c[p->n].removed = false;
+        p->n++;
+    }
+    /* Insertion sort keeps equal elements stable; candidate lists are short. */
+    for (uint32_t i = 1; i < p->n; i++) {
+        struct cand t = p->c[i];
+        uint32_t j = i;
+        while (j > 0 && cmp_cand(a, w->cq, &t, &p->c[j - 1]) < 0) {
+            p->c[j] = p->c[j - 1];
+            j--;
+        }
+        p->c[j] = t;
+    }
+}
+
+static bool valid(struct pctx *p, const struct cand *k, bool borrow)
+{
+    const struct adm_wl *x = &p->a->wl[k->wl];
+    if (x->cq == p->a->wl[p->pre].cq)
+        return true;
+    if (borrow && k->type == C_RECLAIM)
+        return false;
+    return borrows_contested(p, x->cq);
+}
+
+static enum adm_evict_reason reason_of(uint8_t type)
+{
+    return type == C_SAME ? ADM_EV_IN_CLUSTER_QUEUE
+           : type == C_RECLAIM ? ADM_EV_IN_COHORT_RECLAIM
+                               : ADM_EV_RECLAIM_WHILE_BORROW;
+}
+
+/* Adds targets back in reverse order (all but the last) while w still fits. */
+static uint32_t fill_back(struct pctx *p, uint32_t *t, enum adm_evict_reason *why, uint32_t n,
+                          bool borrow)
+{
+    for (uint32_t i = n - 1; i-- > 0;) {
+        sim(p->a, t[i], +1);
+        if (fits(p, borrow)) {
+            memmove(&t[i], &t[i + 1], (n - i - 1) * sizeof *t);
+            memmove(&why[i], &why[i + 1], (n - i - 1) * sizeof *why);
+            n--;
+        } else {
+            sim(p->a, t[i], -1);
+        }
+    }
+    return n;
+}
+
+static void restore(struct pctx *p, const uint32_t *t, uint32_t n)
+{
+    for (uint32_t i = n; i-- > 0;)
+        sim(p->a, t[i], +1);
+}
+
+static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *why, uint32_t cap)
+{
+    struct adm *a = p->a;
+    const struct adm_wl *w = &a->wl[p->pre];
+    const struct adm__cq *c = &a->cqs[w->cq];
+    bool other = false;
+    for (uint32_t i = 0; i < p->n; i++)
+        other |= p->c[i].type != C_SAME;
+    bool borrow_forbidden = c->borrow == ADM_P_NEVER;
+    bool under_nominal = true;
+    for (uint32_t fr = 0; fr < a->nfr; fr++) {
+        size_t ix = (size_t)c->node * a->nfr + fr;
+        if (p->need[fr] && a->usage[ix] + p->as->usage[fr] > a->subtree[ix])
+            under_nominal = false;
+    }
+    bool attempts[2];
+    uint32_t na;
+    if (!other || (borrow_forbidden && !under_nominal)) {
+        attempts[0] = true;
+        na = 1;
+    } else if (borrow_forbidden) {
+        attempts[0] = false;
+        na = 1;
+    } else {
+        attempts[0] = true;
+        attempts[1] = false;
+        na = 2;
+    }
+    for (uint32_t at = 0; at < na; at++) {
+        bool borrow = attempts[at];
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < p->n && n < cap; i++) {
+            if (!valid(p, &p->c[i], borrow))
+                continue;
+            sim(a, p->c[i].wl, -1);
+            out[n] = p->c[i].wl;
+            why[n] = reason_of(p->c[i].type);
+            n++;
+            if (fits(p, borrow)) {
+                n = fill_back(p, out, why, n, borrow);
+                restore(p, out, n);
+                return n;
+            }
+        }
+        restore(p, out, n);
+    }
+    return 0;
+}
+
+static bool strategy_ok(enum adm_fs_strategy s, int64_t pre, int64_t before, int64_t after)
+{
+    if (s == ADM_FS_LE_FINAL_SHARE)
+        return pre <= after;
+    return pre < before;
+}
+
+/* The candidate queue with the highest share that still has candidates (the
+ * preemptor's own queue always qualifies; others only while they borrow). */
+static int pick_cq(struct pctx *p, const bool *skip)
+{
+    struct adm *a = p->a;
+    uint32_t own = a->wl[p->pre].cq;
+    int best = -1;
+    int64_t best_drs = -1;
+    uint32_t best_first = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (p->c[i].removed)
+            continue;
+        uint32_t cq = a->wl[p->c[i].wl].cq;
+        if (skip[cq])
+            continue;
+        if (cq != own && !borrows_contested(p, cq))
+            continue;
+        int64_t d = adm__drs(a, a->usage, a->cqs[cq].node, NULL, NULL);
+        if (best < 0 || d > best_drs) {
+            best = (int)cq;
+            best_drs = d;
+            best_first = i;
+        }
+        (void)best_first;
+    }
+    return best;
+}
+
+static int first_of(struct pctx *p, uint32_t cq)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (!p->c[i].removed && p->a->wl[p->c[i].wl].cq == cq)
+            return (int)i;
+    return -1;
+}
+
+static uint32_t fair(struct pctx *p, uint32_t *out, enum adm_evict_reason *why, uint32_t cap)
+{
+    struct adm *a = p->a;
+    const struct adm_wl *w = &a->wl[p->pre];
+    uint32_t pq = a->cqs[w->cq].node;
+    uint32_t n = 0;
+    bool *skip = xcalloc(a->ncq, sizeof *skip);
+    enum adm_fs_strategy s1 = a->cfg.strategies[0];
+    while (!fits(p, true) && n < cap) {
+        int cq = pick_cq(p, skip);
+        if (cq < 0)
+            break;
+        int i = first_of(p, (uint32_t)cq);
+        bool within = true;
+        for (uint32_t fr = 0; fr < a->nfr; fr++) {
+            size_t ix = (size_t)pq * a->nfr + fr;
+            if (p->need[fr] && a->usage[ix] + p->as->usage[fr] > a->subtree[ix])
+                within = false;
+        }
+        if ((uint32_t)cq == w->cq || within) {
+            sim(a, p->c[i].wl, -1);
+            p->c[i].removed = true;
+            out[n] = p->c[i].wl;
+            why[n] = (uint32_t)cq == w->cq ? ADM_EV_IN_CLUSTER_QUEUE : ADM_EV_IN_COHORT_RECLAIM;
+            n++;
+            continue;
+        }
+        bool took = false;
+        uint32_t tq = a->cqs[cq].node;
+        int64_t pre = adm__drs(a, a->usage, pq, p->as->usage, NULL);
+        int64_t before = adm__drs(a, a->usage, tq, NULL, NULL);
+        for (uint32_t k = 0; k < p->n && !took; k++) {
+            if (p->c[k].removed || a->wl[p->c[k].wl].cq != (uint32_t)cq)
+                continue;
+            sim(a, p->c[k].wl, -1);
+            int64_t after = adm__drs(a, a->usage, tq, NULL, NULL);
+            if (strategy_ok(s1, pre, before, after)) {
+                p->c[k].removed = true;
+                out[n] = p->c[k].wl;
+                why[n] = ADM_EV_FAIR_SHARING;
+                n++;
+                took = true;
+            } else {
+                sim(a, p->c[k].wl, +1);
+            }
+        }
+        if (!took)
+            skip[cq] = true;
+    }
+    if (!fits(p, true) && a->cfg.nstrategies > 1) {
+        enum adm_fs_strategy s2 = a->cfg.strategies[1];
+        memset(skip, 0, a->ncq * sizeof *skip);
+        for (;;) {
+            if (fits(p, true) || n >= cap)
+                break;
+            int cq = pick_cq(p, skip);
+            if (cq < 0)
+                break;
+            skip[cq] = true;
+            uint32_t tq = a->cqs[cq].node;
+            int64_t pre = adm__drs(a, a->usage, pq, p->as->usage, NULL);
+            int64_t before = adm__drs(a, a->usage, tq, NULL, NULL);
+            int i = first_of(p, (uint32_t)cq);
+            if (i < 0 || !strategy_ok(s2, pre, before, before))
+                continue;
+            sim(a, p->c[i].wl, -1);
+            p->c[i].removed = true;
+            out[n] = p->c[i].wl;
+            why[n] = ADM_EV_FAIR_SHARING;
+            n++;
+        }
+    }
+    free(skip);
+    if (n == 0 || !fits(p, true)) {
+        restore(p, out, n);
+        return 0;
+    }
+    n = fill_back(p, out, why, n, true);
+    restore(p, out, n);
+    return n;
+}
+
+uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as, uint32_t *out,
+                              enum adm_evict_reason *why, uint32_t cap)
+{
+    struct pctx p;
+    memset(&p, 0, sizeof p);
+    p.a = a;
+    p.pre = wl;
+    p.as = as;
+    collect(&p, a->cfg.fair_sharing);
+    uint32_t n = 0;
+    if (p.n)
+        n = a->cfg.fair_sharing ? fair(&p, out, why, cap) : classic(&p, out, why, cap);
+    free(p.c);
+    return n;
+}
