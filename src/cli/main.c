@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
     {"sim", cli_sim, "trace replay on a virtual clock (openb)"},
     {"bench", cli_bench, "micro and macro benchmarks (place)"},
+    {"scenario", cli_scenario, "run scenario files (manifests + expectations) and check them"},
 };
 
 static void usage(FILE *f)

@@ -223,6 +223,9 @@ void adm_destroy(struct adm *a)
     free(a->llimit);
     free(a->subtree);
     free(a->usage);
+    free(a->tmp_usage);
+    free(a->tmp_usage2);
+    free(a->dl);
     for (uint32_t i = 0; i < a->nnodes; i++) {
         free(a->nodes[i].name);
         kv_free(a->nodes[i].labels, a->nodes[i].nlabels);
@@ -633,6 +636,8 @@ int adm_seal(struct adm *a, struct err *e)
     a->llimit = xcalloc(n ? n : 1, sizeof *a->llimit);
     a->subtree = xcalloc(n ? n : 1, sizeof *a->subtree);
     a->usage = xcalloc(n ? n : 1, sizeof *a->usage);
+    a->tmp_usage = xcalloc(a->nfr, sizeof *a->tmp_usage);
+    a->tmp_usage2 = xcalloc(a->nfr, sizeof *a->tmp_usage2);
     for (size_t i = 0; i < n; i++)
         a->blimit[i] = a->llimit[i] = ADM_UNLIMITED;
     for (uint32_t q = 0; q < a->nqn; q++)
@@ -1730,10 +1735,6 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
     a->now = now;
     a->changes = 0;
     a->stats.cycles++;
-    if (!a->tmp_usage) {
-        a->tmp_usage = xcalloc(a->nfr, sizeof *a->tmp_usage);
-        a->tmp_usage2 = xcalloc(a->nfr, sizeof *a->tmp_usage2);
-    }
     expire(a);
     drain(a);
     adm__resv_clear(a);
