@@ -889,6 +889,7 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
     w->psa = xcalloc(w->nps, sizeof *w->psa);
     w->usage = xcalloc(a->nfr, sizeof *w->usage);
     w->state = s->active ? ADM_PENDING : ADM_INACTIVE;
+    w->tried_gen = UINT64_MAX;
     a->nwl++;
     if (w->state == ADM_PENDING && w->cq != ADM_NONE)
         pend_insert(a, &a->cqs[w->cq], id);
@@ -1786,6 +1787,7 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
                 struct adm_wl *w = &a->wl[h[k].wl];
                 struct adm__assign as;
                 as.usage = a->tmp_usage;
+                as.borrows = false;
                 set_counts(&as, w);
                 if (!a->cqs[w->cq].inactive)
                     adm__assign_flavors(a, a->usage, w, &as, false, NULL, 0);
