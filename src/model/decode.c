@@ -504,10 +504,8 @@ int model__get_string_map(struct model__dctx *c, json_t *obj, const char *key,
                                    model__check_dns_subdomain(val));
             break;
         }
-        if (why) {
-            model__pop(c, o2);
+        if (why)
             return model__fail(c, "invalid key \"%.64s\": %s", k, why);
-        }
         out->v[out->len].key = arena_strdup(c->a, k);
         out->v[out->len].value = arena_memdupz(c->a, val, json_string_length(v));
         out->len++;
