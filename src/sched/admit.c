@@ -986,8 +986,8 @@ bool adm__place(struct adm *a, struct adm_wl *w, const struct adm__assign *as, c
                         o += (size_t)snprintf(fl + o, o < sizeof fl ? sizeof fl - o : 0, "%s%s",
                                               o ? "," : "", a->fl[f].name);
                 snprintf(reason, rsize,
-                         "quota fits in flavor %s but the nodes do not: only %u of %u pods of "
-                         "pod set %s fit (each cpu %dm, memory %" PRId64 "Mi, %u GPUs)",
+                         "quota fits in flavor %s but no placement of all pods exists: only %u "
+                         "of %u pods of pod set %s fit (each cpu %dm, memory %" PRId64 "Mi, %u GPUs)",
                          fl, placed, count, ps->name, ps->pod.cpu_milli, ps->pod.mem_mib,
                          ps->pod.gpus);
             }
@@ -1178,8 +1178,8 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
                             if (!ok) {
                                 unplace_list(a, &ps->pod, &w->pods[npods0], placed);
                                 snprintf(pr, sizeof pr,
-                                         "quota fits in flavor %s but the nodes do not: only "
-                                         "%u of %u pods of pod set %s fit (each cpu %dm, "
+                                         "quota fits in flavor %s but no placement of all "
+                                         "pods exists: only %u of %u pods of pod set %s fit (each cpu %dm, "
                                          "memory %" PRId64 "Mi, %u GPUs)",
                                          a->fl[f].name, placed, count, ps->name,
                                          ps->pod.cpu_milli, ps->pod.mem_mib, ps->pod.gpus);
@@ -1589,7 +1589,7 @@ static bool process(struct adm *a, uint32_t id)
         admit(a, id, &as);
         return true;
     }
-    bool nodes = strstr(reason, "nodes") != NULL || strstr(reason, "domain") != NULL;
+    bool nodes = strstr(reason, "placement") != NULL || strstr(reason, "domain") != NULL;
     if (m == ADM__PREEMPT) {
         uint32_t victims[256];
         enum adm_evict_reason why[256];
