@@ -923,10 +923,78 @@ void adm__unplace(struct adm *a, struct adm_wl *w)
     w->npods = 0;
 }
 
-static bool place_podset_plain(struct adm *a, const struct pod_req *pod, uint32_t psi,
+/* Whether node n carries every label of the pods' nodeSelector. */
+static bool node_selected(const struct adm__node *n, const struct adm_podset *ps)
+{
+    for (uint32_t i = 0; i < ps->nnode_selector; i++)
+        if (!labels_have(n->labels, n->nlabels, ps->node_selector[i].key,
+                         ps->node_selector[i].value))
+            return false;
+    return true;
+}
+
+/* Whether every pool node serving the flavors in need satisfies the pods'
+ * nodeSelector, so that the engine may choose among all of them. */
+static bool selector_implied(const struct adm *a, const struct adm_podset *ps, uint64_t need)
+{
+    for (uint32_t i = 0; i < ps->nnode_selector; i++) {
+        bool found = false;
+        for (uint32_t f = 0; f < a->nfl && !found; f++)
+            if ((need >> f) & 1)
+                found = labels_have(a->fl[f].labels, a->fl[f].nlabels, ps->node_selector[i].key,
+                                    ps->node_selector[i].value);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Best fit by scanning the nodes: for pods whose nodeSelector narrows the
+ * nodes of their flavors, which the pools do not index. */
+static bool place_podset_scan(struct adm *a, const struct adm_podset *ps, uint32_t psi,
+                              uint64_t need, uint32_t count, struct adm_pod_place *out,
+                              uint32_t *placed)
+{
+    *placed = 0;
+    while (*placed < count) {
+        int64_t best = -1, best_left = INT64_MAX;
+        for (uint32_t g = 0; g < a->nnodes; g++) {
+            const struct adm__node *n = &a->nodes[g];
+            const struct adm__pool *pl = &a->pools[n->pool];
+            if ((pl->flavors & need) != need || !node_selected(n, ps) ||
+                !cluster_fits(&pl->c, n->local, &ps->pod))
+                continue;
+            int64_t left = (int64_t)pl->c.gpu_milli[n->local] * 1000000 + pl->c.cpu_free[n->local];
+            if (left < best_left) {
+                best_left = left;
+                best = g;
+            }
+        }
+        if (best < 0)
+            return false;
+        struct adm__node *n = &a->nodes[best];
+        struct adm__pool *pl = &a->pools[n->pool];
+        struct placement pc;
+        memset(&pc, 0, sizeof pc);
+        pc.node = n->local;
+        if (!cluster_pick_gpus(&pl->c, n->local, &ps->pod, &pc))
+            return false;
+        engine_apply(&pl->en, &ps->pod, &pc);
+        out[*placed].node = (uint32_t)best;
+        out[*placed].podset = psi;
+        out[*placed].p = pc;
+        (*placed)++;
+    }
+    return true;
+}
+
+static bool place_podset_plain(struct adm *a, const struct adm_podset *ps, uint32_t psi,
                                uint64_t need, uint32_t count, struct adm_pod_place *out,
                                uint32_t *placed)
 {
+    const struct pod_req *pod = &ps->pod;
+    if (ps->nnode_selector && !selector_implied(a, ps, need))
+        return place_podset_scan(a, ps, psi, need, count, out, placed);
     *placed = 0;
     for (uint32_t p = 0; p < a->npools && *placed < count; p++) {
         struct adm__pool *pl = &a->pools[p];
@@ -977,7 +1045,7 @@ bool adm__place(struct adm *a, struct adm_wl *w, const struct adm__assign *as, c
                                  rsize);
             placed = ok ? count : 0;
         } else {
-            ok = place_podset_plain(a, &ps->pod, i, need, count, &w->pods[w->npods], &placed);
+            ok = place_podset_plain(a, ps, i, need, count, &w->pods[w->npods], &placed);
             if (!ok && reason) {
                 char fl[200] = "";
                 size_t o = 0;
@@ -1173,7 +1241,7 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
                             ok = adm__topo_place(a, w, i, f, count, &w->pods[npods0], pr,
                                                  sizeof pr);
                         } else {
-                            ok = place_podset_plain(a, &ps->pod, i, need, count,
+                            ok = place_podset_plain(a, ps, i, need, count,
                                                     &w->pods[npods0], &placed);
                             if (!ok) {
                                 unplace_list(a, &ps->pod, &w->pods[npods0], placed);

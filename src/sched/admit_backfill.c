@@ -78,6 +78,8 @@ void adm__resv_clear(struct adm *a)
     for (uint32_t i = 0; i < a->nresv; i++) {
         struct adm__resv *r = &a->resv[i];
         free(r->usage);
+        free(r->wl_usage);
+        free(r->pods);
         for (uint32_t p = 0; p < a->npools; p++)
             free_clone(&r->pools[p]);
         free(r->pools);
@@ -118,7 +120,8 @@ static void shadow_remove(struct adm *a, int64_t *usage, struct cluster *pools, 
 /* Best-fit placement of every pod of w (assignment as) in the shadow pools, by
  * scanning the nodes; records the placements in out. */
 static bool shadow_place(struct adm *a, struct cluster *pools, const struct adm_wl *w,
-                         const struct adm__assign *as, struct adm_pod_place *out, uint32_t *nout)
+                         const struct adm__assign *as, const int64_t *blocked, int64_t t,
+                         struct adm_pod_place *out, uint32_t *nout)
 {
     *nout = 0;
     for (uint32_t i = 0; i < w->nps; i++) {
@@ -136,7 +139,7 @@ static bool shadow_place(struct adm *a, struct cluster *pools, const struct adm_
                     continue;
                 struct cluster *c = &pools[p];
                 for (uint32_t n = 0; n < c->n; n++) {
-                    if (!cluster_fits(c, n, pod))
+                    if (blocked[a->pools[p].gid[n]] > t || !cluster_fits(c, n, pod))
                         continue;
                     int64_t left = (int64_t)c->gpu_milli[n] * 1000000 + c->cpu_free[n];
                     if (left < best_left) {
@@ -187,40 +190,67 @@ void adm__resv_make(struct adm *a, uint32_t id, struct adm__assign *as)
     struct cluster *pools = xcalloc(a->npools ? a->npools : 1, sizeof *pools);
     for (uint32_t p = 0; p < a->npools; p++)
         clone_cluster(&pools[p], &a->pools[p].c);
-    /* Earlier reservations hold their resources until they end. */
+    /* Earlier reservations hold their quota, and the nodes they planned on,
+     * from now until they end: a later reservation never takes what an earlier
+     * one counts on. */
+    int64_t *blocked = xcalloc(a->nnodes ? a->nnodes : 1, sizeof *blocked);
     for (uint32_t k = 0; k < a->nresv; k++) {
-        const struct adm_wl *o = &a->wl[a->resv[k].wl];
-        (void)o;
+        const struct adm__resv *o = &a->resv[k];
+        adm__apply_usage(a, usage, &(struct adm_wl){.cq = a->wl[o->wl].cq, .usage = o->wl_usage},
+                         +1);
+        for (uint32_t j = 0; j < o->npods; j++)
+            if (blocked[o->pods[j].node] < o->end)
+                blocked[o->pods[j].node] = o->end;
     }
-    uint32_t *run = xcalloc(a->nwl ? a->nwl : 1, sizeof *run);
+    uint32_t *run = xcalloc(a->nwl + a->nresv + 1, sizeof *run);
     uint32_t nrun = 0;
     for (uint32_t i = 0; i < a->nwl; i++)
         if (a->wl[i].state == ADM_ADMITTED && end_of(&a->wl[i]) != ADM_NEVER)
             run[nrun++] = i;
     qsort_r(run, nrun, sizeof *run, cmp_end, a);
-    struct adm_pod_place *pods = xcalloc(h->npods + 1 + 64, sizeof *pods);
     uint32_t total = 0;
     for (uint32_t i = 0; i < h->nps; i++)
         total += as->count[i];
-    pods = xreallocarray(pods, total + 1, sizeof *pods);
+    struct adm_pod_place *pods = xcalloc(total + 1, sizeof *pods);
+    uint32_t np = 0;
     int64_t start = ADM_NEVER;
     uint32_t i = 0;
-    while (i < nrun) {
-        int64_t t = end_of(&a->wl[run[i]]);
-        while (i < nrun && end_of(&a->wl[run[i]]) == t)
-            shadow_remove(a, usage, pools, run[i++]);
+    bool first = true;
+    int64_t prev = a->now;
+    for (;;) {
+        int64_t t = a->now;
+        if (!first) {
+            /* the next instant something ends: a running workload or a reservation */
+            t = i < nrun ? end_of(&a->wl[run[i]]) : ADM_NEVER;
+            for (uint32_t k = 0; k < a->nresv; k++)
+                if (a->resv[k].end > prev && a->resv[k].end < t)
+                    t = a->resv[k].end;
+            if (t == ADM_NEVER)
+                break;
+            while (i < nrun && end_of(&a->wl[run[i]]) <= t)
+                shadow_remove(a, usage, pools, run[i++]);
+            for (uint32_t k = 0; k < a->nresv; k++) {
+                const struct adm__resv *o = &a->resv[k];
+                if (o->end > prev && o->end <= t)
+                    adm__apply_usage(a, usage,
+                                     &(struct adm_wl){.cq = a->wl[o->wl].cq, .usage = o->wl_usage},
+                                     -1);
+            }
+        }
+        first = false;
+        prev = t;
         if (!adm__quota_fits(a, usage, h, as, true))
             continue;
-        uint32_t np = 0;
-        if (a->nnodes && !shadow_place(a, pools, h, as, pods, &np))
+        if (a->nnodes && !shadow_place(a, pools, h, as, blocked, t, pods, &np))
             continue;
         start = t;
         break;
     }
+    free(blocked);
     free(run);
-    free(pods);
     size_t n = strlen(h->reason);
     if (start == ADM_NEVER) {
+        free(pods);
         snprintf(h->reason + n, sizeof h->reason - n,
                  "; no reservation: the workloads holding what it needs have no "
                  "maximumExecutionTimeSeconds");
@@ -238,6 +268,10 @@ void adm__resv_make(struct adm *a, uint32_t id, struct adm__assign *as)
     r->end = h->max_exec_ns > 0 ? start + h->max_exec_ns : ADM_NEVER;
     r->usage = usage;
     r->pools = pools;
+    r->wl_usage = xmalloc(a->nfr * sizeof *r->wl_usage);
+    memcpy(r->wl_usage, as->usage, a->nfr * sizeof *r->wl_usage);
+    r->pods = pods;
+    r->npods = np;
     a->stats.reservations++;
     char buf[32];
     mtime_format_duration(start, buf, sizeof buf);

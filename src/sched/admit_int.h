@@ -103,6 +103,9 @@ struct adm__resv {
     int64_t start, end;
     int64_t *usage;         /* quota usage at start, with wl in it */
     struct cluster *pools;  /* per pool, the free state at start with wl placed */
+    int64_t *wl_usage;      /* what wl itself holds, per FR */
+    struct adm_pod_place *pods; /* where wl's pods are planned */
+    uint32_t npods;
 };
 
 /* Quota of a ClusterQueue or Cohort as given, kept by name until adm_seal. */
