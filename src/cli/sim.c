@@ -1,7 +1,8 @@
-/* muster sim: trace replay. Today: `muster sim openb`. */
+/* muster sim: trace replay: `muster sim openb` and `muster sim philly`. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "base/alloc.h"
 #include "cli/cli.h"
 #include "sim/openb.h"
+#include "sim/philly.h"
 #include "sim/progress.h"
 #include "sim/svg.h"
 
@@ -286,15 +288,603 @@ out:
     return rc;
 }
 
+/* ---- muster sim philly ---- */
+
+/* The slice replayed when none is asked for: see docs/philly.md. */
+#define PHILLY_DEFAULT_START_DAYS  0.0
+#define PHILLY_DEFAULT_WINDOW_DAYS 0.0
+#define PHILLY_SHARE_BINS          200 /* the grid of --shares and --plot-shares */
+#define PHILLY_QUEUE_BINS          60  /* submit-time bins of --plot */
+
+static void philly_usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: muster sim philly --jobs FILE [--gpus 2048] [--gpus-per-node 8]\n"
+        "                         [--queues single|per-cluster] [--policy NAME[,NAME...]]\n"
+        "                         [--overestimate 1.0] [--reclaim any|lower|never]\n"
+        "                         [--rerun resume|restart] [--start DAYS] [--window DAYS]\n"
+        "                         [--jobs-limit N] [--json] [--csv FILE] [--shares FILE]\n"
+        "                         [--plot FILE] [--plot-shares FILE]\n\n"
+        "Replays the Philly trace's arrivals, gang sizes and run times through the admission\n"
+        "engine on a virtual clock, once per policy (strict, besteffort, fairshare, backfill;\n"
+        "default all four). The scheduler knows each run time only as a bound,\n"
+        "ceil(duration x OVERESTIMATE) seconds. --queues per-cluster gives each virtual cluster\n"
+        "its own ClusterQueue in one cohort, with nominal GPUs in proportion to its GPU time.\n"
+        "--start/--window (days after the first submit) and --jobs-limit pick the jobs replayed\n"
+        "(default: days %g-%g). Prints one row per policy; --json one object per policy;\n"
+        "--csv every job's outcome; --shares each team's GPU share over time; --plot mean\n"
+        "queueing delay against submit time; --plot-shares the team shares of one policy.\n",
+        PHILLY_DEFAULT_START_DAYS, PHILLY_DEFAULT_START_DAYS + PHILLY_DEFAULT_WINDOW_DAYS);
+}
+
+static int parse_num(const char *opt, const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v >= min && v <= max)) {
+        fprintf(stderr, "muster sim philly: %s '%s': want a number in [%g, %g]\n", opt, s, min,
+                max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || *s == '-' || v < min || v > max) {
+        fprintf(stderr, "muster sim philly: %s '%s': want a whole number in [%llu, %llu]\n", opt,
+                s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *reclaim_name(enum adm_ppolicy p)
+{
+    return p == ADM_P_ANY ? "Any" : p == ADM_P_LOWER_PRIORITY ? "LowerPriority" : "Never";
+}
+
+/* Everything one invocation works on, so that output functions take one argument. */
+struct philly_cli {
+    const char *jobs_path;
+    struct philly_trace t;
+    struct philly_slice slice;
+    struct philly_config cfg;
+    struct philly_job *jobs;
+    size_t njobs, dropped;
+    enum philly_policy pol[PHILLY_NPOLICIES];
+    int npol;
+    struct philly_run runs[PHILLY_NPOLICIES];
+    struct philly_metrics m[PHILLY_NPOLICIES];
+    int strict_ix; /* index of the strict run, or -1 */
+};
+
+/* The bar counts jobs over all policies: base is the count of the runs before. */
+struct philly_bar {
+    struct progress p;
+    uint64_t base;
+};
+
+static void philly_progress(void *ctx, size_t arrived)
+{
+    struct philly_bar *b = ctx;
+    progress_update(&b->p, b->base + arrived);
+}
+
+static void print_json(const struct philly_cli *c)
+{
+    for (int i = 0; i < c->npol; i++) {
+        const struct philly_metrics *m = &c->m[i];
+        const struct philly_dist *q32 = &m->queue_by[PHILLY_NBUCKETS - 1];
+        printf("{\"policy\":\"%s\",\"jobs\":%zu,\"dropped\":%zu,\"completed\":%zu,"
+               "\"never_admitted\":%zu,\"killed\":%zu,",
+               philly_policy_name(c->pol[i]), m->jobs, c->dropped, m->completed,
+               m->never_admitted, m->killed);
+        printf("\"mean_jct_s\":%.3f,\"p50_jct_s\":%.3f,\"p99_jct_s\":%.3f,", m->jct.mean,
+               m->jct.p50, m->jct.p99);
+        printf("\"mean_queue_s\":%.3f,\"p50_queue_s\":%.3f,\"p99_queue_s\":%.3f,"
+               "\"max_queue_s\":%.3f,",
+               m->queue.mean, m->queue.p50, m->queue.p99, m->queue.max);
+        printf("\"jobs_gang32\":%zu,\"mean_queue_s_gang32\":%.3f,\"p99_queue_s_gang32\":%.3f,"
+               "\"max_queue_s_gang32\":%.3f,",
+               q32->n, q32->mean, q32->p99, q32->max);
+        if (c->strict_ix >= 0)
+            printf("\"gang32_admitted_later_than_strict\":%zu,",
+                   philly_count_later(c->jobs, c->njobs, &c->runs[i], &c->runs[c->strict_ix],
+                                      PHILLY_GANG_BIG));
+        printf("\"gpu_utilization\":%.6f,\"makespan_s\":%.3f,\"gpu_seconds\":%.3f,"
+               "\"evictions\":%llu,",
+               m->gpu_utilization, m->makespan_s, m->gpu_seconds,
+               (unsigned long long)m->evictions);
+        printf("\"queue_by_gang\":{");
+        for (unsigned b = 0; b < PHILLY_NBUCKETS; b++)
+            printf("%s\"%s\":{\"jobs\":%zu,\"mean_s\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f}",
+                   b ? "," : "", philly_bucket_name(b), m->queue_by[b].n, m->queue_by[b].mean,
+                   m->queue_by[b].p50, m->queue_by[b].p99);
+        printf("},\"gpus\":%u,\"gpus_per_node\":%u,\"queues\":\"%s\",\"overestimate\":%g,"
+               "\"start_days\":%g,\"window_days\":%g,\"jobs_limit\":%zu}\n",
+               c->cfg.gpus, c->cfg.gpus_per_node,
+               c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "per-cluster" : "single",
+               c->cfg.overestimate, c->slice.start_days, c->slice.window_days, c->slice.limit);
+    }
+}
+
+static void print_table(const struct philly_cli *c)
+{
+    const char *base = strrchr(c->jobs_path, '/');
+    printf("philly: %s", base ? base + 1 : c->jobs_path);
+    if (c->slice.window_days > 0)
+        printf(", days %g-%g", c->slice.start_days, c->slice.start_days + c->slice.window_days);
+    else
+        printf(", days %g-end", c->slice.start_days);
+    if (c->slice.limit)
+        printf(" (first %zu)", c->slice.limit);
+    printf(" of %zu jobs: %zu replayed, %zu dropped (larger than the cluster)\n", c->t.njobs,
+           c->njobs, c->dropped);
+    printf("cluster: %u GPUs (%u nodes x %u); ", c->cfg.gpus, c->cfg.gpus / c->cfg.gpus_per_node,
+           c->cfg.gpus_per_node);
+    if (c->cfg.queues == PHILLY_Q_PER_CLUSTER)
+        printf("%u ClusterQueues in one cohort, reclaimWithinCohort %s\n", c->t.nteams,
+               reclaim_name(c->cfg.reclaim));
+    else
+        printf("one ClusterQueue (fairshare is besteffort with one queue)\n");
+    printf("run time known as ceil(duration x %.2f) s; an evicted job %s\n\n",
+           c->cfg.overestimate,
+           c->cfg.rerun == PHILLY_RERUN_RESTART ? "starts over" : "resumes");
+    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "policy", "jobs",
+           "jct_mean", "jct_p50", "jct_p99", "q_mean", "q_p50", "q_p99", "q32_mean", "q32_p99",
+           "util", "makespan", "evict");
+    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "", "", "h", "h", "h",
+           "min", "min", "min", "min", "min", "%", "days", "");
+    for (int i = 0; i < c->npol; i++) {
+        const struct philly_metrics *m = &c->m[i];
+        const struct philly_dist *q32 = &m->queue_by[PHILLY_NBUCKETS - 1];
+        printf("%-11s %7zu %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f %8.2f %6llu\n",
+               philly_policy_name(c->pol[i]), m->jobs, m->jct.mean / 3600, m->jct.p50 / 3600,
+               m->jct.p99 / 3600, m->queue.mean / 60, m->queue.p50 / 60, m->queue.p99 / 60,
+               q32->mean / 60, q32->p99 / 60, 100 * m->gpu_utilization, m->makespan_s / 86400,
+               (unsigned long long)m->evictions);
+    }
+    printf("\nmean / p99 queueing delay by gang size (minutes)\n%-11s", "policy");
+    for (unsigned b = 0; b < PHILLY_NBUCKETS; b++) {
+        char h[32];
+        snprintf(h, sizeof h, "%s GPU (%zu)", philly_bucket_name(b), c->m[0].queue_by[b].n);
+        printf(" %17s", h);
+    }
+    printf("\n");
+    for (int i = 0; i < c->npol; i++) {
+        printf("%-11s", philly_policy_name(c->pol[i]));
+        for (unsigned b = 0; b < PHILLY_NBUCKETS; b++) {
+            char cell[40];
+            snprintf(cell, sizeof cell, "%.1f / %.1f", c->m[i].queue_by[b].mean / 60,
+                     c->m[i].queue_by[b].p99 / 60);
+            printf(" %17s", cell);
+        }
+        printf("\n");
+    }
+    for (int i = 0; i < c->npol; i++) {
+        const struct philly_metrics *m = &c->m[i];
+        if (m->never_admitted || m->killed)
+            printf("%s: %zu jobs never admitted, %zu killed at their bound\n",
+                   philly_policy_name(c->pol[i]), m->never_admitted, m->killed);
+    }
+    if (c->strict_ix >= 0) {
+        printf("\ngangs of %d+ GPUs admitted later than under strict:", PHILLY_GANG_BIG);
+        for (int i = 0; i < c->npol; i++)
+            if (i != c->strict_ix)
+                printf(" %s %zu of %zu;", philly_policy_name(c->pol[i]),
+                       philly_count_later(c->jobs, c->njobs, &c->runs[i], &c->runs[c->strict_ix],
+                                          PHILLY_GANG_BIG),
+                       c->m[i].queue_by[PHILLY_NBUCKETS - 1].n);
+        printf("\n");
+    }
+}
+
+static int write_jobs_csv(const struct philly_cli *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "muster sim philly: --csv %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "policy,line,cluster,gpus,submit_s,duration_s,first_admit_s,end_s,queue_s,jct_s,"
+               "evictions,killed\n");
+    for (int i = 0; i < c->npol; i++)
+        for (size_t k = 0; k < c->njobs; k++) {
+            const struct philly_job *j = &c->jobs[k];
+            const struct philly_outcome *o = &c->runs[i].out[k];
+            fprintf(f, "%s,%u,%s,%u,%lld,%.3f,", philly_policy_name(c->pol[i]), j->line,
+                    c->t.teams[j->team], j->gpus, (long long)j->submit_s, j->duration_s);
+            if (o->first_admit_ns >= 0)
+                fprintf(f, "%.3f,", (double)o->first_admit_ns / 1e9);
+            else
+                fprintf(f, ",");
+            if (o->end_ns >= 0)
+                fprintf(f, "%.3f,", (double)o->end_ns / 1e9);
+            else
+                fprintf(f, ",");
+            if (o->first_admit_ns >= 0)
+                fprintf(f, "%.3f,", (double)o->first_admit_ns / 1e9 - (double)j->submit_s);
+            else
+                fprintf(f, ",");
+            if (o->end_ns >= 0)
+                fprintf(f, "%.3f,", (double)o->end_ns / 1e9 - (double)j->submit_s);
+            else
+                fprintf(f, ",");
+            fprintf(f, "%u,%d\n", o->evictions, o->killed ? 1 : 0);
+        }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "muster sim philly: --csv %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The common horizon of the share grids: the longest makespan of the runs. */
+static int64_t share_horizon(const struct philly_cli *c)
+{
+    double h = 0;
+    for (int i = 0; i < c->npol; i++)
+        if (c->m[i].makespan_s > h)
+            h = c->m[i].makespan_s;
+    return (int64_t)ceil(h) * 1000000000LL;
+}
+
+static int write_shares_csv(const struct philly_cli *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "muster sim philly: --shares %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    uint32_t nt = c->t.nteams;
+    int64_t horizon = share_horizon(c);
+    double *sh = xcalloc((size_t)PHILLY_SHARE_BINS * nt, sizeof *sh);
+    fprintf(f, "policy,t_s,cluster,nominal_gpus,mean_gpus,share\n");
+    for (int i = 0; i < c->npol; i++) {
+        philly_shares(c->jobs, &c->runs[i], nt, horizon, PHILLY_SHARE_BINS, sh);
+        for (uint32_t b = 0; b < PHILLY_SHARE_BINS; b++)
+            for (uint32_t k = 0; k < nt; k++) {
+                double g = sh[(size_t)b * nt + k];
+                long long nominal = c->cfg.queues == PHILLY_Q_PER_CLUSTER
+                                        ? (long long)c->runs[i].nominal[k]
+                                        : -1;
+                fprintf(f, "%s,%.1f,%s,", philly_policy_name(c->pol[i]),
+                        (double)horizon / 1e9 * b / PHILLY_SHARE_BINS, c->t.teams[k]);
+                if (nominal >= 0)
+                    fprintf(f, "%lld,", nominal);
+                else
+                    fprintf(f, ",");
+                fprintf(f, "%.3f,%.6f\n", g, g / c->cfg.gpus);
+            }
+    }
+    free(sh);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "muster sim philly: --shares %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Mean queueing delay (hours) of the jobs submitted in each of PHILLY_QUEUE_BINS
+ * equal bins of the submit span, one line per policy. */
+static int plot_queue(const struct philly_cli *c, const char *path)
+{
+    struct svg_chart ch;
+    char title[256];
+    snprintf(title, sizeof title,
+             "Philly: mean queueing delay by submit time — %zu jobs, %u GPUs, %s queues",
+             c->njobs, c->cfg.gpus, c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "per-team" : "one");
+    svg_chart_init(&ch, title, "submit time (days from the first replayed submit)",
+                   "mean queueing delay (hours)");
+    double span = c->njobs ? (double)c->jobs[c->njobs - 1].submit_s + 1 : 1;
+    double width = span / PHILLY_QUEUE_BINS;
+    for (int i = 0; i < c->npol; i++) {
+        int s = svg_chart_add_series(&ch, philly_policy_name(c->pol[i]));
+        double sum[PHILLY_QUEUE_BINS] = {0};
+        size_t n[PHILLY_QUEUE_BINS] = {0};
+        for (size_t k = 0; k < c->njobs; k++) {
+            const struct philly_outcome *o = &c->runs[i].out[k];
+            if (o->first_admit_ns < 0)
+                continue;
+            size_t b = (size_t)((double)c->jobs[k].submit_s / width);
+            if (b >= PHILLY_QUEUE_BINS)
+                b = PHILLY_QUEUE_BINS - 1;
+            sum[b] += (double)o->first_admit_ns / 1e9 - (double)c->jobs[k].submit_s;
+            n[b]++;
+        }
+        for (size_t b = 0; b < PHILLY_QUEUE_BINS; b++)
+            if (n[b])
+                svg_chart_add_point(&ch, s, (b + 0.5) * width / 86400, sum[b] / n[b] / 3600);
+    }
+    struct err e = {0};
+    int rc = svg_chart_write(&ch, path, &e);
+    svg_chart_release(&ch);
+    if (rc < 0)
+        fprintf(stderr, "muster sim philly: --plot: %s\n", e.msg);
+    return rc;
+}
+
+/* Each team's share of the cluster's GPUs over time under one policy:
+ * fairshare when it ran, else the last policy given. */
+static int plot_shares(const struct philly_cli *c, const char *path)
+{
+    int pi = c->npol - 1;
+    for (int i = 0; i < c->npol; i++)
+        if (c->pol[i] == PHILLY_FAIRSHARE)
+            pi = i;
+    uint32_t nt = c->t.nteams;
+    int64_t horizon = share_horizon(c);
+    double *sh = xcalloc((size_t)PHILLY_SHARE_BINS * nt, sizeof *sh);
+    philly_shares(c->jobs, &c->runs[pi], nt, horizon, PHILLY_SHARE_BINS, sh);
+    struct svg_chart ch;
+    char title[256];
+    snprintf(title, sizeof title, "Philly: GPU share per virtual cluster — %s, %u GPUs",
+             philly_policy_name(c->pol[pi]), c->cfg.gpus);
+    svg_chart_init(&ch, title, "time (days from the first replayed submit)",
+                   "GPUs held (% of the cluster)");
+    for (uint32_t k = 0; k < nt; k++) {
+        double total = 0;
+        for (uint32_t b = 0; b < PHILLY_SHARE_BINS; b++)
+            total += sh[(size_t)b * nt + k];
+        if (total <= 0)
+            continue; /* a team with no jobs in the slice */
+        int s = svg_chart_add_series(&ch, c->t.teams[k]);
+        for (uint32_t b = 0; b < PHILLY_SHARE_BINS; b++)
+            svg_chart_add_point(&ch, s, (double)horizon / 1e9 / 86400 * (b + 0.5) /
+                                            PHILLY_SHARE_BINS,
+                                100 * sh[(size_t)b * nt + k] / c->cfg.gpus);
+    }
+    free(sh);
+    struct err e = {0};
+    int rc = svg_chart_write(&ch, path, &e);
+    svg_chart_release(&ch);
+    if (rc < 0)
+        fprintf(stderr, "muster sim philly: --plot-shares: %s\n", e.msg);
+    return rc;
+}
+
+static int sim_philly(int argc, char **argv)
+{
+    const char *policies = "strict,besteffort,fairshare,backfill";
+    const char *csv_path = NULL, *shares_path = NULL, *plot_path = NULL, *plot_shares_path = NULL;
+    int json = 0;
+    struct philly_cli c = {
+        .slice = {.start_days = PHILLY_DEFAULT_START_DAYS,
+                  .window_days = PHILLY_DEFAULT_WINDOW_DAYS},
+        .cfg = {.gpus = 2048,
+                .gpus_per_node = 8,
+                .queues = PHILLY_Q_SINGLE,
+                .overestimate = 1.0,
+                .reclaim = ADM_P_ANY,
+                .rerun = PHILLY_RERUN_RESUME},
+        .strict_ix = -1,
+    };
+    static const struct option opts[] = {{"jobs", required_argument, NULL, 'J'},
+                                         {"gpus", required_argument, NULL, 'G'},
+                                         {"gpus-per-node", required_argument, NULL, 'N'},
+                                         {"queues", required_argument, NULL, 'Q'},
+                                         {"policy", required_argument, NULL, 'P'},
+                                         {"overestimate", required_argument, NULL, 'O'},
+                                         {"reclaim", required_argument, NULL, 'R'},
+                                         {"rerun", required_argument, NULL, 'r'},
+                                         {"start", required_argument, NULL, 'S'},
+                                         {"window", required_argument, NULL, 'W'},
+                                         {"jobs-limit", required_argument, NULL, 'L'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"csv", required_argument, NULL, 'c'},
+                                         {"shares", required_argument, NULL, 's'},
+                                         {"plot", required_argument, NULL, 'g'},
+                                         {"plot-shares", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 1;
+    int o;
+    unsigned long long u;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'J':
+            c.jobs_path = optarg;
+            break;
+        case 'G':
+            if (parse_count("--gpus", optarg, 1, PHILLY_MAX_GPUS, &u) < 0)
+                return 2;
+            c.cfg.gpus = (uint32_t)u;
+            break;
+        case 'N':
+            if (parse_count("--gpus-per-node", optarg, 1, CLUSTER_MAX_GPUS, &u) < 0)
+                return 2;
+            c.cfg.gpus_per_node = (uint32_t)u;
+            break;
+        case 'Q':
+            if (!strcmp(optarg, "single"))
+                c.cfg.queues = PHILLY_Q_SINGLE;
+            else if (!strcmp(optarg, "per-cluster"))
+                c.cfg.queues = PHILLY_Q_PER_CLUSTER;
+            else {
+                fprintf(stderr, "muster sim philly: --queues '%s': want single or per-cluster\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'P':
+            policies = optarg;
+            break;
+        case 'O':
+            if (parse_num("--overestimate", optarg, 1, 1000, &c.cfg.overestimate) < 0)
+                return 2;
+            break;
+        case 'R':
+            if (!strcmp(optarg, "any"))
+                c.cfg.reclaim = ADM_P_ANY;
+            else if (!strcmp(optarg, "lower"))
+                c.cfg.reclaim = ADM_P_LOWER_PRIORITY;
+            else if (!strcmp(optarg, "never"))
+                c.cfg.reclaim = ADM_P_NEVER;
+            else {
+                fprintf(stderr, "muster sim philly: --reclaim '%s': want any, lower or never\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'r':
+            if (!strcmp(optarg, "restart"))
+                c.cfg.rerun = PHILLY_RERUN_RESTART;
+            else if (!strcmp(optarg, "resume"))
+                c.cfg.rerun = PHILLY_RERUN_RESUME;
+            else {
+                fprintf(stderr, "muster sim philly: --rerun '%s': want restart or resume\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'S':
+            if (parse_num("--start", optarg, 0, 100000, &c.slice.start_days) < 0)
+                return 2;
+            break;
+        case 'W':
+            if (parse_num("--window", optarg, 0, 100000, &c.slice.window_days) < 0)
+                return 2;
+            break;
+        case 'L':
+            if (parse_count("--jobs-limit", optarg, 0, SIZE_MAX, &u) < 0)
+                return 2;
+            c.slice.limit = (size_t)u;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'c':
+            csv_path = optarg;
+            break;
+        case 's':
+            shares_path = optarg;
+            break;
+        case 'g':
+            plot_path = optarg;
+            break;
+        case 'p':
+            plot_shares_path = optarg;
+            break;
+        case 'h':
+            philly_usage(stdout);
+            return 0;
+        default:
+            philly_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "muster sim philly: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!c.jobs_path) {
+        fprintf(stderr, "muster sim philly: --jobs is required\n");
+        philly_usage(stderr);
+        return 2;
+    }
+    if (c.cfg.gpus % c.cfg.gpus_per_node) {
+        fprintf(stderr, "muster sim philly: --gpus %u is not a multiple of --gpus-per-node %u\n",
+                c.cfg.gpus, c.cfg.gpus_per_node);
+        return 2;
+    }
+    struct err e = {0};
+    char *plist = xstrdup(policies), *save = NULL;
+    for (char *tok = strtok_r(plist, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        enum philly_policy p;
+        if (philly_policy_find(tok, &p, &e) < 0) {
+            fprintf(stderr, "muster sim philly: --policy: %s\n", e.msg);
+            free(plist);
+            return 2;
+        }
+        for (int i = 0; i < c.npol; i++)
+            if (c.pol[i] == p) {
+                fprintf(stderr, "muster sim philly: --policy: '%s' given twice\n", tok);
+                free(plist);
+                return 2;
+            }
+        c.pol[c.npol++] = p;
+    }
+    free(plist);
+    if (!c.npol) {
+        fprintf(stderr, "muster sim philly: --policy: empty\n");
+        return 2;
+    }
+
+    if (philly_load(&c.t, c.jobs_path, &e) < 0) {
+        fprintf(stderr, "muster sim philly: %s\n", e.msg);
+        return 1;
+    }
+    int rc = 1;
+    c.njobs = philly_select(&c.t, &c.slice, c.cfg.gpus, &c.jobs, &c.dropped);
+    if (!c.njobs) {
+        fprintf(stderr, "muster sim philly: no job of %s falls in the slice replayed\n",
+                c.jobs_path);
+        goto out;
+    }
+    struct philly_bar bar = {0};
+    progress_init(&bar.p, "philly", (uint64_t)c.npol * c.njobs);
+    c.cfg.progress = philly_progress;
+    c.cfg.progress_ctx = &bar;
+    for (int i = 0; i < c.npol; i++) {
+        if (c.pol[i] == PHILLY_STRICT)
+            c.strict_ix = i;
+        bar.base = (uint64_t)i * c.njobs;
+        if (philly_run(c.jobs, c.njobs, c.t.teams, c.t.nteams, &c.cfg, c.pol[i], &c.runs[i],
+                       &e) < 0) {
+            progress_finish(&bar.p);
+            fprintf(stderr, "muster sim philly: %s\n", e.msg);
+            goto out;
+        }
+        philly_metrics(c.jobs, c.njobs, &c.runs[i], c.cfg.gpus, &c.m[i]);
+        progress_update(&bar.p, (uint64_t)(i + 1) * c.njobs);
+    }
+    progress_finish(&bar.p);
+    for (int i = 0; i < c.npol; i++)
+        fprintf(stderr, "muster sim philly: %s: %.2f s, %llu engine cycles, %llu clock steps\n",
+                philly_policy_name(c.pol[i]), c.runs[i].seconds,
+                (unsigned long long)c.runs[i].stats.cycles, (unsigned long long)c.runs[i].steps);
+    if (json)
+        print_json(&c);
+    else
+        print_table(&c);
+    if (csv_path && write_jobs_csv(&c, csv_path) < 0)
+        goto out;
+    if (shares_path && write_shares_csv(&c, shares_path) < 0)
+        goto out;
+    if (plot_path && plot_queue(&c, plot_path) < 0)
+        goto out;
+    if (plot_shares_path && plot_shares(&c, plot_shares_path) < 0)
+        goto out;
+    rc = 0;
+out:
+    for (int i = 0; i < c.npol; i++)
+        philly_run_release(&c.runs[i]);
+    free(c.jobs);
+    philly_release(&c.t);
+    return rc;
+}
+
 int cli_sim(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
-                "usage: muster sim openb ...  (muster sim openb --help)\n");
+                "usage: muster sim openb ...   (muster sim openb --help)\n"
+                "       muster sim philly ...  (muster sim philly --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "openb"))
         return sim_openb(argc - 1, argv + 1);
-    fprintf(stderr, "muster sim: unknown trace kind '%s' (known: openb)\n", argv[1]);
+    if (!strcmp(argv[1], "philly"))
+        return sim_philly(argc - 1, argv + 1);
+    fprintf(stderr, "muster sim: unknown trace kind '%s' (known: openb, philly)\n", argv[1]);
     return 2;
 }

@@ -110,10 +110,13 @@ enum philly_queues {
     PHILLY_Q_PER_CLUSTER /* one ClusterQueue per team, all in one cohort */
 };
 
-/* What happens to a job's run when it is evicted (preempted). */
+/* What happens to a job's run when it is evicted (preempted). The engine, as
+ * Kueue, counts maximumExecutionTimeSeconds over all of a workload's admissions,
+ * so a job that starts over after an eviction is deactivated ("killed") before
+ * it can finish unless its bound leaves room for the lost time. */
 enum philly_rerun {
-    PHILLY_RERUN_RESTART, /* it starts over and runs its whole duration again */
-    PHILLY_RERUN_RESUME   /* it resumes from a checkpoint: only what is left */
+    PHILLY_RERUN_RESUME, /* it resumes from a checkpoint: only what is left */
+    PHILLY_RERUN_RESTART /* it starts over and runs its whole duration again */
 };
 
 struct philly_config {
