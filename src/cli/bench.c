@@ -1,6 +1,7 @@
 /*
- * muster bench: benchmarks. Today: `muster bench place`, the placement engine's
- * throughput on a large synthetic cluster.
+ * muster bench: benchmarks. `muster bench place`, the placement engine's
+ * throughput on a large synthetic cluster, and `muster bench admit`, the
+ * admission engine on a Kueue-shaped load (after the place code below).
  *
  * What is timed is the engine_place() loop and nothing else: the cluster, the
  * node classes, the policy's state and the pod stream are all built before the
@@ -11,14 +12,20 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/alloc.h"
+#include "base/heap.h"
 #include "base/mtime.h"
+#include "base/vec.h"
 #include "cli/cli.h"
+#include "sched/admit.h"
 #include "sched/engine.h"
+#include "sim/admitload.h"
 #include "sim/openb.h"
 #include "sim/progress.h"
 #include "sim/synth.h"
@@ -52,14 +59,14 @@ static void place_usage(FILE *f)
 
 /* Parses a decimal integer in [lo, hi]; prints an error naming the flag and
  * returns -1 otherwise. */
-static int parse_count(const char *flag, const char *s, unsigned long long lo,
+static int parse_count(const char *cmd, const char *flag, const char *s, unsigned long long lo,
                        unsigned long long hi, unsigned long long *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (*s < '0' || *s > '9' || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "muster bench place: --%s '%s': want an integer in %llu..%llu\n", flag, s,
+        fprintf(stderr, "muster bench %s: --%s '%s': want an integer in %llu..%llu\n", cmd, flag, s,
                 lo, hi);
         return -1;
     }
@@ -274,20 +281,21 @@ static int bench_place(int argc, char **argv)
         int v;
         switch (opt) {
         case 'n':
-            if (parse_count("nodes", optarg, 1, SYNTH_MAX_NODES, &o.nodes) < 0)
+            if (parse_count("place", "nodes", optarg, 1, SYNTH_MAX_NODES, &o.nodes) < 0)
                 return 2;
             break;
         case 'g':
-            if (parse_count("gpus-per-node", optarg, 0, CLUSTER_MAX_GPUS, &o.gpus_per_node) < 0)
+            if (parse_count("place", "gpus-per-node", optarg, 0, CLUSTER_MAX_GPUS,
+                            &o.gpus_per_node) < 0)
                 return 2;
             gpn_set = true;
             break;
         case 'p':
-            if (parse_count("pods", optarg, 1, SYNTH_MAX_PODS, &o.pods) < 0)
+            if (parse_count("place", "pods", optarg, 1, SYNTH_MAX_PODS, &o.pods) < 0)
                 return 2;
             break;
         case 's':
-            if (parse_count("seed", optarg, 0, UINT64_MAX, &o.seed) < 0)
+            if (parse_count("place", "seed", optarg, 0, UINT64_MAX, &o.seed) < 0)
                 return 2;
             break;
         case 'P':
@@ -354,15 +362,454 @@ static int bench_place(int argc, char **argv)
     return 0;
 }
 
+/* ---- muster bench admit ----
+ *
+ * The admission engine (sched/admit.h) on the load of sim/admitload.h, driven
+ * on a virtual clock: the workloads arrive at their times, each finishes its
+ * run time after its admission (adm_finish), and adm_cycle runs at every
+ * instant where something happened. What is measured is the CPU time
+ * (getrusage, user + system) of that whole loop, adding, finishing and cycling
+ * included, with the world built before; and the wall time of each adm_cycle
+ * call on its own (CLOCK_MONOTONIC). Admissions per second is admissions
+ * divided by that CPU time.
+ */
+
+static void admit_usage(FILE *f)
+{
+    fprintf(f, "usage: muster bench admit [--cqs 1000] [--cohorts N] [--workloads 50000]\n"
+               "                          [--nodes 10000 | --no-nodes] [--seed 42]\n"
+               "                          [--policy bestfit] [--fair-sharing] [--json]\n\n"
+               "Runs the admission engine over a synthetic load shaped like Kueue's large-scale\n"
+               "scheduler performance test (src/sim/admitload.h): ClusterQueues in cohorts of\n"
+               "100 (or --cohorts N), workloads of classes small, medium and large (20:7:3)\n"
+               "arriving on a virtual clock, each finishing its run time after admission, on\n"
+               "nodes of 8 GPUs (placement-aware admission) or, with --no-nodes, on quota\n"
+               "alone. Reports admissions per CPU second, the CPU time of the whole load and\n"
+               "the wall time of each adm_cycle (p50, p99, max).\n"
+               "--json prints one JSON object; otherwise a short summary.\n");
+}
+
+struct admit_opts {
+    struct admload_opts lo;
+    const char *policy;
+    bool fair_sharing, json;
+};
+
+struct admit_result {
+    uint64_t admissions, evictions, deactivated, finished, cycles, busy_cycles, capped;
+    double cpu_s, setup_cpu_s, wall_s, rss_mib, virtual_s;
+    double p50_ms, p99_ms, max_ms, p99_busy_ms, mean_ms;
+    double tta_ms[ADMLOAD_NCLASSES]; /* mean virtual time from arrival to first admission */
+    uint32_t cohorts;
+};
+
+/* The driver's state, also the hooks' context. */
+struct admit_drv {
+    const struct admload *l;
+    struct heap done;     /* indexed by workload: completion time while admitted */
+    int64_t *first_admit; /* per workload, -1 until admitted */
+    uint64_t admissions, evictions, deactivated;
+    uint64_t bad_ids; /* hook calls naming a workload we never added */
+};
+
+static void drv_admitted(void *ctx, uint32_t wl, int64_t now)
+{
+    struct admit_drv *d = ctx;
+    d->admissions++;
+    if (wl >= d->l->nwl) {
+        d->bad_ids++;
+        return;
+    }
+    /* Kueue's runner restarts the run on every admission. */
+    heap_update(&d->done, wl, (uint64_t)(now + admload_run_ns(d->l, wl)));
+    if (d->first_admit[wl] < 0)
+        d->first_admit[wl] = now;
+}
+
+static void drv_evicted(void *ctx, uint32_t wl, uint32_t by, enum adm_evict_reason why, int64_t now)
+{
+    struct admit_drv *d = ctx;
+    d->evictions++;
+    if (wl >= d->l->nwl) {
+        d->bad_ids++;
+        return;
+    }
+    heap_remove(&d->done, wl);
+    if (why == ADM_EV_DEACTIVATED)
+        d->deactivated++;
+}
+
+static double cpu_now_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* The q-quantile (0..1) of n sorted values by the nearest-rank method, in ms. */
+static double quantile_ms(const int64_t *v, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t rank = (size_t)ceil(q * (double)n);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1] / 1e6;
+}
+
+/* Cycles run at one instant while they change something (as Kueue's scheduler
+ * loops while it admits); past this many, the instant is counted as capped. */
+#define ADMIT_MAX_ROUNDS 1000
+/* The issue's goals for 1,000 queues, 50,000 workloads and 10,000 nodes. */
+#define ADMIT_GOAL_CPU_S    10
+#define ADMIT_GOAL_CYCLE_MS 50
+
+/* Builds the world, runs the load to the end on the virtual clock, fills r.
+ * Returns 0, or -1 after printing an error. */
+static int admit_run(const struct admit_opts *o, struct admit_result *r)
+{
+    struct err e = {0};
+    struct admload l;
+    struct admit_drv d = {0};
+    VEC(int64_t) all = {0};
+    VEC(int64_t) busy = {0};
+    struct adm *a = NULL;
+    int rc = -1;
+
+    memset(r, 0, sizeof *r);
+    double cpu0 = cpu_now_s();
+    if (admload_make(&l, &o->lo, &e) < 0) {
+        fprintf(stderr, "muster bench admit: %s\n", e.msg);
+        return -1;
+    }
+    r->cohorts = l.o.cohorts;
+    const struct adm_config cfg = {
+        .fair_sharing = o->fair_sharing,
+        .policy = o->policy,
+        .seed = o->lo.seed,
+    };
+    a = adm_create(&cfg);
+    if (admload_build(&l, a, &e) < 0) {
+        fprintf(stderr, "muster bench admit: world: %s\n", e.msg);
+        goto out;
+    }
+    d.l = &l;
+    heap_init(&d.done, l.nwl);
+    d.first_admit = xmalloc((size_t)l.nwl * sizeof *d.first_admit);
+    for (uint32_t i = 0; i < l.nwl; i++)
+        d.first_admit[i] = -1;
+    const struct adm_hooks hooks = {.ctx = &d, .admitted = drv_admitted, .evicted = drv_evicted};
+    adm_set_hooks(a, &hooks);
+    vec_reserve(&all, 4096);
+    vec_reserve(&busy, 4096);
+
+    struct progress prog;
+    progress_init(&prog, "bench admit", l.nwl);
+    double cpu1 = cpu_now_s();
+    int64_t wall0 = mtime_now_ns();
+    r->setup_cpu_s = cpu1 - cpu0;
+
+    /* The virtual clock jumps from event to event: arrivals, completions and the
+     * engine's own deadlines. At each instant, completions go first (they free
+     * quota and nodes), then arrivals, then cycles until one changes nothing. */
+    uint32_t next = 0;
+    uint64_t finished = 0;
+    int64_t now = -1;
+    char key[ADMLOAD_KEY_MAX];
+    struct adm_wl_spec ws;
+    struct adm_podset_spec ps;
+    while (finished + d.deactivated < l.nwl) {
+        int64_t t = next < l.nwl ? l.wl[next].arrive_ns : ADM_NEVER;
+        struct heap_item top;
+        if (heap_peek(&d.done, &top) && (int64_t)top.key < t)
+            t = (int64_t)top.key;
+        int64_t dl = adm_next_deadline(a);
+        if (dl > now && dl < t)
+            t = dl;
+        if (t == ADM_NEVER) {
+            fprintf(stderr,
+                    "muster bench admit: stuck at %.3f s (virtual): %llu of %u workloads "
+                    "finished, %llu deactivated, nothing left to happen\n",
+                    (double)now / 1e9, (unsigned long long)finished, l.nwl,
+                    (unsigned long long)d.deactivated);
+            goto out;
+        }
+        now = t;
+        while (heap_peek(&d.done, &top) && (int64_t)top.key <= now) {
+            heap_pop(&d.done, NULL);
+            adm_finish(a, top.id, (int64_t)top.key);
+            finished++;
+        }
+        for (; next < l.nwl && l.wl[next].arrive_ns <= now; next++) {
+            admload_wl_spec(&l, next, &ws, &ps, key);
+            int64_t id = adm_add_workload(a, &ws, &e);
+            if (id != (int64_t)next) {
+                fprintf(stderr, "muster bench admit: workload %s: %s\n", key,
+                        id < 0 ? e.msg : "engine gave an unexpected id");
+                goto out;
+            }
+        }
+        uint32_t rounds = 0, changes;
+        do {
+            int64_t c0 = mtime_now_ns();
+            changes = adm_cycle(a, now);
+            int64_t dt = mtime_now_ns() - c0;
+            vec_push(&all, dt);
+            if (changes > 0)
+                vec_push(&busy, dt);
+        } while (changes > 0 && ++rounds < ADMIT_MAX_ROUNDS);
+        if (changes > 0)
+            r->capped++;
+        progress_update(&prog, finished + d.deactivated);
+    }
+    double cpu2 = cpu_now_s();
+    r->wall_s = (double)(mtime_now_ns() - wall0) / 1e9;
+    r->cpu_s = cpu2 - cpu1;
+    progress_finish(&prog);
+
+    r->admissions = d.admissions;
+    r->evictions = d.evictions;
+    r->deactivated = d.deactivated;
+    r->finished = finished;
+    r->virtual_s = (double)now / 1e9;
+    r->cycles = all.len;
+    r->busy_cycles = busy.len;
+    int64_t sum = 0;
+    for (size_t i = 0; i < all.len; i++)
+        sum += all.v[i];
+    r->mean_ms = all.len ? (double)sum / (double)all.len / 1e6 : 0;
+    qsort(all.v, all.len, sizeof *all.v, cmp_i64);
+    qsort(busy.v, busy.len, sizeof *busy.v, cmp_i64);
+    r->p50_ms = quantile_ms(all.v, all.len, 0.50);
+    r->p99_ms = quantile_ms(all.v, all.len, 0.99);
+    r->max_ms = quantile_ms(all.v, all.len, 1.0);
+    r->p99_busy_ms = quantile_ms(busy.v, busy.len, 0.99);
+    double tsum[ADMLOAD_NCLASSES] = {0};
+    uint64_t tn[ADMLOAD_NCLASSES] = {0};
+    for (uint32_t i = 0; i < l.nwl; i++) {
+        if (d.first_admit[i] < 0)
+            continue;
+        tsum[l.wl[i].cls] += (double)(d.first_admit[i] - l.wl[i].arrive_ns) / 1e6;
+        tn[l.wl[i].cls]++;
+    }
+    for (int c = 0; c < ADMLOAD_NCLASSES; c++)
+        r->tta_ms[c] = tn[c] ? tsum[c] / (double)tn[c] : 0;
+    r->rss_mib = max_rss_mib();
+
+    /* Cross-checks (untimed): the hooks saw what the engine counted, and every
+     * workload ended finished (or deactivated, counted apart). */
+    rc = 0;
+    const struct adm_stats *st = adm_stats(a);
+    if (d.bad_ids || st->admissions != d.admissions || st->evictions != d.evictions) {
+        fprintf(stderr,
+                "muster bench admit: hooks saw %llu admissions and %llu evictions (%llu bad "
+                "ids); the engine counted %llu and %llu\n",
+                (unsigned long long)d.admissions, (unsigned long long)d.evictions,
+                (unsigned long long)d.bad_ids, (unsigned long long)st->admissions,
+                (unsigned long long)st->evictions);
+        rc = -1;
+    }
+    uint32_t not_done = 0;
+    for (uint32_t i = 0; i < l.nwl; i++) {
+        enum adm_state s = adm_workload(a, i)->state;
+        if (s != ADM_FINISHED && s != ADM_INACTIVE)
+            not_done++;
+    }
+    if (not_done) {
+        fprintf(stderr, "muster bench admit: %u workloads neither finished nor deactivated\n",
+                not_done);
+        rc = -1;
+    }
+out:
+    vec_free(&all);
+    vec_free(&busy);
+    free(d.first_admit);
+    if (d.l)
+        heap_release(&d.done);
+    adm_destroy(a);
+    admload_release(&l);
+    return rc;
+}
+
+static void admit_print_json(const struct admit_opts *o, const struct admload_opts *lo,
+                             const struct admit_result *r)
+{
+    printf("{\"benchmark\":\"admit\",\"mode\":\"%s\",\"policy\":", lo->nodes ? "nodes" : "quota");
+    json_str(o->policy);
+    printf(",\"fair_sharing\":%s", o->fair_sharing ? "true" : "false");
+    printf(",\"cqs\":%u,\"cohorts\":%u,\"nodes\":%u,\"gpus\":%llu,\"seed\":%llu", lo->cqs,
+           r->cohorts, lo->nodes, (unsigned long long)lo->nodes * ADMLOAD_NODE_GPUS,
+           (unsigned long long)lo->seed);
+    printf(",\"workloads\":%u,\"finished\":%llu,\"deactivated\":%llu", lo->workloads,
+           (unsigned long long)r->finished, (unsigned long long)r->deactivated);
+    printf(",\"admissions\":%llu,\"evictions\":%llu,\"cycles\":%llu,\"busy_cycles\":%llu",
+           (unsigned long long)r->admissions, (unsigned long long)r->evictions,
+           (unsigned long long)r->cycles, (unsigned long long)r->busy_cycles);
+    printf(",\"capped_instants\":%llu", (unsigned long long)r->capped);
+    printf(",\"admissions_per_sec\":%.1f,\"cpu_seconds\":%.6f,\"setup_cpu_seconds\":%.6f",
+           r->cpu_s > 0 ? (double)r->admissions / r->cpu_s : 0.0, r->cpu_s, r->setup_cpu_s);
+    printf(",\"wall_seconds\":%.3f,\"virtual_seconds\":%.3f", r->wall_s, r->virtual_s);
+    printf(",\"mean_cycle_ms\":%.4f,\"p50_cycle_ms\":%.4f,\"p99_cycle_ms\":%.4f", r->mean_ms,
+           r->p50_ms, r->p99_ms);
+    printf(",\"max_cycle_ms\":%.4f,\"p99_busy_cycle_ms\":%.4f", r->max_ms, r->p99_busy_ms);
+    printf(",\"avg_time_to_admission_ms\":{");
+    for (int c = 0; c < ADMLOAD_NCLASSES; c++)
+        printf("%s\"%s\":%.1f", c ? "," : "", admload_classes[c].name, r->tta_ms[c]);
+    printf("},\"max_rss_mib\":%.1f}\n", r->rss_mib);
+}
+
+static void admit_print_summary(const struct admit_opts *o, const struct admload_opts *lo,
+                                const struct admit_result *r)
+{
+    printf("bench admit: %u ClusterQueues in %u cohorts, %u workloads, ", lo->cqs, r->cohorts,
+           lo->workloads);
+    if (lo->nodes)
+        printf("%u nodes (%llu GPUs), policy %s", lo->nodes,
+               (unsigned long long)lo->nodes * ADMLOAD_NODE_GPUS, o->policy);
+    else
+        printf("quota only (no nodes)");
+    printf("%s, seed %llu\n", o->fair_sharing ? ", fair sharing" : "",
+           (unsigned long long)lo->seed);
+    printf("  %.0f admissions/CPU s: %llu admissions, %llu evictions in %.3f CPU s "
+           "(%.3f s wall; setup %.2f CPU s)\n",
+           r->cpu_s > 0 ? (double)r->admissions / r->cpu_s : 0.0, (unsigned long long)r->admissions,
+           (unsigned long long)r->evictions, r->cpu_s, r->wall_s, r->setup_cpu_s);
+    printf("  %llu cycles (%llu changed something): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+           (unsigned long long)r->cycles, (unsigned long long)r->busy_cycles, r->p50_ms, r->p99_ms,
+           r->max_ms);
+    printf("  %llu finished, %llu deactivated; %.3f s of virtual time; mean time to "
+           "admission",
+           (unsigned long long)r->finished, (unsigned long long)r->deactivated, r->virtual_s);
+    for (int c = 0; c < ADMLOAD_NCLASSES; c++)
+        printf(" %s %.0f ms%s", admload_classes[c].name, r->tta_ms[c],
+               c + 1 < ADMLOAD_NCLASSES ? "," : "\n");
+    printf("  max RSS %.1f MiB\n", r->rss_mib);
+    printf("  goals (issue, for the full load): CPU %.2f s <= %d s %s; max cycle %.2f ms <= %d ms "
+           "%s\n",
+           r->cpu_s, ADMIT_GOAL_CPU_S, r->cpu_s <= ADMIT_GOAL_CPU_S ? "met" : "MISSED", r->max_ms,
+           ADMIT_GOAL_CYCLE_MS, r->max_ms <= ADMIT_GOAL_CYCLE_MS ? "met" : "MISSED");
+}
+
+static int bench_admit(int argc, char **argv)
+{
+    struct admit_opts o = {.policy = "bestfit"};
+    admload_opts_default(&o.lo);
+    bool no_nodes = false, nodes_set = false;
+    static const struct option opts[] = {{"cqs", required_argument, NULL, 'q'},
+                                         {"cohorts", required_argument, NULL, 'C'},
+                                         {"workloads", required_argument, NULL, 'w'},
+                                         {"nodes", required_argument, NULL, 'n'},
+                                         {"no-nodes", no_argument, NULL, 'N'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"policy", required_argument, NULL, 'P'},
+                                         {"fair-sharing", no_argument, NULL, 'f'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 1;
+    int opt;
+    unsigned long long v;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'q':
+            if (parse_count("admit", "cqs", optarg, 1, ADMLOAD_MAX_CQS, &v) < 0)
+                return 2;
+            o.lo.cqs = (uint32_t)v;
+            break;
+        case 'C':
+            if (parse_count("admit", "cohorts", optarg, 1, ADMLOAD_MAX_CQS, &v) < 0)
+                return 2;
+            o.lo.cohorts = (uint32_t)v;
+            break;
+        case 'w':
+            if (parse_count("admit", "workloads", optarg, 1, ADMLOAD_MAX_WORKLOADS, &v) < 0)
+                return 2;
+            o.lo.workloads = (uint32_t)v;
+            break;
+        case 'n':
+            if (parse_count("admit", "nodes", optarg, 1, ADMLOAD_MAX_NODES, &v) < 0)
+                return 2;
+            o.lo.nodes = (uint32_t)v;
+            nodes_set = true;
+            break;
+        case 'N':
+            no_nodes = true;
+            break;
+        case 's':
+            if (parse_count("admit", "seed", optarg, 0, UINT64_MAX, &v) < 0)
+                return 2;
+            o.lo.seed = v;
+            break;
+        case 'P':
+            o.policy = optarg;
+            break;
+        case 'f':
+            o.fair_sharing = true;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        case 'h':
+            admit_usage(stdout);
+            return 0;
+        default:
+            admit_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "muster bench admit: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (no_nodes && nodes_set) {
+        fprintf(stderr, "muster bench admit: --nodes and --no-nodes exclude each other\n");
+        return 2;
+    }
+    if (no_nodes)
+        o.lo.nodes = 0;
+    struct err e = {0};
+    if (!policy_find(o.policy, &e)) {
+        fprintf(stderr, "muster bench admit: --policy: %s\n", e.msg);
+        return 2;
+    }
+    if (o.lo.cohorts > o.lo.cqs) {
+        fprintf(stderr, "muster bench admit: --cohorts %u: more cohorts than queues (%u)\n",
+                o.lo.cohorts, o.lo.cqs);
+        return 2;
+    }
+    struct admit_result r;
+    if (admit_run(&o, &r) < 0)
+        return 1;
+    if (o.json)
+        admit_print_json(&o, &o.lo, &r);
+    else
+        admit_print_summary(&o, &o.lo, &r);
+    return 0;
+}
+
 int cli_bench(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
-                "usage: muster bench place ...  (muster bench place --help)\n");
+                "usage: muster bench place ...  (muster bench place --help)\n"
+                "       muster bench admit ...  (muster bench admit --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "place"))
         return bench_place(argc - 1, argv + 1);
-    fprintf(stderr, "muster bench: unknown benchmark '%s' (known: place)\n", argv[1]);
+    if (!strcmp(argv[1], "admit"))
+        return bench_admit(argc - 1, argv + 1);
+    fprintf(stderr, "muster bench: unknown benchmark '%s' (known: place, admit)\n", argv[1]);
     return 2;
 }
