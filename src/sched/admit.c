@@ -210,11 +210,13 @@ void adm_destroy(struct adm *a)
         free(a->qn[i].name);
         free(a->qn[i].parent_name);
         free(a->qn[i].kids);
+        free(a->qn[i].tree_cqs);
     }
     free(a->qn);
     for (uint32_t i = 0; i < a->ncq; i++) {
         free(a->cqs[i].groups);
         free(a->cqs[i].pend);
+        free(a->cqs[i].adm);
         free(a->cqs[i].inactive);
     }
     free(a->cqs);
@@ -626,6 +628,11 @@ int adm_seal(struct adm *a, struct err *e)
         while (a->qn[x].parent != ADM_NONE)
             x = a->qn[x].parent;
         a->qn[q].root = x;
+        if (a->qn[q].is_cq) {
+            struct adm__qnode *r = &a->qn[x];
+            r->tree_cqs = xreallocarray(r->tree_cqs, r->ntree_cqs + 1, sizeof *r->tree_cqs);
+            r->tree_cqs[r->ntree_cqs++] = a->qn[q].cq;
+        }
     }
     /* Resources named only by workloads so far do not matter; intern those of
      * the quota first so that FR indexes are stable. */
@@ -1112,13 +1119,62 @@ bool adm__quota_fits(const struct adm *a, const int64_t *usage, const struct adm
     return true;
 }
 
-static int rank_of(enum adm__mode m, bool borrow)
+/* Places podset i of w in flavor f at w->pods[base..]. With reason NULL the
+ * pods stay placed; otherwise this is a trial: the pods are removed again and
+ * reason says why it failed. */
+static bool try_place_podset(struct adm *a, struct adm_wl *w, uint32_t i, uint32_t f,
+                             uint32_t count, uint32_t base, char *reason, size_t rsize)
 {
-    if (m == ADM__FIT)
-        return borrow ? 1 : 0;
-    if (m == ADM__PREEMPT)
-        return borrow ? 3 : 2;
-    return 4;
+    struct adm_podset *ps = &w->ps[i];
+    bool ok;
+    uint32_t placed = 0;
+    if (a->fl[f].topo >= 0 && (ps->required_level || ps->preferred_level)) {
+        ok = adm__topo_place(a, w, i, f, count, &w->pods[base], reason, rsize);
+        placed = ok ? count : 0;
+    } else {
+        ok = place_podset_plain(a, ps, i, 1ULL << f, count, &w->pods[base], &placed);
+        if (!ok && reason)
+            snprintf(reason, rsize,
+                     "quota fits in flavor %s but no placement of all pods exists: only %u of %u "
+                     "pods of pod set %s fit (each cpu %dm, memory %" PRId64 "Mi, %u GPUs)",
+                     a->fl[f].name, placed, count, ps->name, ps->pod.cpu_milli, ps->pod.mem_mib,
+                     ps->pod.gpus);
+        if (!ok)
+            unplace_list(a, &ps->pod, &w->pods[base], placed);
+    }
+    if (ok && reason)
+        unplace_list(a, &ps->pod, &w->pods[base], count);
+    return ok;
+}
+
+/* Kueue's preemption oracle for flavor choice: -1 when the workload could not
+ * preempt anything in flavor f, 0 when some victim is in its own queue, 1 when
+ * every victim is in other queues (a reclaim). Single-podset workloads only. */
+static int preempt_oracle(struct adm *a, struct adm_wl *w, const struct adm__assign *as,
+                          const struct adm__group *G, uint32_t f, const int64_t *req,
+                          uint32_t count)
+{
+    struct adm__assign t = *as;
+    t.usage = xmalloc(a->nfr * sizeof *t.usage);
+    memcpy(t.usage, as->usage, a->nfr * sizeof *t.usage);
+    for (uint32_t x = 0; x < G->nres; x++) {
+        uint32_t r = G->res[x];
+        if (!req[r])
+            continue;
+        t.flavor[0][r] = (uint8_t)f;
+        t.usage[adm__fr(f, r)] += req[r] * count;
+    }
+    uint32_t victims[256];
+    enum adm_evict_reason why[256];
+    uint32_t id = (uint32_t)(w - a->wl);
+    uint32_t n = adm__preempt_targets(a, id, &t, victims, why, 256);
+    free(t.usage);
+    if (n == 0)
+        return -1;
+    for (uint32_t k = 0; k < n; k++)
+        if (a->wl[victims[k]].cq == w->cq)
+            return 0;
+    return 1;
 }
 
 #define RAPPEND(...)                                                                               \
@@ -1139,12 +1195,16 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
     memset(as->usage, 0, a->nfr * sizeof *as->usage);
     memset(as->flavor, 0xff, sizeof as->flavor);
     as->borrows = false;
+    as->nodes_short = false;
+    w->npods = 0;
     enum adm__mode worst = ADM__FIT;
     int pods_res = adm_resource_find(a, "pods");
     bool placed_any = false;
     for (uint32_t i = 0; i < w->nps; i++) {
         struct adm_podset *ps = &w->ps[i];
         uint32_t count = as->count[i];
+        uint32_t base = w->npods;
+        w->psa[i].first_pod = base;
         int64_t req[ADM_MAX_RES];
         memcpy(req, ps->req, sizeof req);
         uint32_t gdummy;
@@ -1171,10 +1231,9 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
             if (!touched[g])
                 continue;
             struct adm__group *G = &c->groups[g];
-            int best = -1, best_rank = 5;
+            int best = -1, best_rank = 100;
             bool best_borrow = false;
             enum adm__mode best_mode = ADM__NOFIT;
-            bool best_placed = false;
             size_t mark = rlen;
             for (uint32_t k = 0; k < G->nfl; k++) {
                 uint32_t f = G->fl[k];
@@ -1218,74 +1277,50 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
                                 a->qn[q].name, cap);
                     }
                 }
-                bool this_placed = false;
+                /* Kueue's order of preference: fit, then reclaim (every victim in
+                 * other queues), then preempt, then preempt without candidates;
+                 * within each, not borrowing first. */
+                int sub = m == ADM__FIT ? 0 : m == ADM__PREEMPT ? 2 : 4;
                 if (m == ADM__FIT && place && a->nnodes > 0 && ntouched == 1) {
-                    /* Place the podset in this flavor now, so that a flavor whose quota
-                     * fits but whose nodes are full yields to the next one. */
-                    uint8_t saved[ADM_MAX_RES];
-                    memcpy(saved, as->flavor[i], sizeof saved);
-                    for (uint32_t x = 0; x < G->nres; x++)
-                        if (req[G->res[x]])
-                            as->flavor[i][G->res[x]] = (uint8_t)f;
-                    uint32_t npods0 = w->npods;
-                    struct adm__assign one = *as;
-                    (void)one;
+                    /* Try the placement in this flavor (then undo it), so that a
+                     * flavor whose quota fits but whose nodes are full yields to the
+                     * next one. The chosen flavor is placed again below. */
                     char pr[300];
-                    bool ok = false;
-                    {
-                        /* place only podset i */
-                        w->psa[i].first_pod = npods0;
-                        uint64_t need = 1ULL << f;
-                        uint32_t placed = 0;
-                        if (a->fl[f].topo >= 0 && (ps->required_level || ps->preferred_level)) {
-                            ok = adm__topo_place(a, w, i, f, count, &w->pods[npods0], pr,
-                                                 sizeof pr);
-                        } else {
-                            ok = place_podset_plain(a, ps, i, need, count,
-                                                    &w->pods[npods0], &placed);
-                            if (!ok) {
-                                unplace_list(a, &ps->pod, &w->pods[npods0], placed);
-                                snprintf(pr, sizeof pr,
-                                         "quota fits in flavor %s but no placement of all "
-                                         "pods exists: only %u of %u pods of pod set %s fit (each cpu %dm, "
-                                         "memory %" PRId64 "Mi, %u GPUs)",
-                                         a->fl[f].name, placed, count, ps->name,
-                                         ps->pod.cpu_milli, ps->pod.mem_mib, ps->pod.gpus);
-                            }
-                        }
-                    }
-                    if (ok) {
-                        w->npods = npods0 + count;
-                        this_placed = true;
-                        placed_any = true;
-                    } else {
-                        memcpy(as->flavor[i], saved, sizeof saved);
+                    if (!try_place_podset(a, w, i, f, count, base, pr, sizeof pr)) {
                         RAPPEND("%s%s", rlen ? "; " : "", pr);
+                        as->nodes_short = true;
                         m = ADM__PREEMPT;
+                        sub = 2;
                     }
                 }
-                int rk = rank_of(m, borrow);
+                if (m == ADM__PREEMPT && G->nfl > 1 && w->nps == 1 && place) {
+                    int o = preempt_oracle(a, w, as, G, f, req, count);
+                    sub = o < 0 ? 3 : o == 1 ? 1 : 2;
+                }
+                int rk = sub * 2 + (borrow ? 1 : 0);
                 if (rk < best_rank) {
-                    if (best_placed) {
-                        /* undo the earlier placement of this podset */
-                        unplace_list(a, &ps->pod, &w->pods[w->psa[i].first_pod], count);
-                        w->npods = w->psa[i].first_pod;
-                    }
                     best = (int)f;
                     best_rank = rk;
                     best_borrow = borrow;
                     best_mode = m;
-                    best_placed = this_placed;
-                } else if (this_placed) {
-                    unplace_list(a, &ps->pod, &w->pods[w->psa[i].first_pod], count);
-                    w->npods = w->psa[i].first_pod;
                 }
                 if (m == ADM__FIT && !borrow)
                     break;
                 if (m == ADM__FIT && borrow && c->when_borrow == ADM_MAY_STOP_SEARCH)
                     break;
-                if (m == ADM__PREEMPT && c->when_preempt == ADM_MAY_STOP_SEARCH)
+                if (m == ADM__PREEMPT && c->when_preempt == ADM_MAY_STOP_SEARCH &&
+                    (!borrow || c->when_borrow == ADM_MAY_STOP_SEARCH))
                     break;
+            }
+            if (best >= 0 && best_mode == ADM__FIT && place && a->nnodes > 0 && ntouched == 1) {
+                /* Place the podset for good in the chosen flavor: the same state
+                 * as the trial, so the same nodes. */
+                if (try_place_podset(a, w, i, (uint32_t)best, count, base, NULL, 0)) {
+                    w->npods = base + count;
+                    placed_any = true;
+                } else {
+                    best_mode = ADM__PREEMPT;
+                }
             }
             if (best < 0) {
                 worst = ADM__NOFIT;
@@ -1433,6 +1468,12 @@ static void admit(struct adm *a, uint32_t id, const struct adm__assign *as)
     w->admitted_ns = a->now;
     w->reason[0] = '\0';
     pend_remove(&a->cqs[w->cq], id);
+    struct adm__cq *c = &a->cqs[w->cq];
+    if (c->nadm == c->capadm) {
+        c->capadm = c->capadm ? 2 * c->capadm : 16;
+        c->adm = xreallocarray(c->adm, c->capadm, sizeof *c->adm);
+    }
+    c->adm[c->nadm++] = id;
     bump(a, w);
     if (w->max_exec_ns > 0)
         dl_push(a, a->now + (w->max_exec_ns - w->ran_ns), a->now, id);
@@ -1447,6 +1488,12 @@ void adm__release(struct adm *a, uint32_t id)
     struct adm_wl *w = &a->wl[id];
     if (w->state != ADM_ADMITTED)
         return;
+    struct adm__cq *c = &a->cqs[w->cq];
+    for (uint32_t k = 0; k < c->nadm; k++)
+        if (c->adm[k] == id) {
+            c->adm[k] = c->adm[--c->nadm];
+            break;
+        }
     adm__apply_usage(a, a->usage, w, -1);
     adm__unplace(a, w);
     bump(a, w);
@@ -1657,7 +1704,7 @@ static bool process(struct adm *a, uint32_t id)
         admit(a, id, &as);
         return true;
     }
-    bool nodes = strstr(reason, "placement") != NULL || strstr(reason, "domain") != NULL;
+    bool nodes = as.nodes_short;
     if (m == ADM__PREEMPT) {
         uint32_t victims[256];
         enum adm_evict_reason why[256];

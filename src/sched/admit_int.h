@@ -35,6 +35,8 @@ struct adm__qnode {
     uint32_t nkids;
     uint32_t weight; /* milli */
     uint64_t gen;    /* bumped when quota is released in the root's tree (roots only) */
+    uint32_t *tree_cqs; /* roots only: the ClusterQueues of the tree */
+    uint32_t ntree_cqs;
 };
 
 struct adm__cq {
@@ -48,6 +50,9 @@ struct adm__cq {
     int32_t threshold;
     enum adm_fung when_borrow, when_preempt;
     bool defines[ADM_MAX_FLAVORS * ADM_MAX_RES];
+    /* Admitted workloads, in no order. */
+    uint32_t *adm;
+    uint32_t nadm, capadm;
     /* Pending workloads, sorted by queue order. */
     uint32_t *pend;
     uint32_t npend, cappend;
@@ -205,6 +210,7 @@ struct adm__assign {
     uint32_t count[8];
     int64_t *usage; /* nfr entries */
     bool borrows;
+    bool nodes_short; /* some flavor's quota fit but its nodes did not */
 };
 
 /* Placement of a workload's pods with assignment as, in the live pools. Fills

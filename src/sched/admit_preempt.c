@@ -35,6 +35,8 @@ struct pctx {
     uint32_t pre;
     struct adm__assign *as;
     bool need[ADM_MAX_FLAVORS * ADM_MAX_RES];
+    uint32_t needv[ADM_MAX_FLAVORS * ADM_MAX_RES]; /* the contested FRs, listed */
+    uint32_t nneed;
     struct cand *c;
     uint32_t n;
 };
@@ -59,9 +61,9 @@ static bool borrows_contested(const struct pctx *p, uint32_t cq)
 {
     const struct adm *a = p->a;
     uint32_t q = a->cqs[cq].node;
-    for (uint32_t fr = 0; fr < a->nfr; fr++) {
-        size_t ix = (size_t)q * a->nfr + fr;
-        if (p->need[fr] && a->usage[ix] > a->subtree[ix])
+    for (uint32_t k = 0; k < p->nneed; k++) {
+        size_t ix = (size_t)q * a->nfr + p->needv[k];
+        if (a->usage[ix] > a->subtree[ix])
             return true;
     }
     return false;
@@ -112,6 +114,12 @@ static int cmp_cand(const struct adm *a, uint32_t pre_cq, const struct cand *x,
     return strcmp(p->key, q->key);
 }
 
+static int cmp_cand_q(const void *x, const void *y, void *ctx)
+{
+    const struct pctx *p = ctx;
+    return cmp_cand(p->a, p->a->wl[p->pre].cq, x, y);
+}
+
 static void collect(struct pctx *p, bool fair)
 {
     struct adm *a = p->a;
@@ -129,6 +137,10 @@ static void collect(struct pctx *p, bool fair)
     if (!any)
         for (uint32_t fr = 0; fr < a->nfr; fr++)
             p->need[fr] = p->as->usage[fr] > 0;
+    p->nneed = 0;
+    for (uint32_t fr = 0; fr < a->nfr; fr++)
+        if (p->need[fr])
+            p->needv[p->nneed++] = fr;
     p->c = xcalloc(a->nwl ? a->nwl : 1, sizeof *p->c);
     p->n = 0;
     for (uint32_t i = 0; i < a->nwl; i++) {
@@ -163,16 +175,28 @@ static void collect(struct pctx *p, bool fair)
         p->c[p->n].removed = false;
         p->n++;
     }
-    /* Insertion sort keeps equal elements stable; candidate lists are short. */
-    for (uint32_t i = 1; i < p->n; i++) {
-        struct cand t = p->c[i];
-        uint32_t j = i;
-        while (j > 0 && cmp_cand(a, w->cq, &t, &p->c[j - 1]) < 0) {
-            p->c[j] = p->c[j - 1];
-            j--;
+    if (p->n == 0)
+        return;
+    /* Removing a workload raises what the queue can use by at most its own
+     * usage, so when all candidates together hold less than the shortfall on
+     * some contested flavor-resource, no victim set exists: say so without
+     * sorting them. (With nodes short rather than quota, there is no cheap
+     * bound, and the search runs.) */
+    for (uint32_t k = 0; k < p->nneed && any; k++) {
+        uint32_t fr = p->needv[k];
+        int64_t short_by = p->as->usage[fr] - adm__available(a, a->usage, c->node, fr);
+        if (short_by <= 0)
+            continue;
+        int64_t held = 0;
+        for (uint32_t i = 0; i < p->n && held < short_by; i++)
+            held += a->wl[p->c[i].wl].usage[fr];
+        if (held < short_by) {
+            p->n = 0;
+            return;
         }
-        p->c[j] = t;
     }
+    /* The order is total (names are unique), so any sort gives the same result. */
+    qsort_r(p->c, p->n, sizeof *p->c, cmp_cand_q, p);
 }
 
 static bool valid(struct pctx *p, const struct cand *k, bool borrow)
@@ -224,10 +248,13 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
     for (uint32_t i = 0; i < p->n; i++)
         other |= p->c[i].type != C_SAME;
     bool borrow_forbidden = c->borrow == ADM_P_NEVER;
+    /* As Kueue's queueUnderNominalInResourcesNeedingPreemption: the queue's usage
+     * now (without the incoming workload) is below nominal on every contested
+     * flavor-resource. */
     bool under_nominal = true;
-    for (uint32_t fr = 0; fr < a->nfr; fr++) {
-        size_t ix = (size_t)c->node * a->nfr + fr;
-        if (p->need[fr] && a->usage[ix] + p->as->usage[fr] > a->subtree[ix])
+    for (uint32_t k = 0; k < p->nneed; k++) {
+        size_t ix = (size_t)c->node * a->nfr + p->needv[k];
+        if (a->usage[ix] >= a->nominal[ix])
             under_nominal = false;
     }
     bool attempts[2];
@@ -237,7 +264,8 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
         na = 1;
     } else if (borrow_forbidden) {
         attempts[0] = false;
-        na = 1;
+        attempts[1] = true;
+        na = 2;
     } else {
         attempts[0] = true;
         attempts[1] = false;
