@@ -5,6 +5,7 @@
  */
 #include "sched/admit.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -211,6 +212,7 @@ void adm_destroy(struct adm *a)
         free(a->qn[i].parent_name);
         free(a->qn[i].kids);
         free(a->qn[i].tree_cqs);
+        free(a->qn[i].order);
     }
     free(a->qn);
     for (uint32_t i = 0; i < a->ncq; i++) {
@@ -1432,6 +1434,51 @@ int64_t adm_next_deadline(const struct adm *a)
 
 /* ---- admission, release, eviction ---- */
 
+int adm__cand_order(const struct adm *a, uint32_t x, uint32_t y)
+{
+    const struct adm_wl *p = &a->wl[x], *q = &a->wl[y];
+    if (p->priority != q->priority)
+        return p->priority < q->priority ? -1 : 1;
+    if (p->admitted_ns != q->admitted_ns)
+        return p->admitted_ns > q->admitted_ns ? -1 : 1;
+    return strcmp(p->key, q->key);
+}
+
+static uint32_t order_pos(const struct adm *a, const struct adm__qnode *r, uint32_t id)
+{
+    uint32_t lo = 0, hi = r->norder;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (adm__cand_order(a, r->order[mid], id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void order_add(struct adm *a, uint32_t id)
+{
+    struct adm__qnode *r = &a->qn[a->qn[a->cqs[a->wl[id].cq].node].root];
+    if (r->norder == r->caporder) {
+        r->caporder = r->caporder ? 2 * r->caporder : 64;
+        r->order = xreallocarray(r->order, r->caporder, sizeof *r->order);
+    }
+    uint32_t pos = order_pos(a, r, id);
+    memmove(&r->order[pos + 1], &r->order[pos], (r->norder - pos) * sizeof *r->order);
+    r->order[pos] = id;
+    r->norder++;
+}
+
+static void order_del(struct adm *a, uint32_t id)
+{
+    struct adm__qnode *r = &a->qn[a->qn[a->cqs[a->wl[id].cq].node].root];
+    uint32_t pos = order_pos(a, r, id);
+    assert(pos < r->norder && r->order[pos] == id);
+    memmove(&r->order[pos], &r->order[pos + 1], (r->norder - pos - 1) * sizeof *r->order);
+    r->norder--;
+}
+
 static uint64_t flavor_gen_sum(const struct adm *a, const struct adm__cq *c)
 {
     uint64_t s = 0;
@@ -1474,6 +1521,7 @@ static void admit(struct adm *a, uint32_t id, const struct adm__assign *as)
         c->adm = xreallocarray(c->adm, c->capadm, sizeof *c->adm);
     }
     c->adm[c->nadm++] = id;
+    order_add(a, id);
     bump(a, w);
     if (w->max_exec_ns > 0)
         dl_push(a, a->now + (w->max_exec_ns - w->ran_ns), a->now, id);
@@ -1494,6 +1542,7 @@ void adm__release(struct adm *a, uint32_t id)
             c->adm[k] = c->adm[--c->nadm];
             break;
         }
+    order_del(a, id);
     adm__apply_usage(a, a->usage, w, -1);
     adm__unplace(a, w);
     bump(a, w);

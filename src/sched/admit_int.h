@@ -37,6 +37,10 @@ struct adm__qnode {
     uint64_t gen;    /* bumped when quota is released in the root's tree (roots only) */
     uint32_t *tree_cqs; /* roots only: the ClusterQueues of the tree */
     uint32_t ntree_cqs;
+    /* Roots only: the admitted workloads of the tree in preemption-candidate
+     * order (lower priority first, then most recently admitted, then name). */
+    uint32_t *order;
+    uint32_t norder, caporder;
 };
 
 struct adm__cq {
@@ -197,6 +201,9 @@ void adm__apply_usage(const struct adm *a, int64_t *usage, const struct adm_wl *
 int64_t adm__drs(const struct adm *a, const int64_t *usage, uint32_t q, const int64_t *extra,
                  int64_t *ratio);
 bool adm__borrowing(const struct adm *a, const int64_t *usage, uint32_t q, const int64_t *extra);
+
+/* The candidate order of two admitted workloads (<0 when x comes first). */
+int adm__cand_order(const struct adm *a, uint32_t x, uint32_t y);
 
 /* Releases a workload's quota and pods (evicting, finishing or deactivating). */
 void adm__release(struct adm *a, uint32_t wl);

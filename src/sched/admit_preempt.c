@@ -100,26 +100,6 @@ static bool fits(struct pctx *p, bool borrow)
     return true;
 }
 
-static int cmp_cand(const struct adm *a, uint32_t pre_cq, const struct cand *x,
-                    const struct cand *y)
-{
-    const struct adm_wl *p = &a->wl[x->wl], *q = &a->wl[y->wl];
-    bool xs = p->cq == pre_cq, ys = q->cq == pre_cq;
-    if (xs != ys)
-        return xs ? 1 : -1;
-    if (p->priority != q->priority)
-        return p->priority < q->priority ? -1 : 1;
-    if (p->admitted_ns != q->admitted_ns)
-        return p->admitted_ns > q->admitted_ns ? -1 : 1;
-    return strcmp(p->key, q->key);
-}
-
-static int cmp_cand_q(const void *x, const void *y, void *ctx)
-{
-    const struct pctx *p = ctx;
-    return cmp_cand(p->a, p->a->wl[p->pre].cq, x, y);
-}
-
 static void collect(struct pctx *p, bool fair)
 {
     struct adm *a = p->a;
@@ -141,40 +121,56 @@ static void collect(struct pctx *p, bool fair)
     for (uint32_t fr = 0; fr < a->nfr; fr++)
         if (p->need[fr])
             p->needv[p->nneed++] = fr;
-    p->c = xcalloc(a->nwl ? a->nwl : 1, sizeof *p->c);
     p->n = 0;
-    for (uint32_t i = 0; i < a->nwl; i++) {
-        const struct adm_wl *x = &a->wl[i];
-        if (x->state != ADM_ADMITTED || i == p->pre)
-            continue;
-        bool uses = false;
-        for (uint32_t fr = 0; fr < a->nfr && !uses; fr++)
-            uses = p->need[fr] && x->usage[fr] > 0;
-        if (!uses)
-            continue;
-        uint8_t type;
-        if (x->cq == w->cq) {
-            if (!policy_ok(c->within, w, x))
-                continue;
-            type = C_SAME;
-        } else {
-            if (a->qn[a->cqs[x->cq].node].root != root || a->qn[c->node].parent == ADM_NONE)
-                continue;
-            if (!borrows_contested(p, x->cq))
-                continue;
-            if (!fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
-                (!c->has_threshold || x->priority <= c->threshold))
-                type = C_BORROW;
-            else if (policy_ok(c->reclaim, w, x))
-                type = C_RECLAIM;
-            else
-                continue;
-        }
-        p->c[p->n].wl = i;
-        p->c[p->n].type = type;
-        p->c[p->n].removed = false;
-        p->n++;
+    p->c = NULL;
+    bool in_cohort = a->qn[c->node].parent != ADM_NONE;
+    bool may_other = in_cohort && (c->reclaim != ADM_P_NEVER ||
+                                   (!fair && c->borrow == ADM_P_LOWER_PRIORITY));
+    if (c->within == ADM_P_NEVER && !may_other)
+        return;
+    /* Only the preemptor's own queue and the queues of its tree that borrow on a
+     * contested flavor-resource can hold candidates. The tree keeps its admitted
+     * workloads in candidate order; other queues' candidates come first. */
+    const struct adm__qnode *rt = &a->qn[root];
+    bool *eligible = xmalloc((a->ncq ? a->ncq : 1) * sizeof *eligible);
+    for (uint32_t k = 0; k < rt->ntree_cqs; k++) {
+        uint32_t xcq = rt->tree_cqs[k];
+        eligible[xcq] = xcq == w->cq ? c->within != ADM_P_NEVER
+                                     : may_other && borrows_contested(p, xcq);
     }
+    p->c = xmalloc((rt->norder ? rt->norder : 1) * sizeof *p->c);
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t j = 0; j < rt->norder; j++) {
+            uint32_t i = rt->order[j];
+            const struct adm_wl *x = &a->wl[i];
+            bool own = x->cq == w->cq;
+            if (own != (pass == 1) || !eligible[x->cq] || i == p->pre)
+                continue;
+            bool uses = false;
+            for (uint32_t k2 = 0; k2 < p->nneed && !uses; k2++)
+                uses = x->usage[p->needv[k2]] > 0;
+            if (!uses)
+                continue;
+            uint8_t type;
+            if (own) {
+                if (!policy_ok(c->within, w, x))
+                    continue;
+                type = C_SAME;
+            } else if (!fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
+                       (!c->has_threshold || x->priority <= c->threshold)) {
+                type = C_BORROW;
+            } else if (policy_ok(c->reclaim, w, x)) {
+                type = C_RECLAIM;
+            } else {
+                continue;
+            }
+            p->c[p->n].wl = i;
+            p->c[p->n].type = type;
+            p->c[p->n].removed = false;
+            p->n++;
+        }
+    }
+    free(eligible);
     if (p->n == 0)
         return;
     /* Removing a workload raises what the queue can use by at most its own
@@ -195,8 +191,6 @@ static void collect(struct pctx *p, bool fair)
             return;
         }
     }
-    /* The order is total (names are unique), so any sort gives the same result. */
-    qsort_r(p->c, p->n, sizeof *p->c, cmp_cand_q, p);
 }
 
 static bool valid(struct pctx *p, const struct cand *k, bool borrow)
