@@ -1783,7 +1783,7 @@ static bool process(struct adm *a, uint32_t id)
     if (m == ADM__PREEMPT && n < sizeof w->reason && !nodes)
         snprintf(w->reason + n, sizeof w->reason - n, "; no workload can be preempted for it");
     fail(a, id, nodes);
-    if (a->cfg.backfill && a->nresv < a->cfg.max_reservations) {
+    if (a->cfg.backfill && m == ADM__PREEMPT && a->nresv < a->cfg.max_reservations) {
         set_counts(&as, w);
         adm__assign_flavors(a, a->usage, w, &as, false, NULL, 0);
         adm__resv_make(a, id, &as);

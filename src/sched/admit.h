@@ -38,7 +38,7 @@
 
 #define ADM_MAX_RES     16 /* distinct resource names */
 #define ADM_MAX_FLAVORS 64 /* distinct ResourceFlavors */
-#define ADM_MAX_LEVELS  8  /* Topology levels */
+#define ADM_MAX_LEVELS  16 /* Topology levels, as Kueue */
 #define ADM_UNLIMITED   INT64_MIN /* an unset borrowingLimit / lendingLimit */
 #define ADM_NONE        UINT32_MAX
 #define ADM_NEVER       INT64_MAX /* a time that never comes */

@@ -265,7 +265,7 @@ void adm__resv_make(struct adm *a, uint32_t id, struct adm__assign *as)
     struct adm__resv *r = &a->resv[a->nresv++];
     r->wl = id;
     r->start = start;
-    r->end = h->max_exec_ns > 0 ? start + h->max_exec_ns : ADM_NEVER;
+    r->end = h->max_exec_ns > 0 ? start + (h->max_exec_ns - h->ran_ns) : ADM_NEVER;
     r->usage = usage;
     r->pools = pools;
     r->wl_usage = xmalloc(a->nfr * sizeof *r->wl_usage);

@@ -392,9 +392,14 @@ static uint32_t fair(struct pctx *p, uint32_t *out, enum adm_evict_reason *why, 
             int64_t pre = adm__drs(a, a->usage, pq, p->as->usage, NULL);
             int64_t before = adm__drs(a, a->usage, tq, NULL, NULL);
             int i = first_of(p, (uint32_t)cq);
-            if (i < 0 || !strategy_ok(s2, pre, before, before))
+            if (i < 0)
                 continue;
             sim(a, p->c[i].wl, -1);
+            int64_t after = adm__drs(a, a->usage, tq, NULL, NULL);
+            if (!strategy_ok(s2, pre, before, after)) {
+                sim(a, p->c[i].wl, +1);
+                continue;
+            }
             p->c[i].removed = true;
             out[n] = p->c[i].wl;
             why[n] = ADM_EV_FAIR_SHARING;
