@@ -204,6 +204,9 @@ int model_parse_time(const char *s, int64_t *ns, struct err *e)
     if (*p)
         goto bad;
     int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off;
+    /* int64 nanoseconds reach from 1677 to 2262. */
+    if (secs <= INT64_MIN / 1000000000 || secs >= INT64_MAX / 1000000000)
+        return errf(e, ERANGE, "invalid time \"%.40s\": out of range (years 1678 to 2261)", s);
     *ns = secs * 1000000000 + frac;
     return 0;
 bad:

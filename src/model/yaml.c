@@ -12,8 +12,9 @@
  * than the standard !!str/!!int/!!float/!!bool/!!null/!!map/!!seq, merge keys
  * (<<), non-scalar keys, NUL bytes in strings. Aliases are expanded, with the
  * depth capped at MODEL_MAX_DEPTH (so a cycle fails rather than recursing) and
- * the number of nodes produced capped at YAML_MAX_NODES (so a "billion laughs"
- * document fails rather than eating memory).
+ * the number of values produced by expanding aliases capped at
+ * YAML_MAX_ALIAS_NODES (so a "billion laughs" document fails fast rather than
+ * eating memory; ordinary values are already bounded by the input cap).
  */
 #include <errno.h>
 #include <libfyaml.h>
@@ -25,13 +26,15 @@
 #include "model/model.h"
 #include "model/model_internal.h"
 
-/* The most JSON values one stream may expand to, aliases included. */
-#define YAML_MAX_NODES ((size_t)4 * 1024 * 1024)
+/* The most JSON values one stream may gain by expanding aliases. Manifests
+ * use aliases for a few shared blocks, far below this. */
+#define YAML_MAX_ALIAS_NODES ((size_t)100000)
 
 struct yconv {
     const char *source;
     int line; /* last line seen (1-based), for errors */
-    size_t nodes;
+    size_t alias_nodes; /* values made while expanding an alias */
+    int in_alias;       /* nesting of alias expansions being walked */
     struct err *e;
 };
 
@@ -327,8 +330,8 @@ static json_t *convert(struct yconv *c, struct fy_node *n, int depth)
         yfail(c, "nested deeper than %d levels (or an alias cycle)", MODEL_MAX_DEPTH);
         return NULL;
     }
-    if (++c->nodes > YAML_MAX_NODES) {
-        yfail(c, "more than %zu values (aliases expanded)", YAML_MAX_NODES);
+    if (c->in_alias && ++c->alias_nodes > YAML_MAX_ALIAS_NODES) {
+        yfail(c, "more than %zu values from aliases expanded", YAML_MAX_ALIAS_NODES);
         return NULL;
     }
     if (!n) /* an empty value, as in "key:" */
@@ -340,7 +343,10 @@ static json_t *convert(struct yconv *c, struct fy_node *n, int depth)
             yfail(c, "alias to an unknown anchor");
             return NULL;
         }
-        return convert(c, target, depth + 1);
+        c->in_alias++;
+        json_t *v = convert(c, target, depth + 1);
+        c->in_alias--;
+        return v;
     }
     const char *tag = std_tag(n);
     if (!tag) {
@@ -381,6 +387,46 @@ static json_t *convert(struct yconv *c, struct fy_node *n, int depth)
     return NULL;
 }
 
+/* The offset of the first byte of s that is not part of well-formed UTF-8
+ * (no overlong forms, surrogates or code points past U+10FFFF), or len. */
+static size_t utf8_bad_offset(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            if (c == 0xe0)
+                lo = 0xa0; /* overlong */
+            if (c == 0xed)
+                hi = 0x9f; /* surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            if (c == 0xf0)
+                lo = 0x90; /* overlong */
+            if (c == 0xf4)
+                hi = 0x8f; /* past U+10FFFF */
+        } else {
+            return i;
+        }
+        if (i + n >= len || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 /* The first collected libfyaml error, as "source:line: YAML: message". */
 static int parse_error(struct fy_diag *diag, const char *source, struct err *e)
 {
@@ -398,6 +444,17 @@ int model_yaml_to_json(const char *buf, size_t len, const char *source_name, jso
     if (len > MODEL_MAX_INPUT)
         return errf(e, E2BIG, "%s: input is %zu bytes, more than the limit of %zu",
                     source_name ? source_name : "<input>", len, MODEL_MAX_INPUT);
+    /* YAML streams here are UTF-8, as Kubernetes reads them. Checking first is
+     * also a guard: libfyaml 0.7.12 loops forever on some malformed UTF-8
+     * inside a directive line (found by tests/fuzz). */
+    size_t bad = utf8_bad_offset((const unsigned char *)buf, len);
+    if (bad < len) {
+        int line = 1;
+        for (size_t i = 0; i < bad; i++)
+            line += buf[i] == '\n';
+        return errf(e, EINVAL, "%s:%d: input is not valid UTF-8 (byte %zu)",
+                    source_name ? source_name : "<input>", line, bad);
+    }
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;

@@ -829,6 +829,26 @@ static void test_alias_bomb(void **state)
     assert_non_null(strstr(e.msg, "aliases expanded"));
 }
 
+/* Found by tests/fuzz: malformed UTF-8 in a directive made libfyaml 0.7.12
+ * loop forever. Input that is not UTF-8 is now refused before parsing. */
+static void test_invalid_utf8_directive_does_not_hang(void **state)
+{
+    static const char y[] = "%YA\xd4ML 1.2\n---\napiVersion: v1\n";
+    json_t **docs;
+    size_t n;
+    struct err e;
+    assert_int_equal(model_yaml_to_json(y, strlen(y), "bad.yaml", &docs, &n, NULL, &e), -1);
+    assert_string_equal(e.msg, "bad.yaml:1: input is not valid UTF-8 (byte 3)");
+    static const char *const bad[] = {"a: \xc0\xaf\n", "a: \xed\xa0\x80\n",
+                                      "a: \xf4\x90\x80\x80\n", "a: \xe2\x82\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(model_yaml_to_json(bad[i], strlen(bad[i]), NULL, &docs, &n, NULL, &e), -1);
+    static const char ok[] = "a: \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\"\n";
+    assert_int_equal(model_yaml_to_json(ok, strlen(ok), NULL, &docs, &n, NULL, &e), 0);
+    json_decref(docs[0]);
+    free(docs);
+}
+
 static void test_caps(void **state)
 {
     size_t len = MODEL_MAX_INPUT + 1;
@@ -877,6 +897,12 @@ static void test_time(void **state)
     assert_int_equal(ns, (int64_t)951868799 * 1000000000 + 123456789);
     assert_int_equal(model_parse_time("2024-05-01T12:00:00+02:00", &ns, &e), 0);
     assert_int_equal(ns, (int64_t)1714557600 * 1000000000);
+    /* Found by tests/fuzz: years past 2262 overflowed int64 nanoseconds. */
+    assert_int_equal(model_parse_time("3024-05-01T10:00:00Z", &ns, &e), -1);
+    assert_string_equal(e.msg, "invalid time \"3024-05-01T10:00:00Z\": out of range (years "
+                               "1678 to 2261)");
+    assert_int_equal(model_parse_time("0001-01-01T00:00:00Z", &ns, &e), -1);
+    assert_int_equal(model_parse_time("2261-12-31T23:59:59Z", &ns, &e), 0);
     assert_int_equal(model_parse_time("2023-02-29T00:00:00Z", &ns, &e), -1);
     assert_int_equal(model_parse_time("2024-05-01 10:00:00Z", &ns, &e), -1);
     assert_int_equal(model_parse_time("2024-05-01T10:00:00", &ns, &e), -1);
@@ -1174,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_stream_shapes),
         cmocka_unit_test(test_yaml_typing),
         cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_invalid_utf8_directive_does_not_hang),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_time),
