@@ -130,7 +130,8 @@ int model__fields(struct model__dctx *c, json_t *obj, const char *const *allowed
         return model__fail(c, "must be an object (got %s)", model__type_name(obj));
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         const char *const *a = allowed;
         while (*a && strcmp(*a, key) != 0)
             a++;
@@ -144,8 +145,8 @@ int model__fields(struct model__dctx *c, json_t *obj, const char *const *allowed
 }
 
 /* Looks up key and checks its JSON type; *out is NULL when absent. */
-static int typed(struct model__dctx *c, json_t *obj, const char *key, json_t **out,
-                 bool required, json_type want, const char *want_name)
+static int typed(struct model__dctx *c, json_t *obj, const char *key, json_t **out, bool required,
+                 json_type want, const char *want_name)
 {
     json_t *v = model__field(obj, key);
     *out = NULL;
@@ -154,8 +155,7 @@ static int typed(struct model__dctx *c, json_t *obj, const char *key, json_t **o
             return model__fail_at(c, key, "required");
         return 0;
     }
-    bool ok = json_typeof(v) == want ||
-              (want == JSON_TRUE && json_typeof(v) == JSON_FALSE);
+    bool ok = json_typeof(v) == want || (want == JSON_TRUE && json_typeof(v) == JSON_FALSE);
     if (!ok)
         return model__fail_at(c, key, "must be %s (got %s)", want_name, model__type_name(v));
     *out = v;
@@ -219,8 +219,7 @@ int model__get_bool(struct model__dctx *c, json_t *obj, const char *key, bool *o
     return 0;
 }
 
-int model__get_int64(struct model__dctx *c, json_t *obj, const char *key, int64_t *out,
-                     bool *has)
+int model__get_int64(struct model__dctx *c, json_t *obj, const char *key, int64_t *out, bool *has)
 {
     json_t *v = model__field(obj, key);
     if (has)
@@ -235,8 +234,7 @@ int model__get_int64(struct model__dctx *c, json_t *obj, const char *key, int64_
     return 0;
 }
 
-int model__get_int32(struct model__dctx *c, json_t *obj, const char *key, int32_t *out,
-                     bool *has)
+int model__get_int32(struct model__dctx *c, json_t *obj, const char *key, int32_t *out, bool *has)
 {
     int64_t v;
     bool h = false;
@@ -305,8 +303,8 @@ int model__get_time(struct model__dctx *c, json_t *obj, const char *key, int64_t
     return 0;
 }
 
-int model__get_enum(struct model__dctx *c, json_t *obj, const char *key,
-                    const char *const *names, int *out)
+int model__get_enum(struct model__dctx *c, json_t *obj, const char *key, const char *const *names,
+                    int *out)
 {
     const char *s = NULL;
     if (model__get_string(c, obj, key, &s, false) < 0)
@@ -470,7 +468,8 @@ int model__get_string_map(struct model__dctx *c, json_t *obj, const char *key,
     size_t total = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(m, k, v) {
+    json_object_foreach(m, k, v)
+    {
         size_t o2 = model__push_key(c, k);
         if (!json_is_string(v))
             return model__fail(c, "must be a string (got %s)", model__type_name(v));
@@ -562,7 +561,8 @@ int model__get_resources(struct model__dctx *c, json_t *obj, const char *key,
     size_t old = model__push(c, key);
     const char *k;
     json_t *v;
-    json_object_foreach(m, k, v) {
+    json_object_foreach(m, k, v)
+    {
         const char *why = model__check_resource_name(k);
         if (why)
             return model__fail(c, "invalid resource name \"%.64s\": %s", k, why);
@@ -587,8 +587,7 @@ int model__get_resources(struct model__dctx *c, json_t *obj, const char *key,
 
 static const char *const selector_ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
 
-int model__get_selector(struct model__dctx *c, json_t *obj, const char *key,
-                        struct selector *out)
+int model__get_selector(struct model__dctx *c, json_t *obj, const char *key, struct selector *out)
 {
     json_t *s;
     memset(out, 0, sizeof *out);
@@ -625,8 +624,8 @@ int model__get_selector(struct model__dctx *c, json_t *obj, const char *key,
                 return model__fail_at(c, "operator", "required");
             r->op = (enum selector_op)op;
             struct model_string_list vals = {0};
-            if (model__get_string_list(c, x, "values", &vals, 0, model__check_label_value,
-                                       false) < 0)
+            if (model__get_string_list(c, x, "values", &vals, 0, model__check_label_value, false) <
+                0)
                 return -1;
             r->values = vals.v;
             r->n_values = vals.len;
@@ -648,8 +647,8 @@ int model__get_selector(struct model__dctx *c, json_t *obj, const char *key,
 
 static const char *const effects[] = {"", "NoSchedule", "PreferNoSchedule", "NoExecute", NULL};
 
-int model__get_taints(struct model__dctx *c, json_t *obj, const char *key,
-                      struct model_taint **out, size_t *n, size_t max_items)
+int model__get_taints(struct model__dctx *c, json_t *obj, const char *key, struct model_taint **out,
+                      size_t *n, size_t max_items)
 {
     json_t *arr;
     if (model__get_array(c, obj, key, &arr, false, max_items) < 0)
@@ -699,8 +698,8 @@ int model__get_tolerations(struct model__dctx *c, json_t *obj, const char *key,
     size_t cnt = json_array_size(arr);
     struct model_toleration *t = arena_zalloc(c->a, (cnt ? cnt : 1) * sizeof *t);
     size_t old = model__push(c, key);
-    static const char *const fields[] = {"key", "operator", "value", "effect",
-                                         "tolerationSeconds", NULL};
+    static const char *const fields[] = {"key",    "operator",          "value",
+                                         "effect", "tolerationSeconds", NULL};
     static const char *const ops[] = {"Equal", "Exists", NULL};
     for (size_t i = 0; i < cnt; i++) {
         json_t *x = json_array_get(arr, i);
@@ -726,8 +725,7 @@ int model__get_tolerations(struct model__dctx *c, json_t *obj, const char *key,
         if (t[i].op == MODEL_TOLERATION_EXISTS && *t[i].value)
             return model__fail_at(c, "value", "must be empty when operator is Exists");
         if (t[i].has_seconds && t[i].effect != MODEL_EFFECT_NO_EXECUTE)
-            return model__fail_at(c, "effect",
-                                  "must be NoExecute when tolerationSeconds is set");
+            return model__fail_at(c, "effect", "must be NoExecute when tolerationSeconds is set");
         model__pop(c, o2);
     }
     model__pop(c, old);
@@ -749,10 +747,15 @@ int model__get_conditions(struct model__dctx *c, json_t *obj, const char *key,
     size_t cnt = json_array_size(arr);
     struct model_condition *t = arena_zalloc(c->a, (cnt ? cnt : 1) * sizeof *t);
     size_t old = model__push(c, key);
-    static const char *const fields[] = {"type",    "status",  "reason",
-                                         "message", "lastTransitionTime",
-                                         "observedGeneration", "lastProbeTime",
-                                         "lastHeartbeatTime", NULL};
+    static const char *const fields[] = {"type",
+                                         "status",
+                                         "reason",
+                                         "message",
+                                         "lastTransitionTime",
+                                         "observedGeneration",
+                                         "lastProbeTime",
+                                         "lastHeartbeatTime",
+                                         NULL};
     for (size_t i = 0; i < cnt; i++) {
         json_t *x = json_array_get(arr, i);
         size_t o2 = model__push_index(c, i);
@@ -779,8 +782,7 @@ int model__get_conditions(struct model__dctx *c, json_t *obj, const char *key,
                                   t[i].status);
         for (size_t j = 0; j < i; j++)
             if (strcmp(t[j].type, t[i].type) == 0)
-                return model__fail_at(c, "type", "duplicate condition type \"%.60s\"",
-                                      t[i].type);
+                return model__fail_at(c, "type", "duplicate condition type \"%.60s\"", t[i].type);
         model__pop(c, o2);
     }
     model__pop(c, old);

@@ -11,8 +11,7 @@
 
 #include "model/model_internal.h"
 
-static const char *const top_fields[] = {"apiVersion", "kind", "metadata", "spec", "status",
-                                         NULL};
+static const char *const top_fields[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
 
 /* ---- Namespace ----------------------------------------------------------- */
 
@@ -58,9 +57,9 @@ int model__decode_node(struct model__dctx *c, json_t *root, struct model_obj *o)
         return -1;
 
     size_t old = model__push(c, "spec");
-    static const char *const spec_fields[] = {"podCIDR",    "podCIDRs",     "providerID",
-                                              "unschedulable", "taints",    "configSource",
-                                              "externalID", NULL};
+    static const char *const spec_fields[] = {"podCIDR",       "podCIDRs", "providerID",
+                                              "unschedulable", "taints",   "configSource",
+                                              "externalID",    NULL};
     if (model__fields(c, spec, spec_fields) < 0 ||
         model__get_bool(c, spec, "unschedulable", &n->unschedulable, NULL) < 0 ||
         model__get_taints(c, spec, "taints", &n->taints, &n->n_taints, 0) < 0)
@@ -68,10 +67,11 @@ int model__decode_node(struct model__dctx *c, json_t *root, struct model_obj *o)
     model__pop(c, old);
 
     old = model__push(c, "status");
-    static const char *const status_fields[] = {
-        "capacity",        "allocatable", "phase",           "conditions", "addresses",
-        "daemonEndpoints", "nodeInfo",    "images",          "volumesInUse",
-        "volumesAttached", "config",      "runtimeHandlers", "features",   NULL};
+    static const char *const status_fields[] = {"capacity",        "allocatable", "phase",
+                                                "conditions",      "addresses",   "daemonEndpoints",
+                                                "nodeInfo",        "images",      "volumesInUse",
+                                                "volumesAttached", "config",      "runtimeHandlers",
+                                                "features",        NULL};
     if (model__fields(c, status, status_fields) < 0 ||
         model__get_resources(c, status, "capacity", &n->capacity) < 0 ||
         model__get_resources(c, status, "allocatable", &n->allocatable) < 0)
@@ -102,9 +102,9 @@ int model__decode_node(struct model__dctx *c, json_t *root, struct model_obj *o)
 int model__decode_priority_class(struct model__dctx *c, json_t *root, struct model_obj *o)
 {
     struct model_priority_class *p = &o->u.priority_class;
-    static const char *const fields[] = {"apiVersion",  "kind",           "metadata", "value",
-                                         "globalDefault", "description", "preemptionPolicy",
-                                         NULL};
+    static const char *const fields[] = {
+        "apiVersion",    "kind",        "metadata",         "value",
+        "globalDefault", "description", "preemptionPolicy", NULL};
     static const char *const policies[] = {"PreemptLowerPriority", "Never", NULL};
     bool has_value;
     int pol = 0;
@@ -118,8 +118,7 @@ int model__decode_priority_class(struct model__dctx *c, json_t *root, struct mod
     if (!has_value)
         return model__fail_at(c, "value", "required");
     if (p->value > HIGHEST_USER_PRIORITY && strncmp(o->meta.name, "system-", 7) != 0)
-        return model__fail_at(c, "value",
-                              "must be <= %d for a class not named system-* (got %d)",
+        return model__fail_at(c, "value", "must be <= %d for a class not named system-* (got %d)",
                               HIGHEST_USER_PRIORITY, (int)p->value);
     p->preemption_policy = (enum model_preemption_policy_pc)pol;
     return 0;
@@ -127,30 +126,74 @@ int model__decode_priority_class(struct model__dctx *c, json_t *root, struct mod
 
 /* ---- PodTemplateSpec ----------------------------------------------------- */
 
-static const char *const container_fields[] = {
-    "name",          "image",          "command",        "args",
-    "workingDir",    "ports",          "envFrom",        "env",
-    "resources",     "resizePolicy",   "restartPolicy",  "volumeMounts",
-    "volumeDevices", "livenessProbe",  "readinessProbe", "startupProbe",
-    "lifecycle",     "terminationMessagePath", "terminationMessagePolicy",
-    "imagePullPolicy", "securityContext", "stdin",       "stdinOnce",
-    "tty",           NULL};
+static const char *const container_fields[] = {"name",
+                                               "image",
+                                               "command",
+                                               "args",
+                                               "workingDir",
+                                               "ports",
+                                               "envFrom",
+                                               "env",
+                                               "resources",
+                                               "resizePolicy",
+                                               "restartPolicy",
+                                               "volumeMounts",
+                                               "volumeDevices",
+                                               "livenessProbe",
+                                               "readinessProbe",
+                                               "startupProbe",
+                                               "lifecycle",
+                                               "terminationMessagePath",
+                                               "terminationMessagePolicy",
+                                               "imagePullPolicy",
+                                               "securityContext",
+                                               "stdin",
+                                               "stdinOnce",
+                                               "tty",
+                                               NULL};
 
-static const char *const podspec_fields[] = {
-    "containers",         "initContainers",       "ephemeralContainers",
-    "nodeSelector",       "tolerations",          "priorityClassName",
-    "overhead",           "priority",             "preemptionPolicy",
-    "volumes",            "restartPolicy",        "terminationGracePeriodSeconds",
-    "activeDeadlineSeconds", "dnsPolicy",         "serviceAccountName",
-    "serviceAccount",     "automountServiceAccountToken", "nodeName",
-    "hostNetwork",        "hostPID",              "hostIPC",
-    "shareProcessNamespace", "securityContext",   "imagePullSecrets",
-    "hostname",           "subdomain",            "affinity",
-    "schedulerName",      "hostAliases",          "dnsConfig",
-    "readinessGates",     "runtimeClassName",     "enableServiceLinks",
-    "topologySpreadConstraints", "setHostnameAsFQDN", "os",
-    "hostUsers",          "schedulingGates",      "resourceClaims",
-    "resources",          "hostnameOverride",     NULL};
+static const char *const podspec_fields[] = {"containers",
+                                             "initContainers",
+                                             "ephemeralContainers",
+                                             "nodeSelector",
+                                             "tolerations",
+                                             "priorityClassName",
+                                             "overhead",
+                                             "priority",
+                                             "preemptionPolicy",
+                                             "volumes",
+                                             "restartPolicy",
+                                             "terminationGracePeriodSeconds",
+                                             "activeDeadlineSeconds",
+                                             "dnsPolicy",
+                                             "serviceAccountName",
+                                             "serviceAccount",
+                                             "automountServiceAccountToken",
+                                             "nodeName",
+                                             "hostNetwork",
+                                             "hostPID",
+                                             "hostIPC",
+                                             "shareProcessNamespace",
+                                             "securityContext",
+                                             "imagePullSecrets",
+                                             "hostname",
+                                             "subdomain",
+                                             "affinity",
+                                             "schedulerName",
+                                             "hostAliases",
+                                             "dnsConfig",
+                                             "readinessGates",
+                                             "runtimeClassName",
+                                             "enableServiceLinks",
+                                             "topologySpreadConstraints",
+                                             "setHostnameAsFQDN",
+                                             "os",
+                                             "hostUsers",
+                                             "schedulingGates",
+                                             "resourceClaims",
+                                             "resources",
+                                             "hostnameOverride",
+                                             NULL};
 
 /* a += b for every resource of b, in the arena. Fails on overflow. */
 static int res_add(struct model__dctx *c, struct model_resource_list *a,
@@ -309,14 +352,13 @@ int model__decode_pod_template(struct model__dctx *c, json_t *obj, const char *k
         return -1;
 
     size_t o2 = model__push(c, "metadata");
-    static const char *const mfields[] = {"labels",       "annotations",       "name",
-                                          "namespace",    "generateName",      "creationTimestamp",
-                                          "finalizers",   NULL};
+    static const char *const mfields[] = {
+        "labels",       "annotations",       "name",       "namespace",
+        "generateName", "creationTimestamp", "finalizers", NULL};
     const char *ignored;
     if (model__fields(c, meta, mfields) < 0 ||
         model__get_string_map(c, meta, "labels", &t->labels, MODEL__KV_LABELS) < 0 ||
-        model__get_string_map(c, meta, "annotations", &t->annotations, MODEL__KV_ANNOTATIONS) <
-            0 ||
+        model__get_string_map(c, meta, "annotations", &t->annotations, MODEL__KV_ANNOTATIONS) < 0 ||
         model__get_string(c, meta, "name", &ignored, false) < 0 ||
         model__get_string(c, meta, "namespace", &ignored, false) < 0 ||
         model__get_string(c, meta, "generateName", &ignored, false) < 0)
@@ -333,8 +375,7 @@ int model__decode_pod_template(struct model__dctx *c, json_t *obj, const char *k
         decode_containers(c, spec, "initContainers", true, &t->init_containers,
                           &t->n_init_containers, false) < 0 ||
         model__get_string_map(c, spec, "nodeSelector", &t->node_selector, MODEL__KV_LABELS) < 0 ||
-        model__get_tolerations(c, spec, "tolerations", &t->tolerations, &t->n_tolerations, 0) <
-            0 ||
+        model__get_tolerations(c, spec, "tolerations", &t->tolerations, &t->n_tolerations, 0) < 0 ||
         model__get_name(c, spec, "priorityClassName", &t->priority_class_name, false,
                         model__check_dns_subdomain) < 0 ||
         model__get_resources(c, spec, "overhead", &t->overhead) < 0)
@@ -344,8 +385,7 @@ int model__decode_pod_template(struct model__dctx *c, json_t *obj, const char *k
             if (strcmp(t->init_containers[i].name, t->containers[j].name) == 0) {
                 size_t o3 = model__push(c, "initContainers");
                 model__push_index(c, i);
-                model__fail_at(c, "name", "duplicate container name \"%s\"",
-                               t->containers[j].name);
+                model__fail_at(c, "name", "duplicate container name \"%s\"", t->containers[j].name);
                 model__pop(c, o3);
                 return -1;
             }

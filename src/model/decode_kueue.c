@@ -17,19 +17,18 @@
 
 #include "model/model_internal.h"
 
-static const char *const top_fields[] = {"apiVersion", "kind", "metadata", "spec", "status",
-                                         NULL};
+static const char *const top_fields[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
 
 /* Kueue's caps (CRD MaxItems). */
-#define KUEUE_MAX_GROUPS 16
-#define KUEUE_MAX_FLAVORS_V1BETA1 16 /* per group */
-#define KUEUE_MAX_FLAVORS_V1BETA2 64 /* per group */
+#define KUEUE_MAX_GROUPS            16
+#define KUEUE_MAX_FLAVORS_V1BETA1   16 /* per group */
+#define KUEUE_MAX_FLAVORS_V1BETA2   64 /* per group */
 #define KUEUE_MAX_RESOURCES_V1BETA1 16
 #define KUEUE_MAX_RESOURCES_V1BETA2 64
-#define KUEUE_MAX_FLAVORS_TOTAL 256
-#define KUEUE_MAX_POD_SETS 8
-#define KUEUE_MAX_RF_ITEMS 8 /* nodeLabels, nodeTaints, tolerations of a flavor */
-#define KUEUE_MAX_TOPOLOGY_LEVELS 16
+#define KUEUE_MAX_FLAVORS_TOTAL     256
+#define KUEUE_MAX_POD_SETS          8
+#define KUEUE_MAX_RF_ITEMS          8 /* nodeLabels, nodeTaints, tolerations of a flavor */
+#define KUEUE_MAX_TOPOLOGY_LEVELS   16
 
 static const char *const stop_policies[] = {"None", "Hold", "HoldAndDrain", NULL};
 
@@ -41,8 +40,8 @@ static const char *const stop_policies[] = {"None", "Hold", "HoldAndDrain", NULL
 static int decode_quota(struct model__dctx *c, json_t *x, struct model_quota *q,
                         const char *covered, bool has_parent, const char *parent_field)
 {
-    static const char *const fields[] = {"name", "nominalQuota", "borrowingLimit",
-                                         "lendingLimit", NULL};
+    static const char *const fields[] = {"name", "nominalQuota", "borrowingLimit", "lendingLimit",
+                                         NULL};
     bool has_nominal;
     if (model__fields(c, x, fields) < 0 ||
         model__get_name(c, x, "name", &q->resource, true, model__check_resource_name) < 0)
@@ -53,8 +52,8 @@ static int decode_quota(struct model__dctx *c, json_t *x, struct model_quota *q,
                               "resources in order",
                               covered, q->resource);
     if (model__get_quantity(c, x, "nominalQuota", &q->nominal, &has_nominal) < 0 ||
-        model__get_quantity(c, x, "borrowingLimit", &q->borrowing_limit,
-                            &q->has_borrowing_limit) < 0 ||
+        model__get_quantity(c, x, "borrowingLimit", &q->borrowing_limit, &q->has_borrowing_limit) <
+            0 ||
         model__get_quantity(c, x, "lendingLimit", &q->lending_limit, &q->has_lending_limit) < 0)
         return -1;
     if (!has_nominal)
@@ -69,8 +68,7 @@ static int decode_quota(struct model__dctx *c, json_t *x, struct model_quota *q,
         return model__fail_at(c, "borrowingLimit", "must not be set when %s is empty",
                               parent_field);
     if (q->has_lending_limit && !has_parent)
-        return model__fail_at(c, "lendingLimit", "must not be set when %s is empty",
-                              parent_field);
+        return model__fail_at(c, "lendingLimit", "must not be set when %s is empty", parent_field);
     /* Kueue's ClusterQueue webhook keeps lendingLimit within nominalQuota; a
      * Cohort's lendingLimit bounds what its whole subtree lends, which may
      * exceed the Cohort's own nominalQuota, so it is not checked there. */
@@ -158,8 +156,8 @@ static int decode_groups(struct model__dctx *c, json_t *spec, struct model_resou
             size_t o5 = model__push(c, "resources");
             for (size_t r = 0; r < nr; r++) {
                 size_t o6 = model__push_index(c, r);
-                if (decode_quota(c, json_array_get(res, r), &fq->resources[r],
-                                 g[i].covered.v[r], has_parent, parent_field) < 0)
+                if (decode_quota(c, json_array_get(res, r), &fq->resources[r], g[i].covered.v[r],
+                                 has_parent, parent_field) < 0)
                     return -1;
                 model__pop(c, o6);
             }
@@ -185,8 +183,7 @@ static int decode_fair_sharing(struct model__dctx *c, json_t *spec, bool *has, i
     *has = fs != NULL;
     size_t old = model__push(c, "fairSharing");
     static const char *const fields[] = {"weight", NULL};
-    if (model__fields(c, fs, fields) < 0 ||
-        model__get_quantity(c, fs, "weight", weight, NULL) < 0)
+    if (model__fields(c, fs, fields) < 0 || model__get_quantity(c, fs, "weight", weight, NULL) < 0)
         return -1;
     if (*weight < 0)
         return model__fail_at(c, "weight", "must be non-negative");
@@ -213,8 +210,8 @@ int model__decode_resource_flavor(struct model__dctx *c, json_t *root, struct mo
         opaque_object(c, root, "status") < 0)
         return -1;
     size_t old = model__push(c, "spec");
-    static const char *const fields[] = {"nodeLabels", "nodeTaints", "tolerations",
-                                         "topologyName", NULL};
+    static const char *const fields[] = {"nodeLabels", "nodeTaints", "tolerations", "topologyName",
+                                         NULL};
     if (model__fields(c, spec, fields) < 0 ||
         model__get_string_map(c, spec, "nodeLabels", &rf->node_labels, MODEL__KV_LABELS) < 0 ||
         model__get_taints(c, spec, "nodeTaints", &rf->node_taints, &rf->n_node_taints,
@@ -236,8 +233,8 @@ int model__decode_resource_flavor(struct model__dctx *c, json_t *root, struct mo
 
 /* ---- ClusterQueue -------------------------------------------------------- */
 
-static const char *const within_cq_names[] = {"Never", "LowerPriority",
-                                              "LowerOrNewerEqualPriority", NULL};
+static const char *const within_cq_names[] = {"Never", "LowerPriority", "LowerOrNewerEqualPriority",
+                                              NULL};
 static const char *const reclaim_names[] = {"Never", "LowerPriority", "", "Any", NULL};
 static const char *const borrow_names[] = {"Never", "LowerPriority", NULL};
 
@@ -298,10 +295,10 @@ static int decode_fungibility(struct model__dctx *c, json_t *spec,
         model__get_enum(c, ff, "whenCanPreempt", v2 ? v2_names : v1_preempt, &p) < 0 ||
         model__get_enum(c, ff, "preference", prefs, &pref) < 0)
         return -1;
-    f->when_can_borrow = b == 1 ? MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR
-                                : MODEL_FUNGIBILITY_MAY_STOP_SEARCH;
-    f->when_can_preempt = p == 1 ? MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR
-                                 : MODEL_FUNGIBILITY_MAY_STOP_SEARCH;
+    f->when_can_borrow =
+        b == 1 ? MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR : MODEL_FUNGIBILITY_MAY_STOP_SEARCH;
+    f->when_can_preempt =
+        p == 1 ? MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR : MODEL_FUNGIBILITY_MAY_STOP_SEARCH;
     f->preference = (enum model_fungibility_preference)pref;
     if (pref && (f->when_can_borrow != MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR ||
                  f->when_can_preempt != MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR))
@@ -326,7 +323,8 @@ static int decode_check_strategy(struct model__dctx *c, json_t *spec,
         model__get_array(c, st, "admissionChecks", &arr, false, 64) < 0)
         return -1;
     size_t n = arr ? json_array_size(arr) : 0;
-    cq->admission_check_rules = arena_zalloc(c->a, (n ? n : 1) * sizeof(struct model_admission_check_rule));
+    cq->admission_check_rules =
+        arena_zalloc(c->a, (n ? n : 1) * sizeof(struct model_admission_check_rule));
     size_t o2 = model__push(c, "admissionChecks");
     static const char *const rfields[] = {"name", "onFlavors", NULL};
     for (size_t i = 0; i < n; i++) {
@@ -357,32 +355,37 @@ int model__decode_cluster_queue(struct model__dctx *c, json_t *root, struct mode
         return -1;
     size_t old = model__push(c, "spec");
     static const char *const v1_fields[] = {
-        "resourceGroups", "cohort", "queueingStrategy", "namespaceSelector",
-        "flavorFungibility", "preemption", "admissionChecks", "admissionChecksStrategy",
-        "stopPolicy", "fairSharing", "admissionScope", NULL};
-    static const char *const v2_fields[] = {
-        "resourceGroups", "cohortName", "queueingStrategy", "namespaceSelector",
-        "flavorFungibility", "preemption", "admissionChecksStrategy", "stopPolicy",
-        "fairSharing", "admissionScope", NULL};
+        "resourceGroups",    "cohort",      "queueingStrategy", "namespaceSelector",
+        "flavorFungibility", "preemption",  "admissionChecks",  "admissionChecksStrategy",
+        "stopPolicy",        "fairSharing", "admissionScope",   NULL};
+    static const char *const v2_fields[] = {"resourceGroups",
+                                            "cohortName",
+                                            "queueingStrategy",
+                                            "namespaceSelector",
+                                            "flavorFungibility",
+                                            "preemption",
+                                            "admissionChecksStrategy",
+                                            "stopPolicy",
+                                            "fairSharing",
+                                            "admissionScope",
+                                            NULL};
     static const char *const strategies[] = {"BestEffortFIFO", "StrictFIFO", NULL};
     const char *cohort_field = v2 ? "cohortName" : "cohort";
     int qs = 0, stop = 0;
     if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
-        model__get_name(c, spec, cohort_field, &cq->cohort, false, model__check_dns_subdomain) <
-            0)
+        model__get_name(c, spec, cohort_field, &cq->cohort, false, model__check_dns_subdomain) < 0)
         return -1;
     if (cq->cohort && !*cq->cohort)
         cq->cohort = NULL;
     char parent_field[32];
     snprintf(parent_field, sizeof parent_field, "spec.%s", cohort_field);
-    if (decode_groups(c, spec, &cq->groups, &cq->n_groups, cq->cohort != NULL, parent_field) <
-            0 ||
+    if (decode_groups(c, spec, &cq->groups, &cq->n_groups, cq->cohort != NULL, parent_field) < 0 ||
         model__get_enum(c, spec, "queueingStrategy", strategies, &qs) < 0 ||
         model__get_selector(c, spec, "namespaceSelector", &cq->namespace_selector) < 0 ||
         decode_fungibility(c, spec, &cq->flavor_fungibility) < 0 ||
         decode_preemption(c, spec, &cq->preemption) < 0 ||
-        model__get_string_list(c, spec, "admissionChecks", &cq->admission_checks, 64, NULL,
-                               true) < 0 ||
+        model__get_string_list(c, spec, "admissionChecks", &cq->admission_checks, 64, NULL, true) <
+            0 ||
         decode_check_strategy(c, spec, cq) < 0 ||
         model__get_enum(c, spec, "stopPolicy", stop_policies, &stop) < 0 ||
         decode_fair_sharing(c, spec, &cq->has_fair_sharing, &cq->fair_sharing_weight) < 0 ||
@@ -412,8 +415,7 @@ int model__decode_cohort(struct model__dctx *c, json_t *root, struct model_obj *
     static const char *const v2_fields[] = {"parentName", "resourceGroups", "fairSharing", NULL};
     const char *parent_field = v2 ? "parentName" : "parent";
     if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
-        model__get_name(c, spec, parent_field, &co->parent, false, model__check_dns_subdomain) <
-            0)
+        model__get_name(c, spec, parent_field, &co->parent, false, model__check_dns_subdomain) < 0)
         return -1;
     if (co->parent && !*co->parent)
         co->parent = NULL;
@@ -435,8 +437,7 @@ int model__decode_local_queue(struct model__dctx *c, json_t *root, struct model_
     struct model_local_queue *lq = &o->u.local_queue;
     json_t *spec;
     if (model__fields(c, root, top_fields) < 0 ||
-        model__get_object(c, root, "spec", &spec, true) < 0 ||
-        opaque_object(c, root, "status") < 0)
+        model__get_object(c, root, "spec", &spec, true) < 0 || opaque_object(c, root, "status") < 0)
         return -1;
     size_t old = model__push(c, "spec");
     static const char *const fields[] = {"clusterQueue", "stopPolicy", "fairSharing", NULL};
@@ -454,12 +455,11 @@ int model__decode_local_queue(struct model__dctx *c, json_t *root, struct model_
 
 /* ---- WorkloadPriorityClass ----------------------------------------------- */
 
-int model__decode_workload_priority_class(struct model__dctx *c, json_t *root,
-                                          struct model_obj *o)
+int model__decode_workload_priority_class(struct model__dctx *c, json_t *root, struct model_obj *o)
 {
     struct model_workload_priority_class *p = &o->u.workload_priority_class;
-    static const char *const fields[] = {"apiVersion", "kind", "metadata", "value",
-                                         "description", NULL};
+    static const char *const fields[] = {"apiVersion", "kind",        "metadata",
+                                         "value",      "description", NULL};
     bool has;
     p->description = "";
     if (model__fields(c, root, fields) < 0 ||
@@ -478,8 +478,7 @@ int model__decode_topology(struct model__dctx *c, json_t *root, struct model_obj
     struct model_topology *t = &o->u.topology;
     json_t *spec, *levels;
     if (model__fields(c, root, top_fields) < 0 ||
-        model__get_object(c, root, "spec", &spec, true) < 0 ||
-        opaque_object(c, root, "status") < 0)
+        model__get_object(c, root, "spec", &spec, true) < 0 || opaque_object(c, root, "status") < 0)
         return -1;
     size_t old = model__push(c, "spec");
     static const char *const fields[] = {"levels", NULL};
@@ -497,8 +496,8 @@ int model__decode_topology(struct model__dctx *c, json_t *root, struct model_obj
         json_t *x = json_array_get(levels, i);
         size_t o3 = model__push_index(c, i);
         if (model__fields(c, x, lfields) < 0 ||
-            model__get_name(c, x, "nodeLabel", &t->levels.v[i], true,
-                            model__check_qualified_name) < 0)
+            model__get_name(c, x, "nodeLabel", &t->levels.v[i], true, model__check_qualified_name) <
+                0)
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(t->levels.v[j], t->levels.v[i]) == 0)
@@ -515,11 +514,11 @@ int model__decode_topology(struct model__dctx *c, json_t *root, struct model_obj
 
 /* ---- Workload ------------------------------------------------------------ */
 
-#define ANN_REQUIRED "kueue.x-k8s.io/podset-required-topology"
-#define ANN_PREFERRED "kueue.x-k8s.io/podset-preferred-topology"
-#define ANN_UNCONSTRAINED "kueue.x-k8s.io/podset-unconstrained-topology"
+#define ANN_REQUIRED       "kueue.x-k8s.io/podset-required-topology"
+#define ANN_PREFERRED      "kueue.x-k8s.io/podset-preferred-topology"
+#define ANN_UNCONSTRAINED  "kueue.x-k8s.io/podset-unconstrained-topology"
 #define ANN_SLICE_REQUIRED "kueue.x-k8s.io/podset-slice-required-topology"
-#define ANN_SLICE_SIZE "kueue.x-k8s.io/podset-slice-size"
+#define ANN_SLICE_SIZE     "kueue.x-k8s.io/podset-slice-size"
 
 /* Merges a topology level from topologyRequest (*field) and the annotation
  * ann: the field wins, an annotation fills a missing field, and two different
@@ -555,14 +554,14 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
     if (model__get_object(c, ps, "topologyRequest", &x, false) < 0)
         return -1;
     size_t old = model__push(c, "topologyRequest");
-    static const char *const fields[] = {"required", "preferred", "unconstrained",
-                                         "podIndexLabel", "subGroupIndexLabel", "subGroupCount",
-                                         "podSetGroupName", "podSetSliceRequiredTopology",
-                                         "podSetSliceSize", NULL};
+    static const char *const fields[] = {"required",           "preferred",
+                                         "unconstrained",      "podIndexLabel",
+                                         "subGroupIndexLabel", "subGroupCount",
+                                         "podSetGroupName",    "podSetSliceRequiredTopology",
+                                         "podSetSliceSize",    NULL};
     const char *group;
     if (model__fields(c, x, fields) < 0 ||
-        model__get_name(c, x, "required", &tr->required, false, model__check_qualified_name) <
-            0 ||
+        model__get_name(c, x, "required", &tr->required, false, model__check_qualified_name) < 0 ||
         model__get_name(c, x, "preferred", &tr->preferred, false, model__check_qualified_name) <
             0 ||
         model__get_bool(c, x, "unconstrained", &tr->unconstrained, NULL) < 0 ||
@@ -570,8 +569,8 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
                         model__check_qualified_name) < 0 ||
         model__get_name(c, x, "subGroupIndexLabel", &tr->sub_group_index_label, false,
                         model__check_qualified_name) < 0 ||
-        model__get_int32(c, x, "subGroupCount", &tr->sub_group_count,
-                         &tr->has_sub_group_count) < 0 ||
+        model__get_int32(c, x, "subGroupCount", &tr->sub_group_count, &tr->has_sub_group_count) <
+            0 ||
         model__get_string(c, x, "podSetGroupName", &group, false) < 0 ||
         model__get_name(c, x, "podSetSliceRequiredTopology", &tr->slice_required, false,
                         model__check_qualified_name) < 0 ||
@@ -583,8 +582,8 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
     const struct model_pod_template *t = &p->template;
     if (merge_level(c, t, &tr->required, "required", ANN_REQUIRED) < 0 ||
         merge_level(c, t, &tr->preferred, "preferred", ANN_PREFERRED) < 0 ||
-        merge_level(c, t, &tr->slice_required, "podSetSliceRequiredTopology",
-                    ANN_SLICE_REQUIRED) < 0)
+        merge_level(c, t, &tr->slice_required, "podSetSliceRequiredTopology", ANN_SLICE_REQUIRED) <
+            0)
         return -1;
     const char *u = model_kv_get(&t->annotations, ANN_UNCONSTRAINED);
     if (u) {
@@ -594,8 +593,9 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
         else if (strcmp(u, "false") == 0)
             uv = false;
         else
-            return model__fail(c, "template.metadata.annotations[%s]: must be \"true\" or "
-                                  "\"false\" (got \"%.20s\")",
+            return model__fail(c,
+                               "template.metadata.annotations[%s]: must be \"true\" or "
+                               "\"false\" (got \"%.20s\")",
                                ANN_UNCONSTRAINED, u);
         if (model__field(x, "unconstrained") && uv != tr->unconstrained)
             return model__fail(c, "topologyRequest.unconstrained conflicts with annotation %s",
@@ -607,8 +607,9 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
         char *end;
         long v = strtol(ss, &end, 10);
         if (!*ss || *end || v < 1 || v > INT32_MAX)
-            return model__fail(c, "template.metadata.annotations[%s]: must be a positive "
-                                  "integer (got \"%.20s\")",
+            return model__fail(c,
+                               "template.metadata.annotations[%s]: must be a positive "
+                               "integer (got \"%.20s\")",
                                ANN_SLICE_SIZE, ss);
         tr->slice_size = (int32_t)v;
         tr->has_slice_size = true;
@@ -622,8 +623,8 @@ static int decode_topology_request(struct model__dctx *c, json_t *ps, struct mod
     if (tr->has_slice_size != (tr->slice_required != NULL))
         return model__fail(c, "topologyRequest: podSetSliceRequiredTopology and "
                               "podSetSliceSize must be set together");
-    p->has_topology_request = x || tr->required || tr->preferred || tr->unconstrained ||
-                              tr->slice_required;
+    p->has_topology_request =
+        x || tr->required || tr->preferred || tr->unconstrained || tr->slice_required;
     return 0;
 }
 
@@ -638,8 +639,8 @@ static int decode_pod_sets(struct model__dctx *c, json_t *spec, struct model_wor
     w->pod_sets = arena_zalloc(c->a, n * sizeof *w->pod_sets);
     w->n_pod_sets = n;
     size_t old = model__push(c, "podSets");
-    static const char *const fields[] = {"name", "count", "minCount", "template",
-                                         "topologyRequest", NULL};
+    static const char *const fields[] = {"name",     "count",           "minCount",
+                                         "template", "topologyRequest", NULL};
     size_t with_min = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(arr, i);
@@ -687,8 +688,7 @@ static int decode_priority(struct model__dctx *c, json_t *spec, struct model_wor
             size_t old = model__push(c, "priorityClassRef");
             static const char *const fields[] = {"group", "kind", "name", NULL};
             static const char *const groups[] = {"", "kueue.x-k8s.io", "scheduling.k8s.io", NULL};
-            static const char *const kinds[] = {"", "WorkloadPriorityClass", "PriorityClass",
-                                                NULL};
+            static const char *const kinds[] = {"", "WorkloadPriorityClass", "PriorityClass", NULL};
             int g = 0, k = 0;
             if (model__fields(c, ref, fields) < 0 ||
                 model__get_enum(c, ref, "group", groups, &g) < 0 ||
@@ -701,9 +701,9 @@ static int decode_priority(struct model__dctx *c, json_t *spec, struct model_wor
             if (!k)
                 return model__fail_at(c, "kind", "required");
             if (g != k)
-                return model__fail_at(c, "kind", "%s belongs to group %s",
-                                      kinds[k], groups[k]);
-            w->priority_source = g == 1 ? MODEL_PRIORITY_SOURCE_WORKLOAD : MODEL_PRIORITY_SOURCE_POD;
+                return model__fail_at(c, "kind", "%s belongs to group %s", kinds[k], groups[k]);
+            w->priority_source =
+                g == 1 ? MODEL_PRIORITY_SOURCE_WORKLOAD : MODEL_PRIORITY_SOURCE_POD;
             model__pop(c, old);
         }
     } else {
@@ -749,8 +749,9 @@ static int decode_admission(struct model__dctx *c, json_t *status, struct model_
     w->assignments = arena_zalloc(c->a, (n ? n : 1) * sizeof *w->assignments);
     w->n_assignments = n;
     size_t o2 = model__push(c, "podSetAssignments");
-    static const char *const afields[] = {"name", "flavors", "resourceUsage", "count",
-                                          "topologyAssignment", "delayedTopologyRequest", NULL};
+    static const char *const afields[] = {
+        "name", "flavors", "resourceUsage", "count", "topologyAssignment", "delayedTopologyRequest",
+        NULL};
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(arr, i);
         struct model_pod_set_assignment *a = &w->assignments[i];
@@ -795,11 +796,16 @@ int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj
         return -1;
 
     size_t old = model__push(c, "spec");
-    static const char *const v1_fields[] = {"podSets", "queueName", "priorityClassName",
-                                            "priority", "priorityClassSource", "active",
-                                            "maximumExecutionTimeSeconds", NULL};
-    static const char *const v2_fields[] = {"podSets", "queueName", "priorityClassRef",
-                                            "priority", "active", "maximumExecutionTimeSeconds",
+    static const char *const v1_fields[] = {"podSets",
+                                            "queueName",
+                                            "priorityClassName",
+                                            "priority",
+                                            "priorityClassSource",
+                                            "active",
+                                            "maximumExecutionTimeSeconds",
+                                            NULL};
+    static const char *const v2_fields[] = {"podSets",  "queueName", "priorityClassRef",
+                                            "priority", "active",    "maximumExecutionTimeSeconds",
                                             NULL};
     w->active = true;
     if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
@@ -817,12 +823,19 @@ int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj
     model__pop(c, old);
 
     old = model__push(c, "status");
-    static const char *const status_fields[] = {
-        "conditions",          "admission",      "requeueState",
-        "reclaimablePods",     "admissionChecks", "resourceRequests",
-        "accumulatedPastExexcutionTimeSeconds", "accumulatedPastExecutionTimeSeconds",
-        "schedulingStats",     "nominatedClusterNames", "clusterName",
-        "unhealthyNodes",      NULL};
+    static const char *const status_fields[] = {"conditions",
+                                                "admission",
+                                                "requeueState",
+                                                "reclaimablePods",
+                                                "admissionChecks",
+                                                "resourceRequests",
+                                                "accumulatedPastExexcutionTimeSeconds",
+                                                "accumulatedPastExecutionTimeSeconds",
+                                                "schedulingStats",
+                                                "nominatedClusterNames",
+                                                "clusterName",
+                                                "unhealthyNodes",
+                                                NULL};
     json_t *rq, *ignored;
     if (model__fields(c, status, status_fields) < 0 ||
         model__get_conditions(c, status, "conditions", &w->conditions, &w->n_conditions) < 0 ||

@@ -31,16 +31,16 @@ static int decode_config(struct model__dctx *c, json_t *spec, struct model_scena
     static const char *const fs_fields[] = {"enable", "preemptionStrategies", NULL};
     if (model__fields(c, fs, fs_fields) < 0 ||
         model__get_bool(c, fs, "enable", &s->fair_sharing, NULL) < 0 ||
-        model__get_string_list(c, fs, "preemptionStrategies", &s->preemption_strategies, 2,
-                               NULL, true) < 0)
+        model__get_string_list(c, fs, "preemptionStrategies", &s->preemption_strategies, 2, NULL,
+                               true) < 0)
         return -1;
     for (size_t i = 0; i < s->preemption_strategies.len; i++) {
         const char *v = s->preemption_strategies.v[i];
         if (strcmp(v, strategies[0]) != 0 && strcmp(v, strategies[1]) != 0) {
             size_t o3 = model__push(c, "preemptionStrategies");
             model__push_index(c, i);
-            model__fail(c, "unsupported value \"%.60s\": must be one of %s, %s", v,
-                        strategies[0], strategies[1]);
+            model__fail(c, "unsupported value \"%.60s\": must be one of %s, %s", v, strategies[0],
+                        strategies[1]);
             model__pop(c, o3);
             return -1;
         }
@@ -104,7 +104,8 @@ static int decode_expect_maps(struct model__dctx *c, json_t *x, struct model_exp
         size_t n = json_object_size(fl);
         ex->flavors = arena_zalloc(c->a, (n ? n : 1) * sizeof *ex->flavors);
         size_t o = model__push(c, "flavors");
-        json_object_foreach(fl, k, v) {
+        json_object_foreach(fl, k, v)
+        {
             struct model_expect_flavors *f = &ex->flavors[ex->n_flavors++];
             if (check_key(c, k) < 0 ||
                 model__get_string_map(c, fl, k, &f->flavors, MODEL__KV_RESOURCE_FLAVOR) < 0)
@@ -119,11 +120,11 @@ static int decode_expect_maps(struct model__dctx *c, json_t *x, struct model_exp
         size_t n = json_object_size(nodes);
         ex->nodes = arena_zalloc(c->a, (n ? n : 1) * sizeof *ex->nodes);
         size_t o = model__push(c, "nodes");
-        json_object_foreach(nodes, k, v) {
+        json_object_foreach(nodes, k, v)
+        {
             struct model_expect_nodes *nd = &ex->nodes[ex->n_nodes++];
-            if (check_key(c, k) < 0 ||
-                model__get_string_list(c, nodes, k, &nd->nodes, 0, model__check_dns_subdomain,
-                                       true) < 0)
+            if (check_key(c, k) < 0 || model__get_string_list(c, nodes, k, &nd->nodes, 0,
+                                                              model__check_dns_subdomain, true) < 0)
                 return -1;
             if (!json_is_array(v))
                 return model__fail_at(c, k, "must be a list of node names");
@@ -143,8 +144,8 @@ static int decode_expect(struct model__dctx *c, json_t *spec, struct model_scena
     s->expect = arena_zalloc(c->a, (n ? n : 1) * sizeof *s->expect);
     s->n_expect = n;
     size_t old = model__push(c, "expect");
-    static const char *const fields[] = {"at",       "admitted", "pending", "preempted",
-                                         "finished", "flavors",  "reasons", "nodes", NULL};
+    static const char *const fields[] = {"at",      "admitted", "pending", "preempted", "finished",
+                                         "flavors", "reasons",  "nodes",   NULL};
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(arr, i);
         struct model_expect *ex = &s->expect[i];

@@ -169,8 +169,8 @@ int model_parse_time(const char *s, int64_t *ns, struct err *e)
         goto bad;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
-    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) ||
-        h > 23 || mi > 59 || sec > 60)
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) || h > 23 ||
+        mi > 59 || sec > 60)
         goto bad;
     const char *p = s + 19;
     int64_t frac = 0;
@@ -193,8 +193,7 @@ int model_parse_time(const char *s, int64_t *ns, struct err *e)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
             goto bad;
         off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
         p += 6;
@@ -225,7 +224,7 @@ static int decode_owner_refs(struct model__dctx *c, json_t *meta, struct object_
     size_t n = json_array_size(arr);
     m->owners = arena_zalloc(c->a, (n ? n : 1) * sizeof *m->owners);
     size_t old = model__push(c, "ownerReferences");
-    static const char *const fields[] = {"apiVersion", "kind", "name", "uid", "controller",
+    static const char *const fields[] = {"apiVersion",         "kind", "name", "uid", "controller",
                                          "blockOwnerDeletion", NULL};
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(arr, i);
@@ -262,11 +261,22 @@ static int decode_meta(struct model__dctx *c, json_t *root, enum model_kind k,
     if (model__get_object(c, root, "metadata", &meta, true) < 0)
         return -1;
     size_t old = model__push(c, "metadata");
-    static const char *const fields[] = {
-        "name",           "namespace",   "uid",        "resourceVersion",   "generation",
-        "labels",         "annotations", "creationTimestamp", "deletionTimestamp",
-        "finalizers",     "ownerReferences", "generateName", "selfLink",
-        "deletionGracePeriodSeconds", "managedFields", NULL};
+    static const char *const fields[] = {"name",
+                                         "namespace",
+                                         "uid",
+                                         "resourceVersion",
+                                         "generation",
+                                         "labels",
+                                         "annotations",
+                                         "creationTimestamp",
+                                         "deletionTimestamp",
+                                         "finalizers",
+                                         "ownerReferences",
+                                         "generateName",
+                                         "selfLink",
+                                         "deletionGracePeriodSeconds",
+                                         "managedFields",
+                                         NULL};
     if (model__fields(c, meta, fields) < 0)
         return -1;
     /* The name first: every later error names the object. */
@@ -301,8 +311,7 @@ static int decode_meta(struct model__dctx *c, json_t *root, enum model_kind k,
         model__get_string(c, meta, "resourceVersion", &m->resource_version, false) < 0 ||
         model__get_int64(c, meta, "generation", &m->generation, &has_gen) < 0 ||
         model__get_string_map(c, meta, "labels", &m->labels, MODEL__KV_LABELS) < 0 ||
-        model__get_string_map(c, meta, "annotations", &m->annotations, MODEL__KV_ANNOTATIONS) <
-            0 ||
+        model__get_string_map(c, meta, "annotations", &m->annotations, MODEL__KV_ANNOTATIONS) < 0 ||
         model__get_time(c, meta, "creationTimestamp", &m->creation_ns, &m->has_creation) < 0 ||
         model__get_time(c, meta, "deletionTimestamp", &m->deletion_ns, &m->has_deletion) < 0 ||
         model__get_string_list(c, meta, "finalizers", &m->finalizers, 0,
@@ -459,8 +468,7 @@ static bool is_list(json_t *doc)
 }
 
 /* Decodes doc, or each item of a v1 List, onto ov. */
-static int decode_doc(json_t *doc, struct obj_vec *ov, const char *source, int line,
-                      struct err *e)
+static int decode_doc(json_t *doc, struct obj_vec *ov, const char *source, int line, struct err *e)
 {
     if (!is_list(doc)) {
         struct model_obj *o;
@@ -474,7 +482,8 @@ static int decode_doc(json_t *doc, struct obj_vec *ov, const char *source, int l
     json_t *items = json_object_get(doc, "items");
     const char *key;
     json_t *x;
-    json_object_foreach(doc, key, x) {
+    json_object_foreach(doc, key, x)
+    {
         if (strcmp(key, "apiVersion") && strcmp(key, "kind") && strcmp(key, "items") &&
             strcmp(key, "metadata"))
             return errf(e, EINVAL, "List: unknown field \"%.60s\"", key);
@@ -482,7 +491,8 @@ static int decode_doc(json_t *doc, struct obj_vec *ov, const char *source, int l
     if (items && !json_is_array(items) && !json_is_null(items))
         return errf(e, EINVAL, "List: items: must be a list (got %s)", model__type_name(items));
     size_t i;
-    json_array_foreach(items, i, x) {
+    json_array_foreach(items, i, x)
+    {
         if (is_list(x))
             return errf(e, EINVAL, "List: items[%zu]: a List inside a List", i);
         struct model_obj *o;

@@ -54,7 +54,7 @@
 
 #define MODEL_MAX_INPUT ((size_t)8 * 1024 * 1024)
 #define MODEL_MAX_DEPTH 64
-#define MODEL_MAX_DOCS 10000
+#define MODEL_MAX_DOCS  10000
 
 enum model_kind {
     MODEL_KIND_NONE = 0,
@@ -74,10 +74,10 @@ enum model_kind {
 
 /* The apiVersion an object was written in; the structs are the same. */
 enum model_api_version {
-    MODEL_API_V1,           /* v1, scheduling.k8s.io/v1 */
-    MODEL_API_V1ALPHA1,     /* kueue.x-k8s.io/v1alpha1, muster.dev/v1alpha1 */
-    MODEL_API_V1BETA1,      /* kueue.x-k8s.io/v1beta1 */
-    MODEL_API_V1BETA2,      /* kueue.x-k8s.io/v1beta2 */
+    MODEL_API_V1,       /* v1, scheduling.k8s.io/v1 */
+    MODEL_API_V1ALPHA1, /* kueue.x-k8s.io/v1alpha1, muster.dev/v1alpha1 */
+    MODEL_API_V1BETA1,  /* kueue.x-k8s.io/v1beta1 */
+    MODEL_API_V1BETA2,  /* kueue.x-k8s.io/v1beta2 */
 };
 
 /* ---- shared pieces ---------------------------------------------------- */
@@ -163,7 +163,7 @@ bool model_toleration_tolerates(const struct model_toleration *t, const struct m
 /* A metav1.Condition. */
 struct model_condition {
     const char *type;
-    const char *status; /* "True", "False" or "Unknown" */
+    const char *status;           /* "True", "False" or "Unknown" */
     const char *reason, *message; /* "" when absent */
     bool has_transition;
     int64_t last_transition_ns;
@@ -288,7 +288,7 @@ struct model_cluster_queue {
     struct model_flavor_fungibility flavor_fungibility;
     enum model_stop_policy stop_policy;
     bool has_fair_sharing;
-    int64_t fair_sharing_weight; /* milli; default 1000 (weight 1) */
+    int64_t fair_sharing_weight;               /* milli; default 1000 (weight 1) */
     struct model_string_list admission_checks; /* v1beta1 only */
     struct model_admission_check_rule *admission_check_rules;
     size_t n_admission_check_rules;
@@ -385,7 +385,7 @@ enum model_priority_source {
 };
 
 struct model_workload {
-    const char *queue_name; /* NULL when absent */
+    const char *queue_name;          /* NULL when absent */
     const char *priority_class_name; /* NULL when absent */
     enum model_priority_source priority_source;
     bool has_priority;
@@ -468,11 +468,11 @@ struct model_obj {
         struct model_workload workload;
         struct model_topology topology;
         struct model_scenario scenario;
-    } u; /* by kind; Namespace has no member */
-    json_t *raw;         /* the tree decoded; one reference owned by the object */
-    const char *source;  /* YAML source name, or NULL */
-    int line;            /* first line of the document in source, or 0 */
-    struct arena arena;  /* owns every string and array above */
+    } u;                /* by kind; Namespace has no member */
+    json_t *raw;        /* the tree decoded; one reference owned by the object */
+    const char *source; /* YAML source name, or NULL */
+    int line;           /* first line of the document in source, or 0 */
+    struct arena arena; /* owns every string and array above */
 };
 
 /* Decodes every document of a YAML stream (documents separated by ---; empty

@@ -73,25 +73,22 @@ int model__get_array(struct model__dctx *c, json_t *obj, const char *key, json_t
 int model__get_string(struct model__dctx *c, json_t *obj, const char *key, const char **out,
                       bool required);
 int model__get_bool(struct model__dctx *c, json_t *obj, const char *key, bool *out, bool *has);
-int model__get_int32(struct model__dctx *c, json_t *obj, const char *key, int32_t *out,
-                     bool *has);
-int model__get_int64(struct model__dctx *c, json_t *obj, const char *key, int64_t *out,
-                     bool *has);
+int model__get_int32(struct model__dctx *c, json_t *obj, const char *key, int32_t *out, bool *has);
+int model__get_int64(struct model__dctx *c, json_t *obj, const char *key, int64_t *out, bool *has);
 int model__get_quantity(struct model__dctx *c, json_t *obj, const char *key, int64_t *milli,
                         bool *has);
-int model__get_time(struct model__dctx *c, json_t *obj, const char *key, int64_t *ns,
-                    bool *has);
+int model__get_time(struct model__dctx *c, json_t *obj, const char *key, int64_t *ns, bool *has);
 
 /* An enum written as one of the NULL-terminated names; *out is its index.
  * Absent leaves *out unchanged. */
-int model__get_enum(struct model__dctx *c, json_t *obj, const char *key,
-                    const char *const *names, int *out);
+int model__get_enum(struct model__dctx *c, json_t *obj, const char *key, const char *const *names,
+                    int *out);
 
 /* What model__get_string_map checks of keys and values. */
 enum model__kv_check {
-    MODEL__KV_ANY,         /* keys non-empty, values any string */
-    MODEL__KV_LABELS,      /* label keys and label values */
-    MODEL__KV_ANNOTATIONS, /* qualified-name keys, any values */
+    MODEL__KV_ANY,             /* keys non-empty, values any string */
+    MODEL__KV_LABELS,          /* label keys and label values */
+    MODEL__KV_ANNOTATIONS,     /* qualified-name keys, any values */
     MODEL__KV_RESOURCE_FLAVOR, /* resource-name keys, DNS-subdomain values */
 };
 
@@ -108,10 +105,9 @@ int model__get_string_list(struct model__dctx *c, json_t *obj, const char *key,
 int model__get_resources(struct model__dctx *c, json_t *obj, const char *key,
                          struct model_resource_list *out);
 
-int model__get_selector(struct model__dctx *c, json_t *obj, const char *key,
-                        struct selector *out);
-int model__get_taints(struct model__dctx *c, json_t *obj, const char *key,
-                      struct model_taint **out, size_t *n, size_t max_items);
+int model__get_selector(struct model__dctx *c, json_t *obj, const char *key, struct selector *out);
+int model__get_taints(struct model__dctx *c, json_t *obj, const char *key, struct model_taint **out,
+                      size_t *n, size_t max_items);
 int model__get_tolerations(struct model__dctx *c, json_t *obj, const char *key,
                            struct model_toleration **out, size_t *n, size_t max_items);
 int model__get_conditions(struct model__dctx *c, json_t *obj, const char *key,
@@ -141,8 +137,7 @@ int model__decode_resource_flavor(struct model__dctx *c, json_t *root, struct mo
 int model__decode_cluster_queue(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_cohort(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_local_queue(struct model__dctx *c, json_t *root, struct model_obj *o);
-int model__decode_workload_priority_class(struct model__dctx *c, json_t *root,
-                                          struct model_obj *o);
+int model__decode_workload_priority_class(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_topology(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_scenario(struct model__dctx *c, json_t *root, struct model_obj *o);

@@ -32,7 +32,7 @@
 
 struct yconv {
     const char *source;
-    int line; /* last line seen (1-based), for errors */
+    int line;           /* last line seen (1-based), for errors */
     size_t alias_nodes; /* values made while expanding an alias */
     int in_alias;       /* nesting of alias expansions being walked */
     struct err *e;
@@ -134,9 +134,8 @@ static bool is_float(const char *s, size_t len)
 static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
 static const char *const trues[] = {"true", "True", "TRUE", NULL};
 static const char *const falses[] = {"false", "False", "FALSE", NULL};
-static const char *const specials[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                                       "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-                                       NULL};
+static const char *const specials[] = {".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+                                       "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
 
 /* Integer text in base 10, 8 (0o) or 16 (0x) into a json integer, or a real
  * when it does not fit. Returns NULL when s is not an integer. */
@@ -464,8 +463,8 @@ int model_yaml_to_json(const char *buf, size_t len, const char *source_name, jso
         alloc_die(sizeof dcfg);
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg cfg = {
-        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2 |
-                 FYPCF_DISABLE_MMAP_OPT,
+        .flags =
+            FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_DISABLE_MMAP_OPT,
         .diag = diag,
     };
     struct fy_parser *fyp = fy_parser_create(&cfg);

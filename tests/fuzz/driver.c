@@ -184,9 +184,9 @@ static int run_one(uint8_t *p, size_t len)
     return fuzz_accepted;
 }
 
-static const uint8_t interesting[] = {0, 1, 0x7f, 0x80, 0xff, '\n', '\t', ' ', ':', '-',
-                                      '"', '\'', '\\', '{', '}', '[', ']', ',', '#', '&',
-                                      '*', '!', '|', '>', '0', '9', '.', 'e', 'm', 'i'};
+static const uint8_t interesting[] = {0,   1,    0x7f, 0x80, 0xff, '\n', '\t', ' ', ':', '-',
+                                      '"', '\'', '\\', '{',  '}',  '[',  ']',  ',', '#', '&',
+                                      '*', '!',  '|',  '>',  '0',  '9',  '.',  'e', 'm', 'i'};
 
 /* One random edit of b (len <= max), in place; returns the new length. */
 static size_t mutate_once(uint8_t *b, size_t len, size_t max)

@@ -17,10 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fuzz_target_name = "quantity";
 int fuzz_accepted;
 
-const char *const fuzz_dict[] = {"m",  "k",  "M",  "G",  "T",  "P",  "E",  "Ki", "Mi", "Gi",
-                                 "Ti", "Pi", "Ei", "n",  "u",  "e",  "E",  "e-", "e+", ".",
-                                 "-",  "+",  "0",  "9",  "00", "1e18", "9223372036854775807",
-                                 NULL};
+const char *const fuzz_dict[] = {
+    "m",  "k",  "M",  "G",  "T", "P", "E",  "Ki",   "Mi",
+    "Gi", "Ti", "Pi", "Ei", "n", "u", "e",  "E",    "e-",
+    "e+", ".",  "-",  "+",  "0", "9", "00", "1e18", "9223372036854775807",
+    NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

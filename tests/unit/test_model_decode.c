@@ -290,10 +290,10 @@ static void test_cohort_versions(void **state)
         assert_int_equal(o->u.cohort.fair_sharing_weight, 2000);
         model_obj_free(o);
     }
-    struct model_obj *o = decode_one(
-        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: Cohort\nmetadata: {name: root}\n"
-        "spec:\n  resourceGroups:\n  - coveredResources: [cpu]\n    flavors:\n"
-        "    - name: default\n      resources: [{name: cpu, nominalQuota: 10}]\n");
+    struct model_obj *o =
+        decode_one("apiVersion: kueue.x-k8s.io/v1beta2\nkind: Cohort\nmetadata: {name: root}\n"
+                   "spec:\n  resourceGroups:\n  - coveredResources: [cpu]\n    flavors:\n"
+                   "    - name: default\n      resources: [{name: cpu, nominalQuota: 10}]\n");
     assert_null(o->u.cohort.parent);
     assert_int_equal(o->u.cohort.n_groups, 1);
     assert_int_equal(o->u.cohort.fair_sharing_weight, 1000);
@@ -303,27 +303,27 @@ static void test_cohort_versions(void **state)
 static void test_resource_flavor_and_topology(void **state)
 {
     size_t n;
-    struct model_obj **objs = decode_ok(
-        "apiVersion: kueue.x-k8s.io/v1beta1\n"
-        "kind: ResourceFlavor\n"
-        "metadata: {name: tas-a100}\n"
-        "spec:\n"
-        "  nodeLabels: {cloud.provider.com/node-group: a100, gpu: \"true\"}\n"
-        "  nodeTaints:\n"
-        "  - {key: nvidia.com/gpu, value: present, effect: NoSchedule}\n"
-        "  tolerations:\n"
-        "  - {key: spot, operator: Exists, effect: NoSchedule}\n"
-        "  topologyName: default\n"
-        "---\n"
-        "apiVersion: kueue.x-k8s.io/v1alpha1\n"
-        "kind: Topology\n"
-        "metadata: {name: default}\n"
-        "spec:\n"
-        "  levels:\n"
-        "  - nodeLabel: cloud.provider.com/topology-block\n"
-        "  - nodeLabel: cloud.provider.com/topology-rack\n"
-        "  - nodeLabel: kubernetes.io/hostname\n",
-        &n);
+    struct model_obj **objs =
+        decode_ok("apiVersion: kueue.x-k8s.io/v1beta1\n"
+                  "kind: ResourceFlavor\n"
+                  "metadata: {name: tas-a100}\n"
+                  "spec:\n"
+                  "  nodeLabels: {cloud.provider.com/node-group: a100, gpu: \"true\"}\n"
+                  "  nodeTaints:\n"
+                  "  - {key: nvidia.com/gpu, value: present, effect: NoSchedule}\n"
+                  "  tolerations:\n"
+                  "  - {key: spot, operator: Exists, effect: NoSchedule}\n"
+                  "  topologyName: default\n"
+                  "---\n"
+                  "apiVersion: kueue.x-k8s.io/v1alpha1\n"
+                  "kind: Topology\n"
+                  "metadata: {name: default}\n"
+                  "spec:\n"
+                  "  levels:\n"
+                  "  - nodeLabel: cloud.provider.com/topology-block\n"
+                  "  - nodeLabel: cloud.provider.com/topology-rack\n"
+                  "  - nodeLabel: kubernetes.io/hostname\n",
+                  &n);
     assert_int_equal(n, 2);
     const struct model_resource_flavor *rf = &objs[0]->u.resource_flavor;
     assert_int_equal(rf->node_labels.len, 2);
@@ -345,26 +345,25 @@ static void test_resource_flavor_and_topology(void **state)
 static void test_priority_classes(void **state)
 {
     size_t n;
-    struct model_obj **objs = decode_ok(
-        "apiVersion: scheduling.k8s.io/v1\n"
-        "kind: PriorityClass\n"
-        "metadata: {name: high-priority}\n"
-        "value: 1000000\n"
-        "globalDefault: false\n"
-        "preemptionPolicy: Never\n"
-        "description: \"For urgent jobs.\"\n"
-        "---\n"
-        "apiVersion: kueue.x-k8s.io/v1beta1\n"
-        "kind: WorkloadPriorityClass\n"
-        "metadata: {name: sample-priority}\n"
-        "value: 10000\n"
-        "description: \"Sample priority\"\n"
-        "---\n"
-        "apiVersion: scheduling.k8s.io/v1\n"
-        "kind: PriorityClass\n"
-        "metadata: {name: system-node-critical}\n"
-        "value: 2000001000\n",
-        &n);
+    struct model_obj **objs = decode_ok("apiVersion: scheduling.k8s.io/v1\n"
+                                        "kind: PriorityClass\n"
+                                        "metadata: {name: high-priority}\n"
+                                        "value: 1000000\n"
+                                        "globalDefault: false\n"
+                                        "preemptionPolicy: Never\n"
+                                        "description: \"For urgent jobs.\"\n"
+                                        "---\n"
+                                        "apiVersion: kueue.x-k8s.io/v1beta1\n"
+                                        "kind: WorkloadPriorityClass\n"
+                                        "metadata: {name: sample-priority}\n"
+                                        "value: 10000\n"
+                                        "description: \"Sample priority\"\n"
+                                        "---\n"
+                                        "apiVersion: scheduling.k8s.io/v1\n"
+                                        "kind: PriorityClass\n"
+                                        "metadata: {name: system-node-critical}\n"
+                                        "value: 2000001000\n",
+                                        &n);
     assert_int_equal(n, 3);
     assert_int_equal(objs[0]->u.priority_class.value, 1000000);
     assert_int_equal(objs[0]->u.priority_class.preemption_policy, MODEL_PC_PREEMPT_NEVER);
@@ -372,8 +371,7 @@ static void test_priority_classes(void **state)
     assert_int_equal(objs[1]->kind, MODEL_WORKLOAD_PRIORITY_CLASS);
     assert_int_equal(objs[1]->u.workload_priority_class.value, 10000);
     assert_int_equal(objs[2]->u.priority_class.value, 2000001000);
-    assert_int_equal(objs[2]->u.priority_class.preemption_policy,
-                     MODEL_PC_PREEMPT_LOWER_PRIORITY);
+    assert_int_equal(objs[2]->u.priority_class.preemption_policy, MODEL_PC_PREEMPT_LOWER_PRIORITY);
     model_objs_free(objs, n);
 }
 
@@ -382,32 +380,32 @@ static void test_priority_classes(void **state)
 static void test_namespace_and_node(void **state)
 {
     size_t n;
-    struct model_obj **objs = decode_ok(
-        "apiVersion: v1\n"
-        "kind: Namespace\n"
-        "metadata:\n"
-        "  name: team-a\n"
-        "  labels: {kubernetes.io/metadata.name: team-a, team: a}\n"
-        "---\n"
-        "apiVersion: v1\n"
-        "kind: Node\n"
-        "metadata:\n"
-        "  name: gpu-node-1\n"
-        "  labels:\n"
-        "    kubernetes.io/hostname: gpu-node-1\n"
-        "    cloud.provider.com/topology-rack: r1\n"
-        "  creationTimestamp: \"2024-05-01T10:00:00Z\"\n"
-        "spec:\n"
-        "  unschedulable: true\n"
-        "  taints:\n"
-        "  - {key: nvidia.com/gpu, effect: NoSchedule}\n"
-        "status:\n"
-        "  capacity: {cpu: \"96\", memory: 1Ti, nvidia.com/gpu: \"8\", pods: \"110\"}\n"
-        "  allocatable: {cpu: 95500m, memory: 1000Gi, nvidia.com/gpu: 8, pods: 110}\n"
-        "  conditions:\n"
-        "  - {type: Ready, status: \"True\"}\n"
-        "  nodeInfo: {kubeletVersion: v1.30.0}\n",
-        &n);
+    struct model_obj **objs =
+        decode_ok("apiVersion: v1\n"
+                  "kind: Namespace\n"
+                  "metadata:\n"
+                  "  name: team-a\n"
+                  "  labels: {kubernetes.io/metadata.name: team-a, team: a}\n"
+                  "---\n"
+                  "apiVersion: v1\n"
+                  "kind: Node\n"
+                  "metadata:\n"
+                  "  name: gpu-node-1\n"
+                  "  labels:\n"
+                  "    kubernetes.io/hostname: gpu-node-1\n"
+                  "    cloud.provider.com/topology-rack: r1\n"
+                  "  creationTimestamp: \"2024-05-01T10:00:00Z\"\n"
+                  "spec:\n"
+                  "  unschedulable: true\n"
+                  "  taints:\n"
+                  "  - {key: nvidia.com/gpu, effect: NoSchedule}\n"
+                  "status:\n"
+                  "  capacity: {cpu: \"96\", memory: 1Ti, nvidia.com/gpu: \"8\", pods: \"110\"}\n"
+                  "  allocatable: {cpu: 95500m, memory: 1000Gi, nvidia.com/gpu: 8, pods: 110}\n"
+                  "  conditions:\n"
+                  "  - {type: Ready, status: \"True\"}\n"
+                  "  nodeInfo: {kubeletVersion: v1.30.0}\n",
+                  &n);
     assert_int_equal(n, 2);
     assert_int_equal(objs[0]->kind, MODEL_NAMESPACE);
     assert_string_equal(model_kv_get(&objs[0]->meta.labels, "team"), "a");
@@ -839,8 +837,8 @@ static void test_invalid_utf8_directive_does_not_hang(void **state)
     struct err e;
     assert_int_equal(model_yaml_to_json(y, strlen(y), "bad.yaml", &docs, &n, NULL, &e), -1);
     assert_string_equal(e.msg, "bad.yaml:1: input is not valid UTF-8 (byte 3)");
-    static const char *const bad[] = {"a: \xc0\xaf\n", "a: \xed\xa0\x80\n",
-                                      "a: \xf4\x90\x80\x80\n", "a: \xe2\x82\n"};
+    static const char *const bad[] = {"a: \xc0\xaf\n", "a: \xed\xa0\x80\n", "a: \xf4\x90\x80\x80\n",
+                                      "a: \xe2\x82\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(model_yaml_to_json(bad[i], strlen(bad[i]), NULL, &docs, &n, NULL, &e), -1);
     static const char ok[] = "a: \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\"\n";
@@ -912,15 +910,15 @@ static void test_time(void **state)
 
 /* ---- bad inputs: each error names the object, the field and the reason ---- */
 
-#define CQ "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\nmetadata: {name: team-a}\n"
+#define CQ  "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\nmetadata: {name: team-a}\n"
 #define CQ1 "apiVersion: kueue.x-k8s.io/v1beta1\nkind: ClusterQueue\nmetadata: {name: team-a}\n"
-#define WL "apiVersion: kueue.x-k8s.io/v1beta1\nkind: Workload\nmetadata: {name: w1}\n"
+#define WL  "apiVersion: kueue.x-k8s.io/v1beta1\nkind: Workload\nmetadata: {name: w1}\n"
 #define WL2 "apiVersion: kueue.x-k8s.io/v1beta2\nkind: Workload\nmetadata: {name: w1}\n"
-#define PODS(extra)                                                                           \
-    "  podSets:\n  - name: main\n    count: 1\n" extra "    template:\n      spec:\n"           \
+#define PODS(extra)                                                                                \
+    "  podSets:\n  - name: main\n    count: 1\n" extra "    template:\n      spec:\n"              \
     "        containers: [{name: c, resources: {requests: {cpu: 1}}}]\n"
-#define GROUP_CPU(quota)                                                                       \
-    "  resourceGroups:\n  - coveredResources: [cpu]\n    flavors:\n    - name: f\n"            \
+#define GROUP_CPU(quota)                                                                           \
+    "  resourceGroups:\n  - coveredResources: [cpu]\n    flavors:\n    - name: f\n"                \
     "      resources:\n      - {name: cpu, " quota "}\n"
 
 static const struct {
@@ -1018,7 +1016,7 @@ static const struct {
      "x}\n",
      "ClusterQueue \"a\": metadata.namespace: must not be set: ClusterQueue is cluster-scoped"},
     {WL "spec:\n  podSets: []\n", "Workload \"default/w1\": spec.podSets: must have at least "
-                                   "one pod set"},
+                                  "one pod set"},
     {WL "spec:\n  queueName: 0\n" PODS(""),
      "Workload \"default/w1\": spec.queueName: must be a string (got a number)"},
     {WL "spec:\n" PODS("    minCount: 2\n"),
@@ -1061,7 +1059,7 @@ static const struct {
      "Workload \"default/w1\": spec.podSets[0]: topologyRequest.required \"rack\" conflicts "
      "with annotation kueue.x-k8s.io/podset-required-topology \"block\""},
     {WL "spec:\n" PODS("") "status:\n  admission:\n    clusterQueue: cq\n"
-        "    podSetAssignments: [{name: other}]\n",
+                           "    podSetAssignments: [{name: other}]\n",
      "Workload \"default/w1\": status.admission.podSetAssignments[0].name: no pod set named "
      "\"other\" in spec.podSets"},
     /* 45 */
@@ -1069,7 +1067,7 @@ static const struct {
      "Workload \"default/w1\": status.conditions[0].status: unsupported value \"Yes\": must be "
      "one of True, False, Unknown"},
     {WL "spec:\n" PODS("") "status:\n  conditions:\n  - {type: Admitted, status: \"True\", "
-        "lastTransitionTime: yesterday}\n",
+                           "lastTransitionTime: yesterday}\n",
      "Workload \"default/w1\": status.conditions[0].lastTransitionTime: invalid time "
      "\"yesterday\": want RFC 3339, e.g. 2024-05-01T10:00:00Z"},
     {"apiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: q, namespace: "
@@ -1149,7 +1147,8 @@ static void test_bad_inputs(void **state)
         json_t **docs;
         size_t nd;
         struct err e2;
-        if (bad_cases[i].msg && model_yaml_to_json(y, strlen(y), NULL, &docs, &nd, NULL, &e2) == 0) {
+        if (bad_cases[i].msg &&
+            model_yaml_to_json(y, strlen(y), NULL, &docs, &nd, NULL, &e2) == 0) {
             assert_int_equal(nd, 1);
             char *text = json_dumps(docs[0], JSON_COMPACT);
             struct model_obj *o = NULL;
@@ -1176,8 +1175,7 @@ static void test_stream_error_location(void **state)
     assert_string_equal(e.msg, "ns.yaml:6: Namespace: metadata.name: invalid value \"B\": must "
                                "consist of lower case alphanumeric characters, '-' or '.'");
     static const char broken[] = "a: 1\n---\nb: [1,\n";
-    assert_int_equal(model_decode_yaml_stream(broken, strlen(broken), "x.yaml", &objs, &n, &e),
-                     -1);
+    assert_int_equal(model_decode_yaml_stream(broken, strlen(broken), "x.yaml", &objs, &n, &e), -1);
     assert_non_null(strstr(e.msg, "x.yaml:"));
     assert_non_null(strstr(e.msg, "invalid YAML"));
 }

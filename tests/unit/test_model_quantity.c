@@ -53,8 +53,8 @@ static void test_parse_valid(void **state)
         {"1Pi", KI * KI * KI * KI * KI * 1000},
         {"1.5Gi", 3 * KI * KI * KI * 500},
         {"0.5Ki", 512000},
-        {"0.001Ki", 1024},  /* 1.024 -> 1024 milli exactly */
-        {"0.0001Ki", 103},  /* 0.1024 -> 102.4 milli -> 103 */
+        {"0.001Ki", 1024}, /* 1.024 -> 1024 milli exactly */
+        {"0.0001Ki", 103}, /* 0.1024 -> 102.4 milli -> 103 */
         {"1e3", 1000000},
         {"1E3", 1000000},
         {"1e+3", 1000000},
@@ -66,7 +66,7 @@ static void test_parse_valid(void **state)
         {"0e99999", 0},
         {"0.000", 0},
         {"007", 7000},
-        {"1e-99999", 1},    /* tiny but positive: one milli */
+        {"1e-99999", 1}, /* tiny but positive: one milli */
         {"9223372036854775807m", INT64_MAX},
         {"9223372036854775.807", INT64_MAX},
         {"-9223372036854775807m", -INT64_MAX},
@@ -110,8 +110,7 @@ static void test_parse_invalid(void **state)
         {"8Ei", ERANGE, "invalid quantity \"8Ei\": out of range"},
         {"10E", ERANGE, "invalid quantity \"10E\": out of range"},
         {"1e19", ERANGE, "invalid quantity \"1e19\": out of range"},
-        {"9223372036854775808m", ERANGE,
-         "invalid quantity \"9223372036854775808m\": out of range"},
+        {"9223372036854775808m", ERANGE, "invalid quantity \"9223372036854775808m\": out of range"},
         {"99999999999999999999999", ERANGE,
          "invalid quantity \"99999999999999999999999\": out of range"},
         {"1e99999", ERANGE, "invalid quantity \"1e99999\": out of range"},
@@ -178,8 +177,8 @@ static void test_canonical(void **state)
 
 static void test_format_round_trip(void **state)
 {
-    static const int64_t vals[] = {0, 1, 999, 1000, 1500, -1500, 40 * KI * KI * KI * 1000,
-                                   INT64_MAX, -INT64_MAX};
+    static const int64_t vals[] = {
+        0, 1, 999, 1000, 1500, -1500, 40 * KI * KI * KI * 1000, INT64_MAX, -INT64_MAX};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         char buf[QUANTITY_BUFSZ];
         int n = quantity_format(vals[i], buf, sizeof buf);
@@ -199,9 +198,9 @@ static void test_format_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_valid),    cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_parse_length),   cmocka_unit_test(test_json_numbers),
-        cmocka_unit_test(test_canonical),      cmocka_unit_test(test_format_round_trip),
+        cmocka_unit_test(test_parse_valid),  cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_parse_length), cmocka_unit_test(test_json_numbers),
+        cmocka_unit_test(test_canonical),    cmocka_unit_test(test_format_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
