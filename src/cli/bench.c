@@ -398,6 +398,7 @@ struct admit_opts {
 
 struct admit_result {
     uint64_t admissions, evictions, deactivated, finished, cycles, busy_cycles, capped;
+    uint64_t nominations, placements_tried; /* the engine's own counters (adm_stats) */
     double cpu_s, setup_cpu_s, wall_s, rss_mib, virtual_s;
     double p50_ms, p99_ms, max_ms, p99_busy_ms, mean_ms;
     double p99_cpu_ms, max_cpu_ms;   /* the same, in this thread's CPU time */
@@ -629,6 +630,8 @@ static int admit_run(const struct admit_opts *o, struct admit_result *r)
      * workload ended finished (or deactivated, counted apart). */
     rc = 0;
     const struct adm_stats *st = adm_stats(a);
+    r->nominations = st->nominations;
+    r->placements_tried = st->placements_tried;
     if (d.bad_ids || st->admissions != d.admissions || st->evictions != d.evictions) {
         fprintf(stderr,
                 "muster bench admit: hooks saw %llu admissions and %llu evictions (%llu bad "
@@ -675,7 +678,9 @@ static void admit_print_json(const struct admit_opts *o, const struct admload_op
     printf(",\"admissions\":%llu,\"evictions\":%llu,\"cycles\":%llu,\"busy_cycles\":%llu",
            (unsigned long long)r->admissions, (unsigned long long)r->evictions,
            (unsigned long long)r->cycles, (unsigned long long)r->busy_cycles);
-    printf(",\"capped_instants\":%llu", (unsigned long long)r->capped);
+    printf(",\"capped_instants\":%llu,\"nominations\":%llu,\"placements_tried\":%llu",
+           (unsigned long long)r->capped, (unsigned long long)r->nominations,
+           (unsigned long long)r->placements_tried);
     printf(",\"admissions_per_sec\":%.1f,\"cpu_seconds\":%.6f,\"setup_cpu_seconds\":%.6f",
            r->cpu_s > 0 ? (double)r->admissions / r->cpu_s : 0.0, r->cpu_s, r->setup_cpu_s);
     printf(",\"wall_seconds\":%.3f,\"virtual_seconds\":%.3f", r->wall_s, r->virtual_s);
@@ -708,6 +713,8 @@ static void admit_print_summary(const struct admit_opts *o, const struct admload
     printf("  %llu cycles (%llu changed something): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            (unsigned long long)r->cycles, (unsigned long long)r->busy_cycles, r->p50_ms, r->p99_ms,
            r->max_ms);
+    printf("  %llu nominations (workloads tried), %llu placements tried\n",
+           (unsigned long long)r->nominations, (unsigned long long)r->placements_tried);
     printf("  cycle CPU time (this thread): p99 %.3f ms, max %.3f ms\n", r->p99_cpu_ms,
            r->max_cpu_ms);
     printf("  %llu finished, %llu deactivated; %.3f s of virtual time; mean time to "
