@@ -142,25 +142,58 @@ static int qnode_find(const struct adm *a, const char *name)
 }
 
 /* Formats a canonical quantity of resource res for a person. */
+/* Reasons are built on the admission hot path (every failed attempt), so they
+ * are appended with these small helpers rather than snprintf. */
+static void rcat(char *buf, size_t size, size_t *len, const char *s)
+{
+    size_t n = *len;
+    while (*s && n + 1 < size)
+        buf[n++] = *s++;
+    if (n < size)
+        buf[n] = '\0';
+    *len = n;
+}
+
+static void itoa64(int64_t v, char *out)
+{
+    char t[24];
+    int k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        t[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    int o = 0;
+    if (v < 0)
+        out[o++] = '-';
+    while (k)
+        out[o++] = t[--k];
+    out[o] = '\0';
+}
+
 static void fmt_qty(const struct adm *a, uint32_t res, int64_t v, char *buf, size_t n)
 {
     const char *name = res < a->nres ? a->res_name[res] : "";
+    const char *suffix = "";
     if (strcmp(name, "cpu") == 0) {
         if (v % 1000 == 0)
-            snprintf(buf, n, "%" PRId64, v / 1000);
+            v /= 1000;
         else
-            snprintf(buf, n, "%" PRId64 "m", v);
-        return;
+            suffix = "m";
+    } else if (strcmp(name, "memory") == 0 && v > 0 && v % (1LL << 30) == 0) {
+        v >>= 30;
+        suffix = "Gi";
+    } else if (strcmp(name, "memory") == 0 && v > 0 && v % (1LL << 20) == 0) {
+        v >>= 20;
+        suffix = "Mi";
     }
-    if (strcmp(name, "memory") == 0 && v > 0 && v % (1LL << 30) == 0) {
-        snprintf(buf, n, "%" PRId64 "Gi", v >> 30);
-        return;
-    }
-    if (strcmp(name, "memory") == 0 && v > 0 && v % (1LL << 20) == 0) {
-        snprintf(buf, n, "%" PRId64 "Mi", v >> 20);
-        return;
-    }
-    snprintf(buf, n, "%" PRId64, v);
+    char d[24];
+    itoa64(v, d);
+    size_t len = 0;
+    if (n)
+        buf[0] = '\0';
+    rcat(buf, n, &len, d);
+    rcat(buf, n, &len, suffix);
 }
 
 /* ---- lifecycle and world building ---- */
@@ -229,6 +262,7 @@ void adm_destroy(struct adm *a)
     free(a->usage);
     free(a->tmp_usage);
     free(a->tmp_usage2);
+    free(a->max_wl_usage);
     free(a->dl);
     for (uint32_t i = 0; i < a->nnodes; i++) {
         free(a->nodes[i].name);
@@ -647,6 +681,7 @@ int adm_seal(struct adm *a, struct err *e)
     a->usage = xcalloc(n ? n : 1, sizeof *a->usage);
     a->tmp_usage = xcalloc(a->nfr, sizeof *a->tmp_usage);
     a->tmp_usage2 = xcalloc(a->nfr, sizeof *a->tmp_usage2);
+    a->max_wl_usage = xcalloc(a->nfr, sizeof *a->max_wl_usage);
     for (size_t i = 0; i < n; i++)
         a->blimit[i] = a->llimit[i] = ADM_UNLIMITED;
     for (uint32_t q = 0; q < a->nqn; q++)
@@ -1264,15 +1299,26 @@ enum adm__mode adm__assign_flavors(struct adm *a, const int64_t *usage, struct a
                         if (val > a->subtree[ix])
                             borrow = true;
                         char need[48];
-                        fmt_qty(a, r, val - (avail > 0 ? avail : 0), need, sizeof need);
-                        RAPPEND("%sinsufficient unused quota for %s in flavor %s, %s more needed",
-                                rlen ? "; " : "", a->res_name[r], a->fl[f].name, need);
+                        if (reason)
+                            fmt_qty(a, r, val - (avail > 0 ? avail : 0), need, sizeof need);
+                        if (reason) {
+                            rcat(reason, rsize, &rlen, rlen ? "; " : "");
+                            rcat(reason, rsize, &rlen, "insufficient unused quota for ");
+                            rcat(reason, rsize, &rlen, a->res_name[r]);
+                            rcat(reason, rsize, &rlen, " in flavor ");
+                            rcat(reason, rsize, &rlen, a->fl[f].name);
+                            rcat(reason, rsize, &rlen, ", ");
+                            rcat(reason, rsize, &rlen, need);
+                            rcat(reason, rsize, &rlen, " more needed");
+                        }
                     } else {
                         m = ADM__NOFIT;
                         char need[48], cap[48];
-                        fmt_qty(a, r, val, need, sizeof need);
-                        fmt_qty(a, r, c->defines[fr] ? adm__potential(a, q, fr) : 0, cap,
-                                sizeof cap);
+                        if (reason) {
+                            fmt_qty(a, r, val, need, sizeof need);
+                            fmt_qty(a, r, c->defines[fr] ? adm__potential(a, q, fr) : 0, cap,
+                                    sizeof cap);
+                        }
                         RAPPEND("%sinsufficient quota for %s in flavor %s: request %s exceeds "
                                 "what ClusterQueue %s can ever get (%s)",
                                 rlen ? "; " : "", a->res_name[r], a->fl[f].name, need,
@@ -1510,6 +1556,9 @@ static void admit(struct adm *a, uint32_t id, const struct adm__assign *as)
         memcpy(w->psa[i].flavor, as->flavor[i], sizeof w->psa[i].flavor);
     }
     memcpy(w->usage, as->usage, a->nfr * sizeof *w->usage);
+    for (uint32_t fr = 0; fr < a->nfr; fr++)
+        if (w->usage[fr] > a->max_wl_usage[fr])
+            a->max_wl_usage[fr] = w->usage[fr];
     adm__apply_usage(a, a->usage, w, +1);
     w->state = ADM_ADMITTED;
     w->admitted_ns = a->now;
@@ -1668,6 +1717,67 @@ static bool skippable(const struct adm *a, const struct adm_wl *w)
     return !w->fail_nodes || w->tried_gen2 == flavor_gen_sum(a, c);
 }
 
+/* What w asks for in all, per resource. */
+static void totals(const struct adm_wl *w, int64_t *tot)
+{
+    memset(tot, 0, ADM_MAX_RES * sizeof *tot);
+    for (uint32_t i = 0; i < w->nps; i++)
+        for (uint32_t r = 0; r < ADM_MAX_RES; r++)
+            tot[r] += w->ps[i].req[r] * w->ps[i].count;
+}
+
+static bool partial_ok(const struct adm_wl *w)
+{
+    for (uint32_t i = 0; i < w->nps; i++)
+        if (w->ps[i].min_count < w->ps[i].count)
+            return true;
+    return false;
+}
+
+/* Whether w must fail as an earlier workload of its queue failed in this cycle:
+ * nothing in the cohort tree has changed since, w asks for at least as much of
+ * every resource, and has no more priority and no earlier creation (so every
+ * preemption candidate it could have, the other had too). Quota grows
+ * monotonically harder with the request, so it cannot fit where the other did
+ * not. Failures about nodes and workloads that allow partial admission are
+ * never used, as node shapes and counts break the argument. */
+static int dominated(const struct adm *a, const struct adm_wl *w)
+{
+    const struct adm__cq *c = &a->cqs[w->cq];
+    if (!c->nfails || partial_ok(w))
+        return -1;
+    uint64_t gen = a->qn[a->qn[c->node].root].gen;
+    int64_t tot[ADM_MAX_RES];
+    totals(w, tot);
+    for (uint32_t k = 0; k < c->nfails; k++) {
+        const struct adm__fail *f = &c->fails[k];
+        if (f->gen != gen || w->priority > f->priority || w->created_ns < f->created)
+            continue;
+        bool ge = true;
+        for (uint32_t r = 0; r < ADM_MAX_RES && ge; r++)
+            ge = tot[r] >= f->tot[r];
+        if (ge)
+            return (int)k;
+    }
+    return -1;
+}
+
+static void note_failure(struct adm *a, uint32_t id)
+{
+    struct adm_wl *w = &a->wl[id];
+    struct adm__cq *c = &a->cqs[w->cq];
+    if (partial_ok(w))
+        return;
+    struct adm__fail f;
+    totals(w, f.tot);
+    f.priority = w->priority;
+    f.created = w->created_ns;
+    f.gen = a->qn[a->qn[c->node].root].gen;
+    f.wl = id;
+    uint32_t slot = c->nfails < 4 ? c->nfails++ : (uint32_t)(a->stats.nominations % 4);
+    c->fails[slot] = f;
+}
+
 static void set_counts(struct adm__assign *as, const struct adm_wl *w)
 {
     for (uint32_t i = 0; i < w->nps; i++)
@@ -1738,6 +1848,18 @@ static bool process(struct adm *a, uint32_t id)
         fail(a, id, false);
         return false;
     }
+    int d = c->strategy == ADM_BEST_EFFORT_FIFO && !a->cfg.backfill ? dominated(a, w) : -1;
+    if (d >= 0) {
+        const struct adm_wl *o = &a->wl[c->fails[d].wl];
+        size_t n = 0;
+        w->reason[0] = '\0';
+        rcat(w->reason, sizeof w->reason, &n, o->reason);
+        rcat(w->reason, sizeof w->reason, &n, " (decided with ");
+        rcat(w->reason, sizeof w->reason, &n, o->key);
+        rcat(w->reason, sizeof w->reason, &n, ", which asks for no more)");
+        fail(a, id, false);
+        return false;
+    }
     struct adm__assign as;
     as.usage = a->tmp_usage;
     set_counts(&as, w);
@@ -1778,11 +1900,17 @@ static bool process(struct adm *a, uint32_t id)
         }
         adm__unplace(a, w);
     }
-    size_t n = (size_t)snprintf(w->reason, sizeof w->reason, "couldn't admit in ClusterQueue %s: %s",
-                                cqn, reason);
-    if (m == ADM__PREEMPT && n < sizeof w->reason && !nodes)
-        snprintf(w->reason + n, sizeof w->reason - n, "; no workload can be preempted for it");
+    size_t n = 0;
+    w->reason[0] = '\0';
+    rcat(w->reason, sizeof w->reason, &n, "couldn't admit in ClusterQueue ");
+    rcat(w->reason, sizeof w->reason, &n, cqn);
+    rcat(w->reason, sizeof w->reason, &n, ": ");
+    rcat(w->reason, sizeof w->reason, &n, reason);
+    if (m == ADM__PREEMPT && !nodes)
+        rcat(w->reason, sizeof w->reason, &n, "; no workload can be preempted for it");
     fail(a, id, nodes);
+    if (!nodes && !a->cfg.backfill)
+        note_failure(a, id);
     if (a->cfg.backfill && m == ADM__PREEMPT && a->nresv < a->cfg.max_reservations) {
         set_counts(&as, w);
         adm__assign_flavors(a, a->usage, w, &as, false, NULL, 0);
@@ -1913,18 +2041,31 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
         struct adm__cq *c = &a->cqs[i];
         c->cursor = 0;
         c->blocked = false;
+        c->nfails = 0;
         g0[i] = a->qn[a->qn[c->node].root].gen;
         g1[i] = flavor_gen_sum(a, c);
         scan[i] = c->npend > 0 && (c->dirty || g0[i] != c->seen_gen || g1[i] != c->seen_fl ||
                                    a->cfg.backfill);
     }
+    /* The queues still to be looked at in this cycle; a queue leaves the list
+     * once its pending list is exhausted or it is blocked. */
+    uint32_t *live = xmalloc((a->ncq ? a->ncq : 1) * sizeof *live);
+    uint32_t nlive = 0;
+    for (uint32_t i = 0; i < a->ncq; i++) {
+        head_of_cq[i] = -1;
+        if (scan[i])
+            live[nlive++] = i;
+    }
     for (;;) {
         uint32_t nh = 0;
-        for (uint32_t i = 0; i < a->ncq; i++) {
+        uint32_t keep = 0;
+        for (uint32_t li = 0; li < nlive; li++) {
+            uint32_t i = live[li];
             struct adm__cq *c = &a->cqs[i];
             head_of_cq[i] = -1;
-            if (!scan[i] || c->blocked)
+            if (c->blocked || c->cursor >= c->npend)
                 continue;
+            live[keep++] = i;
             while (c->cursor < c->npend) {
                 uint32_t id = c->pend[c->cursor++];
                 struct adm_wl *w = &a->wl[id];
@@ -1944,6 +2085,7 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
                 break;
             }
         }
+        nlive = keep;
         if (nh == 0)
             break;
         if (!a->cfg.fair_sharing) {
@@ -2002,6 +2144,7 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
             }
         }
     }
+    free(live);
     free(scan);
     free(g0);
     free(g1);

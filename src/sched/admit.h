@@ -243,6 +243,7 @@ struct adm_hooks {
 struct adm_stats {
     uint64_t cycles, admissions, evictions, nominations, placements_tried;
     uint64_t reservations, backfilled;
+    uint64_t preempt_searches, preempt_found; /* victim searches, and those that found a set */
 };
 
 struct adm;

@@ -63,6 +63,24 @@ struct adm__cq {
     uint64_t seen_gen, seen_fl; /* generations when last scanned */
     bool dirty;
     char *inactive; /* why the queue cannot admit (unknown flavor...), or NULL */
+    /* Per cycle: quota failures of this queue, to skip workloads that ask for at
+     * least as much with no more priority while nothing has changed (see
+     * dominated() in admit.c). */
+    struct adm__fail {
+        int64_t tot[ADM_MAX_RES];
+        int32_t priority;
+        int64_t created;
+        uint64_t gen;
+        uint32_t wl;
+    } fails[4];
+    uint32_t nfails;
+    /* A small cache of the preemption bound of admit_preempt.c per FR, valid
+     * while the cohort tree's generation is unchanged. */
+    struct adm__bound {
+        uint64_t gen;
+        uint32_t fr;
+        int64_t bound;
+    } hb[4];
     uint32_t cursor; /* per cycle */
     bool blocked;    /* per cycle (StrictFIFO head failed) */
 };
@@ -178,6 +196,7 @@ struct adm {
     } *dl;
     uint32_t ndl, capdl;
     int64_t *tmp_usage, *tmp_usage2;
+    int64_t *max_wl_usage; /* per FR: the most any one workload has held (for bounds) */
     uint32_t *tmp_ids;
     int64_t now;
     uint32_t changes;

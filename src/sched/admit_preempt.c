@@ -416,11 +416,67 @@ static uint32_t fair(struct pctx *p, uint32_t *out, enum adm_evict_reason *why, 
     return n;
 }
 
+/* A cheap necessary condition, from the queues' usage alone: removing
+ * workloads raises what the preemptor's queue can use by at most what they
+ * hold, and another queue's workloads stop being candidates once it is back
+ * within its nominal quota (so it yields at most its excess plus one
+ * workload). When even that is short of what is missing on some contested
+ * flavor-resource, no victim set exists and the search is skipped. */
+static int64_t bound_of(const struct adm *a, const struct adm__cq *c, uint32_t fr)
+{
+    uint32_t q = c->node;
+    bool in_cohort = a->qn[q].parent != ADM_NONE;
+    bool may_other = in_cohort && (c->reclaim != ADM_P_NEVER || c->borrow != ADM_P_NEVER ||
+                                   a->cfg.fair_sharing);
+    const struct adm__qnode *rt = &a->qn[a->qn[q].root];
+    int64_t bound = c->within != ADM_P_NEVER ? a->usage[(size_t)q * a->nfr + fr] : 0;
+    for (uint32_t k = 0; may_other && k < rt->ntree_cqs; k++) {
+        uint32_t x = a->cqs[rt->tree_cqs[k]].node;
+        if (x == q)
+            continue;
+        size_t ix = (size_t)x * a->nfr + fr;
+        int64_t over = a->usage[ix] - a->subtree[ix];
+        if (over <= 0)
+            continue;
+        int64_t y = over + a->max_wl_usage[fr];
+        bound += y < a->usage[ix] ? y : a->usage[ix];
+    }
+    return bound;
+}
+
+static bool hopeless(struct adm *a, const struct adm_wl *w, const struct adm__assign *as)
+{
+    struct adm__cq *c = &a->cqs[w->cq];
+    uint32_t q = c->node;
+    uint64_t gen = a->qn[a->qn[q].root].gen;
+    for (uint32_t fr = 0; fr < a->nfr; fr++) {
+        if (as->usage[fr] <= 0)
+            continue;
+        int64_t missing = as->usage[fr] - adm__available(a, a->usage, q, fr);
+        if (missing <= 0)
+            continue;
+        struct adm__bound *b = &c->hb[fr & 3];
+        if (b->gen != gen + 1 || b->fr != fr) {
+            /* gen + 1 so that a zeroed entry never matches */
+            b->gen = gen + 1;
+            b->fr = fr;
+            b->bound = bound_of(a, c, fr);
+        }
+        if (b->bound < missing)
+            return true;
+    }
+    return false;
+}
+
 uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as, uint32_t *out,
                               enum adm_evict_reason *why, uint32_t cap)
 {
+    a->stats.preempt_searches++;
+    if (hopeless(a, &a->wl[wl], as))
+        return 0;
     struct pctx p;
-    memset(&p, 0, sizeof p);
+    p.n = 0;
+    p.c = NULL;
     p.a = a;
     p.pre = wl;
     p.as = as;
@@ -429,5 +485,7 @@ uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as
     if (p.n)
         n = a->cfg.fair_sharing ? fair(&p, out, why, cap) : classic(&p, out, why, cap);
     free(p.c);
+    if (n)
+        a->stats.preempt_found++;
     return n;
 }
