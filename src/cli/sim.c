@@ -290,11 +290,12 @@ out:
 
 /* ---- muster sim philly ---- */
 
-/* The slice replayed when none is asked for: see docs/philly.md. */
-#define PHILLY_DEFAULT_START_DAYS  0.0
-#define PHILLY_DEFAULT_WINDOW_DAYS 0.0
+/* The slice replayed when none is asked for: the busiest fortnight of the trace
+ * (16,899 jobs, the first 18 gangs of 32 GPUs), days 21-35 after the first
+ * submit. See docs/philly.md. */
+#define PHILLY_DEFAULT_START_DAYS  21.0
+#define PHILLY_DEFAULT_WINDOW_DAYS 14.0
 #define PHILLY_SHARE_BINS          200 /* the grid of --shares and --plot-shares */
-#define PHILLY_QUEUE_BINS          60  /* submit-time bins of --plot */
 
 static void philly_usage(FILE *f)
 {
@@ -314,7 +315,7 @@ static void philly_usage(FILE *f)
         "--start/--window (days after the first submit) and --jobs-limit pick the jobs replayed\n"
         "(default: days %g-%g). Prints one row per policy; --json one object per policy;\n"
         "--csv every job's outcome; --shares each team's GPU share over time; --plot mean\n"
-        "queueing delay against submit time; --plot-shares the team shares of one policy.\n",
+        "queueing delay by gang size; --plot-shares the team shares of one policy.\n",
         PHILLY_DEFAULT_START_DAYS, PHILLY_DEFAULT_START_DAYS + PHILLY_DEFAULT_WINDOW_DAYS);
 }
 
@@ -574,36 +575,30 @@ static int write_shares_csv(const struct philly_cli *c, const char *path)
     return 0;
 }
 
-/* Mean queueing delay (hours) of the jobs submitted in each of PHILLY_QUEUE_BINS
- * equal bins of the submit span, one line per policy. */
+/* Mean queueing delay (minutes) by gang-size bucket, one line per policy: the
+ * x axis is the bucket's index, each marked and labelled with its sizes. */
 static int plot_queue(const struct philly_cli *c, const char *path)
 {
     struct svg_chart ch;
     char title[256];
     snprintf(title, sizeof title,
-             "Philly: mean queueing delay by submit time — %zu jobs, %u GPUs, %s queues",
-             c->njobs, c->cfg.gpus, c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "per-team" : "one");
-    svg_chart_init(&ch, title, "submit time (days from the first replayed submit)",
-                   "mean queueing delay (hours)");
-    double span = c->njobs ? (double)c->jobs[c->njobs - 1].submit_s + 1 : 1;
-    double width = span / PHILLY_QUEUE_BINS;
+             "Philly: mean queueing delay by gang size — %zu jobs, %u GPUs, %s", c->njobs,
+             c->cfg.gpus,
+             c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "a queue per team" : "one queue");
+    svg_chart_init(&ch, title, "gang-size bucket (GPUs per job, named on each marker)",
+                   "mean queueing delay (minutes)");
+    svg_chart_x_range(&ch, -0.5, PHILLY_NBUCKETS - 0.5);
+    for (unsigned b = 0; b < PHILLY_NBUCKETS; b++) {
+        char label[48];
+        snprintf(label, sizeof label, "%s (%zu jobs)", philly_bucket_name(b),
+                 c->m[0].queue_by[b].n);
+        svg_chart_vline(&ch, b, label);
+    }
     for (int i = 0; i < c->npol; i++) {
         int s = svg_chart_add_series(&ch, philly_policy_name(c->pol[i]));
-        double sum[PHILLY_QUEUE_BINS] = {0};
-        size_t n[PHILLY_QUEUE_BINS] = {0};
-        for (size_t k = 0; k < c->njobs; k++) {
-            const struct philly_outcome *o = &c->runs[i].out[k];
-            if (o->first_admit_ns < 0)
-                continue;
-            size_t b = (size_t)((double)c->jobs[k].submit_s / width);
-            if (b >= PHILLY_QUEUE_BINS)
-                b = PHILLY_QUEUE_BINS - 1;
-            sum[b] += (double)o->first_admit_ns / 1e9 - (double)c->jobs[k].submit_s;
-            n[b]++;
-        }
-        for (size_t b = 0; b < PHILLY_QUEUE_BINS; b++)
-            if (n[b])
-                svg_chart_add_point(&ch, s, (b + 0.5) * width / 86400, sum[b] / n[b] / 3600);
+        for (unsigned b = 0; b < PHILLY_NBUCKETS; b++)
+            if (c->m[i].queue_by[b].n)
+                svg_chart_add_point(&ch, s, b, c->m[i].queue_by[b].mean / 60);
     }
     struct err e = {0};
     int rc = svg_chart_write(&ch, path, &e);
