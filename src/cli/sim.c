@@ -340,8 +340,8 @@ static int parse_count(const char *opt, const char *s, unsigned long long min,
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || *end || errno || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "muster sim philly: %s '%s': want a whole number in [%llu, %llu]\n", opt,
-                s, min, max);
+        fprintf(stderr, "muster sim philly: %s '%s': want a whole number in [%llu, %llu]\n", opt, s,
+                min, max);
         return -1;
     }
     *out = v;
@@ -387,8 +387,8 @@ static void print_json(const struct philly_cli *c)
         const struct philly_dist *q32 = &m->queue_by[PHILLY_NBUCKETS - 1];
         printf("{\"policy\":\"%s\",\"jobs\":%zu,\"dropped\":%zu,\"completed\":%zu,"
                "\"never_admitted\":%zu,\"killed\":%zu,",
-               philly_policy_name(c->pol[i]), m->jobs, c->dropped, m->completed,
-               m->never_admitted, m->killed);
+               philly_policy_name(c->pol[i]), m->jobs, c->dropped, m->completed, m->never_admitted,
+               m->killed);
         printf("\"mean_jct_s\":%.3f,\"p50_jct_s\":%.3f,\"p99_jct_s\":%.3f,", m->jct.mean,
                m->jct.p50, m->jct.p99);
         printf("\"mean_queue_s\":%.3f,\"p50_queue_s\":%.3f,\"p99_queue_s\":%.3f,"
@@ -403,8 +403,7 @@ static void print_json(const struct philly_cli *c)
                                       PHILLY_GANG_BIG));
         printf("\"gpu_utilization\":%.6f,\"makespan_s\":%.3f,\"gpu_seconds\":%.3f,"
                "\"evictions\":%llu,",
-               m->gpu_utilization, m->makespan_s, m->gpu_seconds,
-               (unsigned long long)m->evictions);
+               m->gpu_utilization, m->makespan_s, m->gpu_seconds, (unsigned long long)m->evictions);
         printf("\"queue_by_gang\":{");
         for (unsigned b = 0; b < PHILLY_NBUCKETS; b++)
             printf("%s\"%s\":{\"jobs\":%zu,\"mean_s\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f}",
@@ -437,14 +436,13 @@ static void print_table(const struct philly_cli *c)
                reclaim_name(c->cfg.reclaim));
     else
         printf("one ClusterQueue (fairshare is besteffort with one queue)\n");
-    printf("run time known as ceil(duration x %.2f) s; an evicted job %s\n\n",
-           c->cfg.overestimate,
+    printf("run time known as ceil(duration x %.2f) s; an evicted job %s\n\n", c->cfg.overestimate,
            c->cfg.rerun == PHILLY_RERUN_RESTART ? "starts over" : "resumes");
-    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "policy", "jobs",
-           "jct_mean", "jct_p50", "jct_p99", "q_mean", "q_p50", "q_p99", "q32_mean", "q32_p99",
-           "util", "makespan", "evict");
-    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "", "", "h", "h", "h",
-           "min", "min", "min", "min", "min", "%", "days", "");
+    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "policy", "jobs", "jct_mean",
+           "jct_p50", "jct_p99", "q_mean", "q_p50", "q_p99", "q32_mean", "q32_p99", "util",
+           "makespan", "evict");
+    printf("%-11s %7s %9s %9s %9s %9s %9s %9s %9s %9s %6s %8s %6s\n", "", "", "h", "h", "h", "min",
+           "min", "min", "min", "min", "%", "days", "");
     for (int i = 0; i < c->npol; i++) {
         const struct philly_metrics *m = &c->m[i];
         const struct philly_dist *q32 = &m->queue_by[PHILLY_NBUCKETS - 1];
@@ -555,9 +553,8 @@ static int write_shares_csv(const struct philly_cli *c, const char *path)
         for (uint32_t b = 0; b < PHILLY_SHARE_BINS; b++)
             for (uint32_t k = 0; k < nt; k++) {
                 double g = sh[(size_t)b * nt + k];
-                long long nominal = c->cfg.queues == PHILLY_Q_PER_CLUSTER
-                                        ? (long long)c->runs[i].nominal[k]
-                                        : -1;
+                long long nominal =
+                    c->cfg.queues == PHILLY_Q_PER_CLUSTER ? (long long)c->runs[i].nominal[k] : -1;
                 fprintf(f, "%s,%.1f,%s,", philly_policy_name(c->pol[i]),
                         (double)horizon / 1e9 * b / PHILLY_SHARE_BINS, c->t.teams[k]);
                 if (nominal >= 0)
@@ -583,8 +580,7 @@ static int plot_queue(const struct philly_cli *c, const char *path)
     char title[256];
     snprintf(title, sizeof title,
              "Philly: mean queueing delay by gang size — %zu jobs, %u GPUs, %s", c->njobs,
-             c->cfg.gpus,
-             c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "a queue per team" : "one queue");
+             c->cfg.gpus, c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "a queue per team" : "one queue");
     svg_chart_init(&ch, title, "gang-size bucket (GPUs per job, named on each marker)",
                    "mean queueing delay (minutes)");
     svg_chart_x_range(&ch, -0.5, PHILLY_NBUCKETS - 0.5);
@@ -634,8 +630,8 @@ static int plot_shares(const struct philly_cli *c, const char *path)
             continue; /* a team with no jobs in the slice */
         int s = svg_chart_add_series(&ch, c->t.teams[k]);
         for (uint32_t b = 0; b < PHILLY_SHARE_BINS; b++)
-            svg_chart_add_point(&ch, s, (double)horizon / 1e9 / 86400 * (b + 0.5) /
-                                            PHILLY_SHARE_BINS,
+            svg_chart_add_point(&ch, s,
+                                (double)horizon / 1e9 / 86400 * (b + 0.5) / PHILLY_SHARE_BINS,
                                 100 * sh[(size_t)b * nt + k] / c->cfg.gpus);
     }
     free(sh);
@@ -833,8 +829,8 @@ static int sim_philly(int argc, char **argv)
         if (c.pol[i] == PHILLY_STRICT)
             c.strict_ix = i;
         bar.base = (uint64_t)i * c.njobs;
-        if (philly_run(c.jobs, c.njobs, c.t.teams, c.t.nteams, &c.cfg, c.pol[i], &c.runs[i],
-                       &e) < 0) {
+        if (philly_run(c.jobs, c.njobs, c.t.teams, c.t.nteams, &c.cfg, c.pol[i], &c.runs[i], &e) <
+            0) {
             progress_finish(&bar.p);
             fprintf(stderr, "muster sim philly: %s\n", e.msg);
             goto out;

@@ -277,9 +277,9 @@ struct replay {
     const struct philly_config *cfg;
     struct philly_run *r;
     struct adm *a;
-    struct heap done;     /* indexed by job: key = completion time of its current run */
-    int64_t *start_ns;    /* start of the current run, -1 when not running */
-    int64_t *left_ns;     /* run time still needed (resume mode) */
+    struct heap done;  /* indexed by job: key = completion time of its current run */
+    int64_t *start_ns; /* start of the current run, -1 when not running */
+    int64_t *left_ns;  /* run time still needed (resume mode) */
 };
 
 static int64_t dur_ns(const struct philly_job *j)
@@ -358,7 +358,8 @@ static int build_world(struct replay *p, char *const *teams, uint32_t nteams,
             .lending_limit = ADM_UNLIMITED,
         };
         struct adm_flavor_quota_spec fq = {.flavor = "default", .res = &qs, .nres = 1};
-        struct adm_group_spec g = {.covered = gpu_res, .ncovered = 1, .flavors = &fq, .nflavors = 1};
+        struct adm_group_spec g = {
+            .covered = gpu_res, .ncovered = 1, .flavors = &fq, .nflavors = 1};
         struct adm_cq_spec cq = {
             .name = per ? teams[q] : "all",
             .cohort = per ? "philly" : NULL,
@@ -663,9 +664,8 @@ void philly_shares(const struct philly_job *jobs, const struct philly_run *r, ui
     }
 }
 
-size_t philly_count_later(const struct philly_job *jobs, size_t njobs,
-                          const struct philly_run *a, const struct philly_run *b,
-                          uint32_t min_gpus)
+size_t philly_count_later(const struct philly_job *jobs, size_t njobs, const struct philly_run *a,
+                          const struct philly_run *b, uint32_t min_gpus)
 {
     size_t n = 0;
     for (size_t i = 0; i < njobs; i++)

@@ -37,12 +37,12 @@
 #include "base/err.h"
 #include "sched/admit.h"
 
-#define PHILLY_MAX_JOB_GPUS  1000000 /* num_gpus accepted by the loader */
-#define PHILLY_MAX_DURATION  1e9     /* seconds (31 years) accepted by the loader */
-#define PHILLY_MAX_TEAM_LEN  63      /* bytes of a virtual cluster id */
-#define PHILLY_MAX_GPUS      (1u << 20) /* --gpus */
-#define PHILLY_NBUCKETS      6       /* gang-size buckets, see philly_bucket() */
-#define PHILLY_GANG_BIG      32      /* the "large gang" of the p99_queue_s_gang32 figures */
+#define PHILLY_MAX_JOB_GPUS 1000000    /* num_gpus accepted by the loader */
+#define PHILLY_MAX_DURATION 1e9        /* seconds (31 years) accepted by the loader */
+#define PHILLY_MAX_TEAM_LEN 63         /* bytes of a virtual cluster id */
+#define PHILLY_MAX_GPUS     (1u << 20) /* --gpus */
+#define PHILLY_NBUCKETS     6          /* gang-size buckets, see philly_bucket() */
+#define PHILLY_GANG_BIG     32         /* the "large gang" of the p99_queue_s_gang32 figures */
 
 /* ---- the trace ---- */
 
@@ -123,8 +123,8 @@ struct philly_config {
     uint32_t gpus;          /* cluster size; a multiple of gpus_per_node */
     uint32_t gpus_per_node; /* 1 .. CLUSTER_MAX_GPUS */
     enum philly_queues queues;
-    double overestimate;         /* >= 1: the bound is ceil(duration x this) */
-    enum adm_ppolicy reclaim;    /* reclaimWithinCohort of per-team queues */
+    double overestimate;      /* >= 1: the bound is ceil(duration x this) */
+    enum adm_ppolicy reclaim; /* reclaimWithinCohort of per-team queues */
     enum philly_rerun rerun;
     /* Called, if set, after every 1024 arrivals with the number arrived so far:
      * for a progress bar. */
@@ -228,8 +228,7 @@ void philly_shares(const struct philly_job *jobs, const struct philly_run *r, ui
 
 /* How many jobs of min_gpus or more GPUs, admitted in both runs of the same
  * jobs, were admitted later (longer queueing delay) in a than in b. */
-size_t philly_count_later(const struct philly_job *jobs, size_t njobs,
-                          const struct philly_run *a, const struct philly_run *b,
-                          uint32_t min_gpus);
+size_t philly_count_later(const struct philly_job *jobs, size_t njobs, const struct philly_run *a,
+                          const struct philly_run *b, uint32_t min_gpus);
 
 #endif

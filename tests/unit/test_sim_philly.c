@@ -173,7 +173,8 @@ static void test_load_errors(void **state)
         snprintf(want, sizeof want, "%s:%s", path, cases[i].want);
         if (!strstr(e.msg, cases[i].want) || strncmp(e.msg, path, strlen(path)) != 0)
             fail_msg("case %zu: got '%s', want '%s'", i, e.msg, want);
-        if (cases[i].want[0] >= '0' && cases[i].want[0] <= '9' && strncmp(e.msg, want, strlen(want)))
+        if (cases[i].want[0] >= '0' && cases[i].want[0] <= '9' &&
+            strncmp(e.msg, want, strlen(want)))
             fail_msg("case %zu: got '%s', want it to start '%s'", i, e.msg, want);
     }
     struct philly_trace t;
@@ -231,11 +232,11 @@ static void test_load_real_trace(void **state)
 static void test_select(void **state)
 {
     (void)state;
-    const char *path = put(HDR "2017-10-01 00:00:00,10,1,10,a\n"  /* day 0 */
+    const char *path = put(HDR "2017-10-01 00:00:00,10,1,10,a\n"   /* day 0 */
                                "2017-10-01 12:00:00,10,64,640,b\n" /* day 0.5, 64 GPUs */
-                               "2017-10-02 00:00:00,10,2,20,a\n"  /* day 1 */
-                               "2017-10-02 00:00:10,10,4,40,b\n"  /* day 1 + 10 s */
-                               "2017-10-03 00:00:00,10,8,80,a\n"  /* day 2 */);
+                               "2017-10-02 00:00:00,10,2,20,a\n"   /* day 1 */
+                               "2017-10-02 00:00:10,10,4,40,b\n"   /* day 1 + 10 s */
+                               "2017-10-03 00:00:00,10,8,80,a\n" /* day 2 */);
     struct philly_trace t;
     struct err e = {0};
     if (philly_load(&t, path, &e) < 0)
@@ -278,9 +279,9 @@ static void test_pod_gpus(void **state)
     (void)state;
     static const uint32_t cases[][3] = {
         /* gpus, per node, pod GPUs */
-        {1, 8, 1},  {2, 8, 2},   {4, 8, 4},   {8, 8, 8},   {12, 8, 6},  {16, 8, 8},
-        {24, 8, 8}, {32, 8, 8},  {128, 8, 8}, {13, 8, 1},  {12, 16, 12}, {48, 16, 16},
-        {8, 4, 4},  {6, 4, 3},   {1, 1, 1},   {64, 1, 1},
+        {1, 8, 1},  {2, 8, 2},  {4, 8, 4},   {8, 8, 8},  {12, 8, 6},   {16, 8, 8},
+        {24, 8, 8}, {32, 8, 8}, {128, 8, 8}, {13, 8, 1}, {12, 16, 12}, {48, 16, 16},
+        {8, 4, 4},  {6, 4, 3},  {1, 1, 1},   {64, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (philly_pod_gpus(cases[i][0], cases[i][1]) != cases[i][2])
@@ -348,7 +349,7 @@ static void test_policy_names(void **state)
 static void test_buckets(void **state)
 {
     (void)state;
-    static const uint32_t cases[][2] = {{1, 0}, {2, 1},  {4, 1},  {5, 2},  {8, 2},   {9, 3},
+    static const uint32_t cases[][2] = {{1, 0},  {2, 1},  {4, 1},  {5, 2},  {8, 2},  {9, 3},
                                         {16, 3}, {17, 4}, {31, 4}, {32, 5}, {128, 5}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_int_equal(philly_bucket(cases[i][0]), cases[i][1]);
@@ -398,7 +399,7 @@ static const struct philly_job hand_jobs[] = {
     {.submit_s = 5, .duration_s = 10, .gpus = 32, .team = 1},
     {.submit_s = 20, .duration_s = 1, .gpus = 4, .team = 0},
 };
-#define S(x) ((int64_t)(x) * MTIME_S)
+#define S(x) ((int64_t)(x)*MTIME_S)
 
 static void hand_run(struct philly_run *r, struct philly_outcome *out, struct philly_span *spans)
 {
@@ -528,8 +529,7 @@ static void expect_admits(const struct philly_run *r, const int64_t *admit_s, co
         if (r->out[i].first_admit_ns != S(admit_s[i]) || r->out[i].end_ns != S(end_s[i]))
             fail_msg("%s: job %zu admitted %.3f ended %.3f, want %lld and %lld",
                      philly_policy_name(r->policy), i, (double)r->out[i].first_admit_ns / 1e9,
-                     (double)r->out[i].end_ns / 1e9, (long long)admit_s[i],
-                     (long long)end_s[i]);
+                     (double)r->out[i].end_ns / 1e9, (long long)admit_s[i], (long long)end_s[i]);
 }
 
 static void test_replay_head_of_line(void **state)
@@ -689,14 +689,22 @@ static void test_replay_deterministic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_load_small),
-        cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_load_real_trace),
-        cmocka_unit_test(test_select),       cmocka_unit_test(test_pod_gpus),
-        cmocka_unit_test(test_quota),        cmocka_unit_test(test_policy_names),
-        cmocka_unit_test(test_buckets),      cmocka_unit_test(test_dist),
-        cmocka_unit_test(test_metrics_by_hand), cmocka_unit_test(test_shares_by_hand),
-        cmocka_unit_test(test_count_later),  cmocka_unit_test(test_replay_head_of_line),
-        cmocka_unit_test(test_replay_overestimate), cmocka_unit_test(test_replay_reclaim),
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_load_small),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_real_trace),
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_pod_gpus),
+        cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_policy_names),
+        cmocka_unit_test(test_buckets),
+        cmocka_unit_test(test_dist),
+        cmocka_unit_test(test_metrics_by_hand),
+        cmocka_unit_test(test_shares_by_hand),
+        cmocka_unit_test(test_count_later),
+        cmocka_unit_test(test_replay_head_of_line),
+        cmocka_unit_test(test_replay_overestimate),
+        cmocka_unit_test(test_replay_reclaim),
         cmocka_unit_test(test_replay_deterministic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
