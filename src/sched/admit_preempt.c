@@ -37,7 +37,10 @@ struct pctx {
     bool need[ADM_MAX_FLAVORS * ADM_MAX_RES];
     uint32_t needv[ADM_MAX_FLAVORS * ADM_MAX_RES]; /* the contested FRs, listed */
     uint32_t nneed;
-    struct cand *c;
+    bool fair, may_other;
+    const struct adm__qnode *rt;
+    bool *eligible; /* per ClusterQueue of the tree */
+    struct cand *c;  /* fair sharing: every candidate, in order */
     uint32_t n;
 };
 
@@ -100,12 +103,13 @@ static bool fits(struct pctx *p, bool borrow)
     return true;
 }
 
-static void collect(struct pctx *p, bool fair)
+/* Prepares a search: the contested flavor-resources and which queues of the
+ * tree can hold candidates. Returns false when none can. */
+static bool prepare(struct pctx *p, bool fair)
 {
     struct adm *a = p->a;
     const struct adm_wl *w = &a->wl[p->pre];
     const struct adm__cq *c = &a->cqs[w->cq];
-    uint32_t root = a->qn[c->node].root;
     /* Contested FRs: those where the assignment does not fit now, or all of the
      * assignment's when only the nodes are short. */
     bool any = false;
@@ -121,76 +125,74 @@ static void collect(struct pctx *p, bool fair)
     for (uint32_t fr = 0; fr < a->nfr; fr++)
         if (p->need[fr])
             p->needv[p->nneed++] = fr;
-    p->n = 0;
-    p->c = NULL;
+    p->fair = fair;
     bool in_cohort = a->qn[c->node].parent != ADM_NONE;
-    bool may_other = in_cohort && (c->reclaim != ADM_P_NEVER ||
-                                   (!fair && c->borrow == ADM_P_LOWER_PRIORITY));
-    if (c->within == ADM_P_NEVER && !may_other)
-        return;
-    /* Only the preemptor's own queue and the queues of its tree that borrow on a
-     * contested flavor-resource can hold candidates. The tree keeps its admitted
-     * workloads in candidate order; other queues' candidates come first. */
-    const struct adm__qnode *rt = &a->qn[root];
-    bool *eligible = xmalloc((a->ncq ? a->ncq : 1) * sizeof *eligible);
+    p->may_other = in_cohort && (c->reclaim != ADM_P_NEVER ||
+                                 (!fair && c->borrow == ADM_P_LOWER_PRIORITY));
+    if (c->within == ADM_P_NEVER && !p->may_other)
+        return false;
+    const struct adm__qnode *rt = &a->qn[a->qn[c->node].root];
+    p->rt = rt;
+    p->eligible = xmalloc((a->ncq ? a->ncq : 1) * sizeof *p->eligible);
     for (uint32_t k = 0; k < rt->ntree_cqs; k++) {
         uint32_t xcq = rt->tree_cqs[k];
-        eligible[xcq] = xcq == w->cq ? c->within != ADM_P_NEVER
-                                     : may_other && borrows_contested(p, xcq);
+        p->eligible[xcq] = xcq == w->cq ? c->within != ADM_P_NEVER
+                                        : p->may_other && borrows_contested(p, xcq);
     }
-    p->c = xmalloc((rt->norder ? rt->norder : 1) * sizeof *p->c);
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t j = 0; j < rt->norder; j++) {
-            uint32_t i = rt->order[j];
-            const struct adm_wl *x = &a->wl[i];
-            bool own = x->cq == w->cq;
-            if (own != (pass == 1) || !eligible[x->cq] || i == p->pre)
-                continue;
-            bool uses = false;
-            for (uint32_t k2 = 0; k2 < p->nneed && !uses; k2++)
-                uses = x->usage[p->needv[k2]] > 0;
-            if (!uses)
-                continue;
-            uint8_t type;
-            if (own) {
-                if (!policy_ok(c->within, w, x))
-                    continue;
-                type = C_SAME;
-            } else if (!fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
-                       (!c->has_threshold || x->priority <= c->threshold)) {
-                type = C_BORROW;
-            } else if (policy_ok(c->reclaim, w, x)) {
-                type = C_RECLAIM;
-            } else {
-                continue;
-            }
-            p->c[p->n].wl = i;
-            p->c[p->n].type = type;
-            p->c[p->n].removed = false;
-            p->n++;
-        }
-    }
-    free(eligible);
-    if (p->n == 0)
-        return;
-    /* Removing a workload raises what the queue can use by at most its own
-     * usage, so when all candidates together hold less than the shortfall on
-     * some contested flavor-resource, no victim set exists: say so without
-     * sorting them. (With nodes short rather than quota, there is no cheap
-     * bound, and the search runs.) */
-    for (uint32_t k = 0; k < p->nneed && any; k++) {
-        uint32_t fr = p->needv[k];
-        int64_t short_by = p->as->usage[fr] - adm__available(a, a->usage, c->node, fr);
-        if (short_by <= 0)
+    return true;
+}
+
+/* The next candidate in order, from position *pos (pass * norder + j): other
+ * queues' candidates first, then the preemptor's own, each in the tree's
+ * candidate order (lower priority, then most recently admitted, then name). */
+static bool cand_next(struct pctx *p, uint32_t *pos, struct cand *out)
+{
+    struct adm *a = p->a;
+    const struct adm_wl *w = &a->wl[p->pre];
+    const struct adm__cq *c = &a->cqs[w->cq];
+    const struct adm__qnode *rt = p->rt;
+    while (*pos < 2 * rt->norder) {
+        uint32_t pass = *pos / rt->norder, j = *pos % rt->norder;
+        (*pos)++;
+        uint32_t i = rt->order[j];
+        const struct adm_wl *x = &a->wl[i];
+        bool own = x->cq == w->cq;
+        if (own != (pass == 1) || !p->eligible[x->cq] || i == p->pre)
             continue;
-        int64_t held = 0;
-        for (uint32_t i = 0; i < p->n && held < short_by; i++)
-            held += a->wl[p->c[i].wl].usage[fr];
-        if (held < short_by) {
-            p->n = 0;
-            return;
+        bool uses = false;
+        for (uint32_t k2 = 0; k2 < p->nneed && !uses; k2++)
+            uses = x->usage[p->needv[k2]] > 0;
+        if (!uses)
+            continue;
+        uint8_t type;
+        if (own) {
+            if (!policy_ok(c->within, w, x))
+                continue;
+            type = C_SAME;
+        } else if (!p->fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
+                   (!c->has_threshold || x->priority <= c->threshold)) {
+            type = C_BORROW;
+        } else if (policy_ok(c->reclaim, w, x)) {
+            type = C_RECLAIM;
+        } else {
+            continue;
         }
+        out->wl = i;
+        out->type = type;
+        out->removed = false;
+        return true;
     }
+    return false;
+}
+
+/* All candidates, in order (fair sharing needs them per queue). */
+static void collect_all(struct pctx *p)
+{
+    p->c = xmalloc((p->rt->norder ? p->rt->norder : 1) * sizeof *p->c);
+    p->n = 0;
+    uint32_t pos = 0;
+    while (cand_next(p, &pos, &p->c[p->n]))
+        p->n++;
 }
 
 static bool valid(struct pctx *p, const struct cand *k, bool borrow)
@@ -238,16 +240,19 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
     struct adm *a = p->a;
     const struct adm_wl *w = &a->wl[p->pre];
     const struct adm__cq *c = &a->cqs[w->cq];
-    bool other = false;
-    for (uint32_t i = 0; i < p->n; i++)
-        other |= p->c[i].type != C_SAME;
+    /* Whether any candidate comes from another queue: they come first. */
+    struct cand k;
+    uint32_t pos = 0;
+    if (!cand_next(p, &pos, &k))
+        return 0;
+    bool other = a->wl[k.wl].cq != w->cq;
     bool borrow_forbidden = c->borrow == ADM_P_NEVER;
     /* As Kueue's queueUnderNominalInResourcesNeedingPreemption: the queue's usage
      * now (without the incoming workload) is below nominal on every contested
      * flavor-resource. */
     bool under_nominal = true;
-    for (uint32_t k = 0; k < p->nneed; k++) {
-        size_t ix = (size_t)c->node * a->nfr + p->needv[k];
+    for (uint32_t x = 0; x < p->nneed; x++) {
+        size_t ix = (size_t)c->node * a->nfr + p->needv[x];
         if (a->usage[ix] >= a->nominal[ix])
             under_nominal = false;
     }
@@ -268,12 +273,13 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
     for (uint32_t at = 0; at < na; at++) {
         bool borrow = attempts[at];
         uint32_t n = 0;
-        for (uint32_t i = 0; i < p->n && n < cap; i++) {
-            if (!valid(p, &p->c[i], borrow))
+        pos = 0;
+        while (n < cap && cand_next(p, &pos, &k)) {
+            if (!valid(p, &k, borrow))
                 continue;
-            sim(a, p->c[i].wl, -1);
-            out[n] = p->c[i].wl;
-            why[n] = reason_of(p->c[i].type);
+            sim(a, k.wl, -1);
+            out[n] = k.wl;
+            why[n] = reason_of(k.type);
             n++;
             if (fits(p, borrow)) {
                 n = fill_back(p, out, why, n, borrow);
@@ -480,11 +486,19 @@ uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as
     p.a = a;
     p.pre = wl;
     p.as = as;
-    collect(&p, a->cfg.fair_sharing);
+    p.eligible = NULL;
     uint32_t n = 0;
-    if (p.n)
-        n = a->cfg.fair_sharing ? fair(&p, out, why, cap) : classic(&p, out, why, cap);
+    if (prepare(&p, a->cfg.fair_sharing)) {
+        if (a->cfg.fair_sharing) {
+            collect_all(&p);
+            if (p.n)
+                n = fair(&p, out, why, cap);
+        } else {
+            n = classic(&p, out, why, cap);
+        }
+    }
     free(p.c);
+    free(p.eligible);
     if (n)
         a->stats.preempt_found++;
     return n;
