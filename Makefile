@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`. Everything else is CMake.
-.PHONY: all deps build build-asan run test bench clean format
+.PHONY: all deps build build-asan run test bench clean format fuzz scenarios
 
 all: build
 
@@ -29,6 +29,18 @@ run: build
 
 test: build build-asan
 	@ctest --preset asan
+
+# Every scenario in tests/scenarios through the real binary (also part of `make test`).
+scenarios: build
+	./build/default/muster scenario run tests/scenarios/*.yaml
+
+# Real libFuzzer binaries of the fuzz targets (needs clang and libclang-rt-14-dev);
+# `make test` runs the same targets briefly with a built-in mutation driver.
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)"; exit 1; }
+	cmake -B build/fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DMUSTER_SANITIZE=ON -DMUSTER_LIBFUZZER=ON >/dev/null
+	cmake --build build/fuzz
+	@echo "run e.g.: build/fuzz/tests/libfuzzer_decode -max_total_time=60 tests/fuzz/corpus/decode"
 
 clean:
 	rm -rf build
