@@ -165,6 +165,6 @@ expect_error "--nodes and --pods are required" -- sim openb --pods "$PODS"
 expect_error "--seeds" -- sim openb --nodes "$NODES" --pods "$PODS" --seeds 9-3
 expect_error "--tune" -- sim openb --nodes "$NODES" --pods "$PODS" --tune zero
 expect_error "unexpected argument" -- sim openb --nodes "$NODES" --pods "$PODS" extra
-expect_error "unknown trace kind" -- sim philly
+expect_error "unknown trace kind" -- sim alibaba2020
 
 echo "ok"
