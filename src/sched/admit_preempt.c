@@ -301,30 +301,74 @@ static bool strategy_ok(enum adm_fs_strategy s, int64_t pre, int64_t before, int
 
 /* The candidate queue with the highest share that still has candidates (the
  * preemptor's own queue always qualifies; others only while they borrow). */
-static int pick_cq(struct pctx *p, const bool *skip)
+static int first_of(struct pctx *p, uint32_t cq);
+
+static bool on_path(const struct adm *a, uint32_t q, uint32_t own_node)
+{
+    for (uint32_t x = own_node; x != ADM_NONE; x = a->qn[x].parent)
+        if (x == q)
+            return true;
+    return false;
+}
+
+/* Kueue's descent for fair-sharing targets: from the root, at each cohort the
+ * child with the highest share wins (child cohorts that do not borrow are left
+ * out unless the preemptor lies below them; queues other than the preemptor's
+ * must borrow on a contested flavor-resource and have candidates left). Ties
+ * between queues go to the one whose first candidate comes first; between a
+ * cohort and a queue, to the cohort. Returns a ClusterQueue or -1. */
+static int pick_in(struct pctx *p, uint32_t q, const bool *skip, int *first)
 {
     struct adm *a = p->a;
+    const struct adm__qnode *n = &a->qn[q];
     uint32_t own = a->wl[p->pre].cq;
-    int best = -1;
-    int64_t best_drs = -1;
-    uint32_t best_first = 0;
-    for (uint32_t i = 0; i < p->n; i++) {
-        if (p->c[i].removed)
-            continue;
-        uint32_t cq = a->wl[p->c[i].wl].cq;
-        if (skip[cq])
-            continue;
-        if (cq != own && !borrows_contested(p, cq))
-            continue;
-        int64_t d = adm__drs(a, a->usage, a->cqs[cq].node, NULL, NULL);
-        if (best < 0 || d > best_drs) {
-            best = (int)cq;
-            best_drs = d;
-            best_first = i;
-        }
-        (void)best_first;
+    if (n->is_cq) {
+        if (skip[n->cq] || (n->cq != own && !borrows_contested(p, n->cq)))
+            return -1;
+        int f = first_of(p, n->cq);
+        if (f < 0)
+            return -1;
+        *first = f;
+        return (int)n->cq;
     }
+    int best = -1, best_first = 0;
+    bool best_cohort = false;
+    int64_t best_drs = -1;
+    for (uint32_t k = 0; k < n->nkids; k++) {
+        uint32_t kid = n->kids[k];
+        bool cohort = !a->qn[kid].is_cq;
+        if (cohort && !adm__borrowing(a, a->usage, kid, NULL) &&
+            !on_path(a, kid, a->cqs[own].node))
+            continue;
+        int f = 0;
+        int cq = pick_in(p, kid, skip, &f);
+        if (cq < 0)
+            continue;
+        int64_t d = adm__drs(a, a->usage, kid, NULL, NULL);
+        bool better;
+        if (best < 0 || d > best_drs)
+            better = true;
+        else if (d < best_drs)
+            better = false;
+        else if (cohort != best_cohort)
+            better = cohort;
+        else
+            better = f < best_first;
+        if (better) {
+            best = cq;
+            best_drs = d;
+            best_first = f;
+            best_cohort = cohort;
+        }
+    }
+    *first = best_first;
     return best;
+}
+
+static int pick_cq(struct pctx *p, const bool *skip)
+{
+    int first = 0;
+    return pick_in(p, p->a->qn[p->a->cqs[p->a->wl[p->pre].cq].node].root, skip, &first);
 }
 
 static int first_of(struct pctx *p, uint32_t cq)
