@@ -304,8 +304,9 @@ static void philly_usage(FILE *f)
         "usage: muster sim philly --jobs FILE [--gpus 2048] [--gpus-per-node 8]\n"
         "                         [--queues single|per-cluster] [--policy NAME[,NAME...]]\n"
         "                         [--overestimate 1.0] [--reclaim any|lower|never]\n"
-        "                         [--rerun resume|restart] [--start DAYS] [--window DAYS]\n"
-        "                         [--jobs-limit N] [--json] [--csv FILE] [--shares FILE]\n"
+        "                         [--rerun resume|restart] [--reservations N]\n"
+        "                         [--start DAYS] [--window DAYS] [--jobs-limit N] [--json]\n"
+        "                         [--csv FILE] [--shares FILE]\n"
         "                         [--plot FILE] [--plot-shares FILE]\n\n"
         "Replays the Philly trace's arrivals, gang sizes and run times through the admission\n"
         "engine on a virtual clock, once per policy (strict, besteffort, fairshare, backfill;\n"
@@ -313,7 +314,8 @@ static void philly_usage(FILE *f)
         "ceil(duration x OVERESTIMATE) seconds. --queues per-cluster gives each virtual cluster\n"
         "its own ClusterQueue in one cohort, with nominal GPUs in proportion to its GPU time.\n"
         "--start/--window (days after the first submit) and --jobs-limit pick the jobs replayed\n"
-        "(default: days %g-%g). Prints one row per policy; --json one object per policy;\n"
+        "(default: days %g-%g). --reservations caps backfill's reservations per cycle\n"
+        "(engine default 16). Prints one row per policy; --json one object per policy;\n"
         "--csv every job's outcome; --shares each team's GPU share over time; --plot mean\n"
         "queueing delay by gang size; --plot-shares the team shares of one policy.\n",
         PHILLY_DEFAULT_START_DAYS, PHILLY_DEFAULT_START_DAYS + PHILLY_DEFAULT_WINDOW_DAYS);
@@ -410,10 +412,11 @@ static void print_json(const struct philly_cli *c)
                    b ? "," : "", philly_bucket_name(b), m->queue_by[b].n, m->queue_by[b].mean,
                    m->queue_by[b].p50, m->queue_by[b].p99);
         printf("},\"gpus\":%u,\"gpus_per_node\":%u,\"queues\":\"%s\",\"overestimate\":%g,"
-               "\"start_days\":%g,\"window_days\":%g,\"jobs_limit\":%zu}\n",
+               "\"start_days\":%g,\"window_days\":%g,\"jobs_limit\":%zu,\"max_reservations\":%u}\n",
                c->cfg.gpus, c->cfg.gpus_per_node,
                c->cfg.queues == PHILLY_Q_PER_CLUSTER ? "per-cluster" : "single",
-               c->cfg.overestimate, c->slice.start_days, c->slice.window_days, c->slice.limit);
+               c->cfg.overestimate, c->slice.start_days, c->slice.window_days, c->slice.limit,
+               c->cfg.max_reservations);
     }
 }
 
@@ -667,6 +670,7 @@ static int sim_philly(int argc, char **argv)
                                          {"overestimate", required_argument, NULL, 'O'},
                                          {"reclaim", required_argument, NULL, 'R'},
                                          {"rerun", required_argument, NULL, 'r'},
+                                         {"reservations", required_argument, NULL, 'V'},
                                          {"start", required_argument, NULL, 'S'},
                                          {"window", required_argument, NULL, 'W'},
                                          {"jobs-limit", required_argument, NULL, 'L'},
@@ -736,6 +740,11 @@ static int sim_philly(int argc, char **argv)
                         optarg);
                 return 2;
             }
+            break;
+        case 'V':
+            if (parse_count("--reservations", optarg, 1, 1000000, &u) < 0)
+                return 2;
+            c.cfg.max_reservations = (uint32_t)u;
             break;
         case 'S':
             if (parse_num("--start", optarg, 0, 100000, &c.slice.start_days) < 0)

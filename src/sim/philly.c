@@ -330,6 +330,7 @@ static int build_world(struct replay *p, char *const *teams, uint32_t nteams,
     struct adm_config ac = {
         .fair_sharing = pol == PHILLY_FAIRSHARE,
         .backfill = pol == PHILLY_BACKFILL,
+        .max_reservations = cfg->max_reservations,
     };
     p->a = adm_create(&ac);
     struct adm_flavor_spec fl = {.name = "default"};

@@ -126,6 +126,7 @@ struct philly_config {
     double overestimate;      /* >= 1: the bound is ceil(duration x this) */
     enum adm_ppolicy reclaim; /* reclaimWithinCohort of per-team queues */
     enum philly_rerun rerun;
+    uint32_t max_reservations; /* backfill's reservations per cycle; 0 = the engine's (16) */
     /* Called, if set, after every 1024 arrivals with the number arrived so far:
      * for a progress bar. */
     void (*progress)(void *ctx, size_t arrived);

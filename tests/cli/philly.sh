@@ -64,7 +64,7 @@ run sim philly --help
 [ "$rc" -eq 0 ] || fail "--help exited $rc"
 grep -q 'usage: muster sim philly' "$tmp/out" || fail "--help printed no usage"
 for opt in --jobs --gpus --gpus-per-node --queues --policy --overestimate --start --window \
-    --jobs-limit --json --csv --plot; do
+    --jobs-limit --reservations --rerun --reclaim --json --csv --shares --plot; do
     grep -q -- "$opt" "$tmp/out" || fail "--help does not describe $opt"
 done
 run sim --help
@@ -181,6 +181,7 @@ expect_error "--overestimate" -- sim philly --jobs "$JOBS" --overestimate 0.5
 expect_error "not a multiple" -- sim philly --jobs "$JOBS" --gpus 100 --gpus-per-node 8
 expect_error "--gpus-per-node" -- sim philly --jobs "$JOBS" --gpus-per-node 17
 expect_error "--jobs-limit" -- sim philly --jobs "$JOBS" --jobs-limit -3
+expect_error "--reservations" -- sim philly --jobs "$JOBS" --reservations 0
 expect_error "no job" -- sim philly --jobs "$JOBS" --start 5000
 expect_error "unexpected argument" -- sim philly --jobs "$JOBS" extra
 expect_error "unknown trace kind" -- sim alibaba
