@@ -377,23 +377,36 @@ static int bench_place(int argc, char **argv)
 
 static void admit_usage(FILE *f)
 {
-    fprintf(f, "usage: muster bench admit [--cqs 1000] [--cohorts N] [--workloads 50000]\n"
-               "                          [--nodes 10000 | --no-nodes] [--seed 42]\n"
-               "                          [--policy bestfit] [--fair-sharing] [--json]\n\n"
-               "Runs the admission engine over a synthetic load shaped like Kueue's large-scale\n"
-               "scheduler performance test (src/sim/admitload.h): ClusterQueues in cohorts of\n"
-               "100 (or --cohorts N), workloads of classes small, medium and large (20:7:3)\n"
-               "arriving on a virtual clock, each finishing its run time after admission, on\n"
-               "nodes of 8 GPUs (placement-aware admission) or, with --no-nodes, on quota\n"
-               "alone. Reports admissions per CPU second, the CPU time of the whole load and\n"
-               "the wall time of each adm_cycle (p50, p99, max).\n"
-               "--json prints one JSON object; otherwise a short summary.\n");
+    fprintf(
+        f,
+        "usage: muster bench admit [--cqs 1000] [--cohorts N] [--workloads 50000]\n"
+        "                          [--nodes 10000 | --no-nodes] [--seed 42]\n"
+        "                          [--policy bestfit] [--fair-sharing] [--cycles FILE] [--json]\n\n"
+        "Runs the admission engine over a synthetic load shaped like Kueue's large-scale\n"
+        "scheduler performance test (src/sim/admitload.h): ClusterQueues in cohorts of\n"
+        "100 (or --cohorts N), workloads of classes small, medium and large (20:7:3)\n"
+        "arriving on a virtual clock, each finishing its run time after admission, on\n"
+        "nodes of 8 GPUs (placement-aware admission) or, with --no-nodes, on quota\n"
+        "alone. Reports admissions per CPU second, the CPU time of the whole load and\n"
+        "the wall time of each adm_cycle (p50, p99, max).\n"
+        "--cycles FILE writes one CSV row per adm_cycle call: virtual time, wall and CPU\n"
+        "ms, changes, and the engine's nominations, admissions and evictions in it.\n"
+        "--json prints one JSON object; otherwise a short summary.\n");
 }
 
 struct admit_opts {
     struct admload_opts lo;
     const char *policy;
+    const char *cycles_path; /* --cycles: one CSV row per adm_cycle call, or NULL */
     bool fair_sharing, json;
+};
+
+/* One adm_cycle call, for --cycles; the counts are the engine's (adm_stats)
+ * during that call. */
+struct admit_cycle_rec {
+    int64_t now, wall_ns, cpu_ns;
+    uint32_t changes;
+    uint64_t nominations, admissions, evictions;
 };
 
 struct admit_result {
@@ -498,6 +511,8 @@ static int admit_run(const struct admit_opts *o, struct admit_result *r)
     VEC(int64_t) all = {0};
     VEC(int64_t) busy = {0};
     VEC(int64_t) cpu = {0};
+    VEC(struct admit_cycle_rec) recs = {0};
+    FILE *cf = NULL;
     struct adm *a = NULL;
     int rc = -1;
 
@@ -508,6 +523,12 @@ static int admit_run(const struct admit_opts *o, struct admit_result *r)
         return -1;
     }
     r->cohorts = l.o.cohorts;
+    /* Opened before the run so that a bad path fails at once. */
+    if (o->cycles_path && !(cf = fopen(o->cycles_path, "w"))) {
+        fprintf(stderr, "muster bench admit: --cycles %s: %s\n", o->cycles_path, strerror(errno));
+        admload_release(&l);
+        return -1;
+    }
     const struct adm_config cfg = {
         .fair_sharing = o->fair_sharing,
         .policy = o->policy,
@@ -577,11 +598,25 @@ static int admit_run(const struct admit_opts *o, struct admit_result *r)
         }
         uint32_t rounds = 0, changes;
         do {
+            const struct adm_stats *st = adm_stats(a);
+            struct admit_cycle_rec rec = {.now = now,
+                                          .nominations = st->nominations,
+                                          .admissions = st->admissions,
+                                          .evictions = st->evictions};
             int64_t u0 = thread_cpu_ns(), c0 = mtime_now_ns();
             changes = adm_cycle(a, now);
             int64_t dt = mtime_now_ns() - c0, du = thread_cpu_ns() - u0;
             vec_push(&all, dt);
             vec_push(&cpu, du);
+            if (cf) {
+                rec.wall_ns = dt;
+                rec.cpu_ns = du;
+                rec.changes = changes;
+                rec.nominations = st->nominations - rec.nominations;
+                rec.admissions = st->admissions - rec.admissions;
+                rec.evictions = st->evictions - rec.evictions;
+                vec_push(&recs, rec);
+            }
             if (changes > 0)
                 vec_push(&busy, dt);
         } while (changes > 0 && ++rounds < ADMIT_MAX_ROUNDS);
@@ -641,6 +676,20 @@ static int admit_run(const struct admit_opts *o, struct admit_result *r)
                 (unsigned long long)st->evictions);
         rc = -1;
     }
+    if (cf) {
+        fprintf(cf, "cycle,now_ms,wall_ms,cpu_ms,changes,nominations,admissions,evictions\n");
+        for (size_t i = 0; i < recs.len; i++) {
+            const struct admit_cycle_rec *c = &recs.v[i];
+            fprintf(cf, "%zu,%.3f,%.4f,%.4f,%u,%llu,%llu,%llu\n", i, (double)c->now / 1e6,
+                    (double)c->wall_ns / 1e6, (double)c->cpu_ns / 1e6, c->changes,
+                    (unsigned long long)c->nominations, (unsigned long long)c->admissions,
+                    (unsigned long long)c->evictions);
+        }
+        if (ferror(cf)) {
+            fprintf(stderr, "muster bench admit: --cycles %s: write error\n", o->cycles_path);
+            rc = -1;
+        }
+    }
     uint32_t not_done = 0;
     for (uint32_t i = 0; i < l.nwl; i++) {
         enum adm_state s = adm_workload(a, i)->state;
@@ -656,6 +705,11 @@ out:
     vec_free(&all);
     vec_free(&busy);
     vec_free(&cpu);
+    vec_free(&recs);
+    if (cf && fclose(cf) != 0) {
+        fprintf(stderr, "muster bench admit: --cycles %s: %s\n", o->cycles_path, strerror(errno));
+        rc = -1;
+    }
     free(d.first_admit);
     if (d.l)
         heap_release(&d.done);
@@ -743,6 +797,7 @@ static int bench_admit(int argc, char **argv)
                                          {"seed", required_argument, NULL, 's'},
                                          {"policy", required_argument, NULL, 'P'},
                                          {"fair-sharing", no_argument, NULL, 'f'},
+                                         {"cycles", required_argument, NULL, 'c'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -786,6 +841,9 @@ static int bench_admit(int argc, char **argv)
             break;
         case 'f':
             o.fair_sharing = true;
+            break;
+        case 'c':
+            o.cycles_path = optarg;
             break;
         case 'j':
             o.json = true;

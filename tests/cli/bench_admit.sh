@@ -55,12 +55,28 @@ b=$("$BIN" bench admit --cqs 20 --workloads 500 --nodes 100 --json) || fail "rer
 grep -q '"cohorts":4,' "$tmp/c.json" || fail "cohorts not 4: $(cat "$tmp/c.json")"
 grep -q '"finished":120,' "$tmp/c.json" || fail "cohorts run unfinished: $(cat "$tmp/c.json")"
 
-# 3. Human-readable summary without --json.
+# 3. --cycles writes one CSV row per cycle, adding up to the run's totals.
+"$BIN" bench admit --cqs 20 --workloads 500 --nodes 100 --cycles "$tmp/cyc.csv" --json \
+    >"$tmp/cj.json" 2>"$tmp/err" || fail "--cycles run: $(cat "$tmp/err")"
+"$PY" - "$tmp/cyc.csv" "$tmp/cj.json" <<'PYEOF' || fail "--cycles CSV: $(head -3 "$tmp/cyc.csv")"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = json.load(open(sys.argv[2]))
+assert list(rows[0]) == ["cycle", "now_ms", "wall_ms", "cpu_ms", "changes", "nominations",
+                         "admissions", "evictions"], rows[0]
+assert len(rows) == d["cycles"], (len(rows), d["cycles"])
+assert sum(int(r["admissions"]) for r in rows) == d["admissions"], d
+assert sum(int(r["evictions"]) for r in rows) == d["evictions"], d
+assert sum(int(r["changes"]) for r in rows) == d["admissions"] + d["evictions"], d
+assert all(float(a["now_ms"]) <= float(b["now_ms"]) for a, b in zip(rows, rows[1:]))
+PYEOF
+
+# 4. Human-readable summary without --json.
 "$BIN" bench admit --cqs 4 --workloads 40 --nodes 20 >"$tmp/out" 2>&1 || fail "summary run"
 grep -q "admissions/CPU s" "$tmp/out" || fail "summary lacks admissions/CPU s: $(cat "$tmp/out")"
 grep -q "p99" "$tmp/out" || fail "summary lacks p99: $(cat "$tmp/out")"
 
-# 4. Bad flags: non-zero exit and a message naming the problem.
+# 5. Bad flags: non-zero exit and a message naming the problem.
 expect_error() { # pattern, args...
     local pat=$1
     shift
@@ -80,6 +96,7 @@ expect_error "exclude each other" --nodes 10 --no-nodes
 expect_error "unknown policy 'nosuch'" --policy nosuch
 expect_error "unexpected argument" extra
 expect_error "unrecognized option" --frobnicate
+expect_error "\--cycles $tmp/no/such/dir/c.csv" --cqs 2 --workloads 10 --cycles "$tmp/no/such/dir/c.csv"
 "$BIN" bench admit --help | grep -q "usage: muster bench admit" || fail "--help"
 "$BIN" bench --help | grep -q "bench admit" || fail "bench --help lacks admit"
 
