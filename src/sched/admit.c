@@ -425,6 +425,8 @@ int adm_add_cq(struct adm *a, const struct adm_cq_spec *s, struct err *e)
     c->node = q;
     c->strategy = s->strategy;
     c->stop = s->stop;
+    if (s->stop == ADM_STOP_HOLD_AND_DRAIN)
+        a->any_drain = true;
     c->within = s->within_cq;
     c->reclaim = s->reclaim_within_cohort;
     c->borrow = s->borrow_within_cohort;
@@ -884,6 +886,8 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
     }
     w->lq_held = s->lq_held;
     w->lq_drain = s->lq_drain;
+    if (s->lq_drain)
+        a->any_drain = true;
     w->active = s->active;
     w->priority = s->priority;
     w->created_ns = s->created_ns;
@@ -1936,6 +1940,8 @@ static void expire(struct adm *a)
 
 static void drain(struct adm *a)
 {
+    if (!a->any_drain)
+        return;
     for (uint32_t i = 0; i < a->nwl; i++) {
         struct adm_wl *w = &a->wl[i];
         if (w->state == ADM_ADMITTED &&

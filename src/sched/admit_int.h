@@ -188,6 +188,7 @@ struct adm {
     uint32_t nresv;
 
     struct adm_stats stats;
+    bool any_drain; /* some queue or LocalQueue has stopPolicy HoldAndDrain */
     /* Deadlines of admitted workloads with maximumExecutionTimeSeconds: a binary
      * min-heap, entries checked lazily against the workload's admission time. */
     struct adm__deadline {
