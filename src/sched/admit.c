@@ -147,11 +147,12 @@ static int qnode_find(const struct adm *a, const char *name)
 static void rcat(char *buf, size_t size, size_t *len, const char *s)
 {
     size_t n = *len;
-    while (*s && n + 1 < size)
-        buf[n++] = *s++;
-    if (n < size)
-        buf[n] = '\0';
-    *len = n;
+    if (n + 1 >= size)
+        return;
+    size_t k = strnlen(s, size - n - 1);
+    memcpy(buf + n, s, k);
+    buf[n + k] = '\0';
+    *len = n + k;
 }
 
 static void itoa64(int64_t v, char *out)
@@ -246,6 +247,7 @@ void adm_destroy(struct adm *a)
         free(a->qn[i].kids);
         free(a->qn[i].tree_cqs);
         free(a->qn[i].order);
+
     }
     free(a->qn);
     for (uint32_t i = 0; i < a->ncq; i++) {
@@ -841,6 +843,12 @@ static void pend_insert(struct adm *a, struct adm__cq *c, uint32_t wl)
     if (lo < c->cursor)
         c->cursor++;
     c->dirty = true;
+    if (a->in_cycle && c->scanned && !c->live && lo >= c->cursor) {
+        /* A workload requeued behind the cursor of a queue that had left this
+         * cycle's list (an evicted victim): the queue comes back. */
+        a->relive[a->nrelive++] = (uint32_t)(c - a->cqs);
+        c->live = true;
+    }
 }
 
 static void pend_remove(struct adm__cq *c, uint32_t wl)
@@ -1963,17 +1971,15 @@ static int cmp_head(const struct adm *a, const struct head *x, const struct head
     return cmp_queue_order(a, x->wl, y->wl);
 }
 
+static int cmp_head_q(const void *x, const void *y, void *ctx)
+{
+    return cmp_head(ctx, x, y);
+}
+
+/* The order is total (names are unique), so qsort gives the one answer. */
 static void sort_heads(const struct adm *a, struct head *h, uint32_t n)
 {
-    for (uint32_t i = 1; i < n; i++) {
-        struct head t = h[i];
-        uint32_t j = i;
-        while (j > 0 && cmp_head(a, &t, &h[j - 1]) < 0) {
-            h[j] = h[j - 1];
-            j--;
-        }
-        h[j] = t;
-    }
+    qsort_r(h, n, sizeof *h, cmp_head_q, (void *)a);
 }
 
 /* Fair-sharing tournament: the winner among the heads under quota node q. A
@@ -2057,20 +2063,32 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
      * once its pending list is exhausted or it is blocked. */
     uint32_t *live = xmalloc((a->ncq ? a->ncq : 1) * sizeof *live);
     uint32_t nlive = 0;
+    a->relive = xmalloc((a->ncq ? a->ncq : 1) * sizeof *a->relive);
+    a->nrelive = 0;
+    a->in_cycle = true;
     for (uint32_t i = 0; i < a->ncq; i++) {
         head_of_cq[i] = -1;
+        a->cqs[i].live = scan[i];
+        a->cqs[i].scanned = scan[i];
         if (scan[i])
             live[nlive++] = i;
     }
     for (;;) {
+        for (uint32_t k = 0; k < a->nrelive; k++) {
+            live[nlive++] = a->relive[k];
+            scan[a->relive[k]] = true;
+        }
+        a->nrelive = 0;
         uint32_t nh = 0;
         uint32_t keep = 0;
         for (uint32_t li = 0; li < nlive; li++) {
             uint32_t i = live[li];
             struct adm__cq *c = &a->cqs[i];
             head_of_cq[i] = -1;
-            if (c->blocked || c->cursor >= c->npend)
+            if (c->blocked || c->cursor >= c->npend) {
+                c->live = false;
                 continue;
+            }
             live[keep++] = i;
             while (c->cursor < c->npend) {
                 uint32_t id = c->pend[c->cursor++];
@@ -2150,6 +2168,9 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
             }
         }
     }
+    a->in_cycle = false;
+    free(a->relive);
+    a->relive = NULL;
     free(live);
     free(scan);
     free(g0);

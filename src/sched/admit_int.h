@@ -83,6 +83,8 @@ struct adm__cq {
     } hb[4];
     uint32_t cursor; /* per cycle */
     bool blocked;    /* per cycle (StrictFIFO head failed) */
+    bool live;       /* per cycle: in the list of queues with work left */
+    bool scanned;    /* per cycle: looked at in this cycle */
 };
 
 struct adm__flavor {
@@ -189,6 +191,8 @@ struct adm {
 
     struct adm_stats stats;
     bool any_drain; /* some queue or LocalQueue has stopPolicy HoldAndDrain */
+    bool in_cycle;
+    uint32_t *relive, nrelive; /* queues given work again during a cycle */
     /* Deadlines of admitted workloads with maximumExecutionTimeSeconds: a binary
      * min-heap, entries checked lazily against the workload's admission time. */
     struct adm__deadline {
