@@ -941,6 +941,13 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
         d->pod.model_mask = 0;
         npods += p->count;
     }
+    for (uint32_t i = 0; i < w->nps; i++) {
+        for (uint32_t r = 0; r < ADM_MAX_RES; r++)
+            w->tot[r] += w->ps[i].req[r] * w->ps[i].count;
+        w->npods_total += w->ps[i].count;
+        if (w->ps[i].min_count < w->ps[i].count)
+            w->partial = true;
+    }
     w->pods = xcalloc(npods ? npods : 1, sizeof *w->pods);
     w->psa = xcalloc(w->nps, sizeof *w->psa);
     w->usage = xcalloc(a->nfr, sizeof *w->usage);
@@ -1729,21 +1736,9 @@ static bool skippable(const struct adm *a, const struct adm_wl *w)
     return !w->fail_nodes || w->tried_gen2 == flavor_gen_sum(a, c);
 }
 
-/* What w asks for in all, per resource. */
-static void totals(const struct adm_wl *w, int64_t *tot)
-{
-    memset(tot, 0, ADM_MAX_RES * sizeof *tot);
-    for (uint32_t i = 0; i < w->nps; i++)
-        for (uint32_t r = 0; r < ADM_MAX_RES; r++)
-            tot[r] += w->ps[i].req[r] * w->ps[i].count;
-}
-
 static bool partial_ok(const struct adm_wl *w)
 {
-    for (uint32_t i = 0; i < w->nps; i++)
-        if (w->ps[i].min_count < w->ps[i].count)
-            return true;
-    return false;
+    return w->partial;
 }
 
 /* Whether w must fail as an earlier workload of its queue failed in this cycle:
@@ -1759,14 +1754,14 @@ static int dominated(const struct adm *a, const struct adm_wl *w)
     if (!c->nfails || partial_ok(w))
         return -1;
     uint64_t gen = a->qn[a->qn[c->node].root].gen;
-    int64_t tot[ADM_MAX_RES];
-    totals(w, tot);
+    const int64_t *tot = w->tot;
+    uint32_t nres = a->nres;
     for (uint32_t k = 0; k < c->nfails; k++) {
         const struct adm__fail *f = &c->fails[k];
         if (f->gen != gen || w->priority > f->priority || w->created_ns < f->created)
             continue;
-        bool ge = true;
-        for (uint32_t r = 0; r < ADM_MAX_RES && ge; r++)
+        bool ge = w->npods_total >= f->npods;
+        for (uint32_t r = 0; r < nres && ge; r++)
             ge = tot[r] >= f->tot[r];
         if (ge)
             return (int)k;
@@ -1781,7 +1776,8 @@ static void note_failure(struct adm *a, uint32_t id)
     if (partial_ok(w))
         return;
     struct adm__fail f;
-    totals(w, f.tot);
+    memcpy(f.tot, w->tot, sizeof f.tot);
+    f.npods = w->npods_total;
     f.priority = w->priority;
     f.created = w->created_ns;
     f.gen = a->qn[a->qn[c->node].root].gen;
@@ -1866,7 +1862,7 @@ static bool process(struct adm *a, uint32_t id)
         size_t n = 0;
         w->reason[0] = '\0';
         rcat(w->reason, sizeof w->reason, &n, o->reason);
-        rcat(w->reason, sizeof w->reason, &n, " (decided with ");
+        rcat(w->reason, sizeof w->reason, &n, " (as for ");
         rcat(w->reason, sizeof w->reason, &n, o->key);
         rcat(w->reason, sizeof w->reason, &n, ", which asks for no more)");
         fail(a, id, false);

@@ -215,6 +215,9 @@ struct adm_wl {
     int64_t created_ns, max_exec_ns;
     struct adm_podset *ps;
     uint32_t nps;
+    int64_t tot[ADM_MAX_RES]; /* all pods' requests summed, per resource */
+    uint32_t npods_total;     /* pods of all podsets */
+    bool partial;             /* some podset allows partial admission */
 
     enum adm_state state;
     struct adm_psa *psa; /* nps entries, valid when admitted */

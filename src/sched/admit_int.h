@@ -71,7 +71,7 @@ struct adm__cq {
         int32_t priority;
         int64_t created;
         uint64_t gen;
-        uint32_t wl;
+        uint32_t wl, npods;
     } fails[4];
     uint32_t nfails;
     /* A small cache of the preemption bound of admit_preempt.c per FR, valid

@@ -270,8 +270,36 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
         attempts[1] = false;
         na = 2;
     }
+    /* What the preemptor's own candidates hold on each contested FR: an attempt
+     * that cannot succeed even with all of them gone is not walked. Without
+     * borrowing, the preemptor must fit its queue's nominal quota beside what
+     * its queue keeps; with borrowing, only its own queue's candidates (and
+     * borrowWithinCohort's) are valid, so what is missing must come from them. */
+    int64_t own_cand[ADM_MAX_FLAVORS * ADM_MAX_RES];
+    for (uint32_t x = 0; x < p->nneed; x++)
+        own_cand[x] = 0;
+    if (c->within != ADM_P_NEVER)
+        for (uint32_t j = 0; j < c->nadm; j++) {
+            const struct adm_wl *y = &a->wl[c->adm[j]];
+            if (!policy_ok(c->within, w, y))
+                continue;
+            for (uint32_t x = 0; x < p->nneed; x++)
+                own_cand[x] += y->usage[p->needv[x]];
+        }
     for (uint32_t at = 0; at < na; at++) {
         bool borrow = attempts[at];
+        bool possible = true;
+        for (uint32_t x = 0; x < p->nneed && possible; x++) {
+            uint32_t fr = p->needv[x];
+            size_t ix = (size_t)c->node * a->nfr + fr;
+            if (!borrow)
+                possible = a->usage[ix] - own_cand[x] + p->as->usage[fr] <= a->subtree[ix];
+            else if (c->borrow == ADM_P_NEVER)
+                possible = p->as->usage[fr] - adm__available(a, a->usage, c->node, fr) <=
+                           own_cand[x];
+        }
+        if (!possible)
+            continue;
         uint32_t n = 0;
         pos = 0;
         while (n < cap && cand_next(p, &pos, &k)) {
