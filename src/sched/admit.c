@@ -2111,11 +2111,20 @@ uint32_t adm_cycle(struct adm *a, int64_t now)
         if (!a->cfg.fair_sharing) {
             for (uint32_t k = 0; k < nh; k++) {
                 struct adm_wl *w = &a->wl[h[k].wl];
+                const struct adm__cq *hc = &a->cqs[w->cq];
+                /* A head that must fail as an earlier one of its queue did is
+                 * not nominated: it changes nothing wherever it goes, and
+                 * process() checks again. */
+                if (hc->strategy == ADM_BEST_EFFORT_FIFO && !a->cfg.backfill &&
+                    dominated(a, w) >= 0) {
+                    h[k].borrow = true;
+                    continue;
+                }
                 struct adm__assign as;
                 as.usage = a->tmp_usage;
                 as.borrows = false;
                 set_counts(&as, w);
-                if (!a->cqs[w->cq].inactive)
+                if (!hc->inactive)
                     adm__assign_flavors(a, a->usage, w, &as, false, NULL, 0);
                 h[k].borrow = as.borrows;
             }
