@@ -23,6 +23,7 @@ struct wlinfo {
     int64_t arrival;
     int64_t runtime; /* -1: runs until the end */
     bool pre_admitted;
+    bool pre_finished;
     int64_t admitted_at;
     int64_t id;      /* adm id once added, else -1 */
     bool preempted;
@@ -401,6 +402,10 @@ static int add_workload(struct run *r, struct wlinfo *wi, struct err *e)
         return -1;
     wi->id = id;
     r->by_id[id] = wi - r->w;
+    if (wi->pre_finished) {
+        adm_finish(r->a, (uint32_t)id, 0);
+        return 0;
+    }
     if (wi->pre_admitted && cq) {
         const char *fl[8 * ADM_MAX_RES];
         memset(fl, 0, sizeof fl);
@@ -712,7 +717,13 @@ int scenario_run_file(const char *path, FILE *out, bool verbose, struct err *e)
         }
         const struct model_condition *qr = model_workload_condition(&o->u.workload,
                                                                     "QuotaReserved");
-        if (o->u.workload.has_admission && qr && strcmp(qr->status, "True") == 0) {
+        const struct model_condition *fin = model_workload_condition(&o->u.workload,
+                                                                     "Finished");
+        if (fin && strcmp(fin->status, "True") == 0) {
+            /* Already finished: it holds nothing and is reported as finished. */
+            wi->pre_finished = true;
+            wi->arrival = 0;
+        } else if (o->u.workload.has_admission && qr && strcmp(qr->status, "True") == 0) {
             wi->pre_admitted = true;
             wi->admitted_at = qr->has_transition ? qr->last_transition_ns - r.t0 : 0;
             wi->arrival = 0;
