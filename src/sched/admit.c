@@ -870,6 +870,31 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
     if (s->npodsets == 0 || s->npodsets > 8)
         return errf(e, EINVAL, "Workload %s: spec.podSets: must have 1 to 8 pod sets (got %u)",
                     s->key, s->npodsets);
+    uint32_t fresh = 0; /* resource names not seen before */
+    for (uint32_t i = 0; i < s->npodsets; i++) {
+        const struct adm_podset_spec *p = &s->podsets[i];
+        if (p->count == 0)
+            return errf(e, EINVAL, "Workload %s: spec.podSets[%u].count: must be >= 1", s->key,
+                        i);
+        for (uint32_t r = 0; r < p->nres; r++) {
+            if (p->amount[r] < 0)
+                return errf(e, EINVAL, "Workload %s: spec.podSets[%u]: negative request for %s",
+                            s->key, i, p->res[r]);
+            if (p->amount[r] > INT64_MAX / 4 / p->count)
+                return errf(e, ERANGE, "Workload %s: spec.podSets[%u]: request for %s times "
+                            "count %u is out of range", s->key, i, p->res[r], p->count);
+            if (adm_resource_find(a, p->res[r]) < 0) {
+                bool dup = false;
+                for (uint32_t i2 = 0; i2 <= i && !dup; i2++)
+                    for (uint32_t r2 = 0; r2 < s->podsets[i2].nres && !dup; r2++)
+                        dup = (i2 < i || r2 < r) &&
+                              strcmp(s->podsets[i2].res[r2], p->res[r]) == 0;
+                if (!dup && a->nres + ++fresh > ADM_MAX_RES)
+                    return errf(e, E2BIG, "Workload %s: spec.podSets[%u]: more than %d distinct "
+                                "resources in all", s->key, i, ADM_MAX_RES);
+            }
+        }
+    }
     if (a->nwl == a->capwl) {
         a->capwl = a->capwl ? 2 * a->capwl : 64;
         a->wl = xreallocarray(a->wl, a->capwl, sizeof *a->wl);
@@ -903,14 +928,9 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
     w->nps = s->npodsets;
     w->ps = xcalloc(w->nps, sizeof *w->ps);
     uint32_t npods = 0;
-    int rcpu = res_intern(a, "cpu"), rmem = res_intern(a, "memory"),
-        rgpu = res_intern(a, "nvidia.com/gpu");
     for (uint32_t i = 0; i < s->npodsets; i++) {
         const struct adm_podset_spec *p = &s->podsets[i];
         struct adm_podset *d = &w->ps[i];
-        if (p->count == 0)
-            return errf(e, EINVAL, "Workload %s: spec.podSets[%u].count: must be >= 1", s->key,
-                        i);
         d->name = xstrdup(p->name ? p->name : "main");
         d->count = p->count;
         d->min_count = p->min_count && p->min_count < p->count ? p->min_count : p->count;
@@ -920,23 +940,19 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
         d->nnode_selector = p->nnode_selector;
         for (uint32_t r = 0; r < p->nres; r++) {
             int id2 = res_intern(a, p->res[r]);
-            if (id2 < 0)
-                return errf(e, E2BIG, "Workload %s: spec.podSets[%u]: more than %d resources",
-                            s->key, i, ADM_MAX_RES);
-            if (p->amount[r] < 0)
-                return errf(e, EINVAL, "Workload %s: spec.podSets[%u]: negative request for %s",
-                            s->key, i, p->res[r]);
+            assert(id2 >= 0); /* checked above */
             d->req[id2] += p->amount[r];
         }
+        int rcpu = adm_resource_find(a, "cpu"), rmem = adm_resource_find(a, "memory"),
+            rgpu = adm_resource_find(a, "nvidia.com/gpu");
         int64_t cpu = rcpu >= 0 ? d->req[rcpu] : 0, mem = rmem >= 0 ? d->req[rmem] : 0,
                 gpu = rgpu >= 0 ? d->req[rgpu] : 0;
-        if (gpu > CLUSTER_MAX_GPUS || cpu > INT32_MAX)
-            return errf(e, EINVAL, "Workload %s: spec.podSets[%u]: a pod asks for more than "
-                        "a node can have (%" PRId64 " GPUs, %" PRId64 "m cpu)", s->key, i, gpu,
-                        cpu);
-        d->pod.cpu_milli = (int32_t)cpu;
-        d->pod.mem_mib = (mem + (1 << 20) - 1) >> 20;
-        d->pod.gpus = (uint8_t)gpu;
+        /* A pod larger than any node can be is kept (quota may still be checked
+         * without nodes); with nodes it simply never fits: clamp to values no
+         * node reaches. */
+        d->pod.cpu_milli = cpu > INT32_MAX ? INT32_MAX : (int32_t)cpu;
+        d->pod.mem_mib = mem / (1 << 20) + (mem % (1 << 20) != 0);
+        d->pod.gpus = gpu > 255 ? 255 : (uint8_t)gpu;
         d->pod.gpu_milli = gpu ? GPU_MILLI : 0;
         d->pod.model_mask = 0;
         npods += p->count;

@@ -152,6 +152,43 @@ static void test_gang_all_or_nothing(void **state)
     adm_destroy(a);
 }
 
+static void test_bad_and_oversized_workloads(void **state)
+{
+    (void)state;
+    struct adm_config cfg = {0};
+    struct adm *a = tree(&cfg, 2, 4);
+    /* A pod asking for more GPUs than any node has is pending, not an error. */
+    int64_t big = add(a, "ns/big", "a", 0, 0, 1, 20, 0);
+    adm_settle(a, 0);
+    assert_int_equal(adm_workload(a, (uint32_t)big)->state, ADM_PENDING);
+    /* Too many distinct resources in one workload: an error naming the workload, and
+     * nothing added. */
+    const char *names[17];
+    int64_t amt[17];
+    char buf[17][32];
+    for (int i = 0; i < 17; i++) {
+        snprintf(buf[i], sizeof buf[i], "example.com/r%d", i);
+        names[i] = buf[i];
+        amt[i] = 1;
+    }
+    struct adm_podset_spec ps = {.name = "main", .count = 1, .res = names, .amount = amt,
+                                 .nres = 17};
+    struct adm_wl_spec s = {.key = "ns/many", .cq = "a", .active = true, .podsets = &ps,
+                            .npodsets = 1};
+    struct err e = {0};
+    uint32_t before = adm_nworkloads(a);
+    assert_true(adm_add_workload(a, &s, &e) < 0);
+    assert_non_null(strstr(e.msg, "ns/many"));
+    assert_non_null(strstr(e.msg, "resources"));
+    assert_int_equal(adm_nworkloads(a), before);
+    /* A count of zero names the field. */
+    ps.nres = 1;
+    ps.count = 0;
+    assert_true(adm_add_workload(a, &s, &e) < 0);
+    assert_non_null(strstr(e.msg, "spec.podSets[0].count"));
+    adm_destroy(a);
+}
+
 /* Checks that the books balance. */
 static void books(const struct adm *a)
 {
@@ -240,6 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quota_arithmetic),
         cmocka_unit_test(test_gang_all_or_nothing),
+        cmocka_unit_test(test_bad_and_oversized_workloads),
         cmocka_unit_test(test_random_books_and_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
