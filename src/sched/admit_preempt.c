@@ -22,7 +22,7 @@
 #include "base/alloc.h"
 #include "sched/admit_int.h"
 
-enum { C_SAME, C_RECLAIM, C_BORROW };
+enum { C_SAME, C_RECLAIM, C_BORROW, C_HIER };
 
 struct cand {
     uint32_t wl;
@@ -40,6 +40,8 @@ struct pctx {
     bool fair, may_other;
     const struct adm__qnode *rt;
     bool *eligible; /* per ClusterQueue of the tree */
+    bool *adv;      /* per ClusterQueue: the preemptor has hierarchical advantage */
+    uint32_t groups; /* bit g: some queue may hold candidates of group g */
     struct cand *c;  /* fair sharing: every candidate, in order */
     uint32_t n;
 };
@@ -127,18 +129,91 @@ static bool prepare(struct pctx *p, bool fair)
             p->needv[p->nneed++] = fr;
     p->fair = fair;
     bool in_cohort = a->qn[c->node].parent != ADM_NONE;
-    p->may_other = in_cohort && (c->reclaim != ADM_P_NEVER ||
-                                 (!fair && c->borrow == ADM_P_LOWER_PRIORITY));
+    /* As Kueue: reclaimWithinCohort Never keeps every other queue's workloads out,
+     * borrowWithinCohort included. */
+    p->may_other = in_cohort && c->reclaim != ADM_P_NEVER;
     if (c->within == ADM_P_NEVER && !p->may_other)
         return false;
     const struct adm__qnode *rt = &a->qn[a->qn[c->node].root];
     p->rt = rt;
     p->eligible = xmalloc((a->ncq ? a->ncq : 1) * sizeof *p->eligible);
+    p->adv = xmalloc((a->ncq ? a->ncq : 1) * sizeof *p->adv);
+    /* Hierarchical advantage (Kueue's hierarchical reclaim): walking up from the
+     * preemptor's queue, the request that does not fit in the quota of the
+     * levels below; a queue whose lowest common ancestor with the preemptor is
+     * reached after the request has fitted may have its workloads reclaimed
+     * whatever their priority would say under borrowWithinCohort. */
+    uint32_t path[64];
+    bool adv_at[64];
+    uint32_t depth = 0;
+    int64_t rem[ADM_MAX_FLAVORS * ADM_MAX_RES];
+    bool adv = true;
+    for (uint32_t k = 0; k < p->nneed; k++) {
+        uint32_t fr = p->needv[k];
+        size_t ix = (size_t)c->node * a->nfr + fr;
+        int64_t local = a->subtree[ix] - a->usage[ix];
+        if (local < 0)
+            local = 0;
+        if (p->as->usage[fr] > local)
+            adv = false;
+        rem[k] = p->as->usage[fr] > local ? p->as->usage[fr] - local : 0;
+    }
+    for (uint32_t q = a->qn[c->node].parent; q != ADM_NONE && depth < 64; q = a->qn[q].parent) {
+        path[depth] = q;
+        adv_at[depth] = adv;
+        depth++;
+        bool fits = true;
+        for (uint32_t k = 0; k < p->nneed; k++) {
+            uint32_t fr = p->needv[k];
+            size_t ix = (size_t)q * a->nfr + fr;
+            int64_t local = a->subtree[ix] - a->usage[ix];
+            if (local < 0)
+                local = 0;
+            if (rem[k] > local)
+                fits = false;
+            rem[k] = rem[k] > local ? rem[k] - local : 0;
+        }
+        adv = adv || fits;
+    }
     for (uint32_t k = 0; k < rt->ntree_cqs; k++) {
         uint32_t xcq = rt->tree_cqs[k];
-        p->eligible[xcq] = xcq == w->cq ? c->within != ADM_P_NEVER
-                                        : p->may_other && borrows_contested(p, xcq);
+        p->adv[xcq] = false;
+        if (xcq == w->cq) {
+            p->eligible[xcq] = c->within != ADM_P_NEVER;
+            continue;
+        }
+        p->eligible[xcq] = p->may_other && borrows_contested(p, xcq);
+        if (!p->eligible[xcq])
+            continue;
+        /* Up from the candidate's queue to the common ancestor: every cohort on
+         * the way must itself be over its quota on a contested FR (Kueue skips
+         * subtrees within their nominal quota). */
+        uint32_t x = a->qn[a->cqs[xcq].node].parent;
+        int lca = -1;
+        while (x != ADM_NONE) {
+            for (uint32_t d = 0; d < depth && lca < 0; d++)
+                if (path[d] == x)
+                    lca = (int)d;
+            if (lca >= 0)
+                break;
+            bool over = false;
+            for (uint32_t k2 = 0; k2 < p->nneed && !over; k2++) {
+                size_t ix = (size_t)x * a->nfr + p->needv[k2];
+                over = a->usage[ix] > a->subtree[ix];
+            }
+            if (!over) {
+                p->eligible[xcq] = false;
+                break;
+            }
+            x = a->qn[x].parent;
+        }
+        if (p->eligible[xcq] && lca >= 0)
+            p->adv[xcq] = adv_at[lca];
+        if (p->eligible[xcq])
+            p->groups |= p->adv[xcq] ? 1u : 2u;
     }
+    if (c->within != ADM_P_NEVER)
+        p->groups |= 4u;
     return true;
 }
 
@@ -151,13 +226,21 @@ static bool cand_next(struct pctx *p, uint32_t *pos, struct cand *out)
     const struct adm_wl *w = &a->wl[p->pre];
     const struct adm__cq *c = &a->cqs[w->cq];
     const struct adm__qnode *rt = p->rt;
-    while (*pos < 2 * rt->norder) {
+    while (*pos < 3 * rt->norder) {
         uint32_t pass = *pos / rt->norder, j = *pos % rt->norder;
+        if (!((p->groups >> pass) & 1)) {
+            /* no queue in this group: skip the whole pass */
+            *pos = (pass + 1) * rt->norder;
+            continue;
+        }
         (*pos)++;
         uint32_t i = rt->order[j];
         const struct adm_wl *x = &a->wl[i];
         bool own = x->cq == w->cq;
-        if (own != (pass == 1) || !p->eligible[x->cq] || i == p->pre)
+        /* Kueue's groups: hierarchical-reclaim candidates, then the other
+         * queues' candidates, then the preemptor's own queue. */
+        uint32_t group = own ? 2 : p->adv[x->cq] ? 0 : 1;
+        if (group != pass || !p->eligible[x->cq] || i == p->pre)
             continue;
         bool uses = false;
         for (uint32_t k2 = 0; k2 < p->nneed && !uses; k2++)
@@ -169,13 +252,15 @@ static bool cand_next(struct pctx *p, uint32_t *pos, struct cand *out)
             if (!policy_ok(c->within, w, x))
                 continue;
             type = C_SAME;
+        } else if (!policy_ok(c->reclaim, w, x)) {
+            continue;
+        } else if (p->adv[x->cq]) {
+            type = C_HIER;
         } else if (!p->fair && c->borrow == ADM_P_LOWER_PRIORITY && x->priority < w->priority &&
                    (!c->has_threshold || x->priority <= c->threshold)) {
             type = C_BORROW;
-        } else if (policy_ok(c->reclaim, w, x)) {
-            type = C_RECLAIM;
         } else {
-            continue;
+            type = C_RECLAIM;
         }
         out->wl = i;
         out->type = type;
@@ -207,9 +292,9 @@ static bool valid(struct pctx *p, const struct cand *k, bool borrow)
 
 static enum adm_evict_reason reason_of(uint8_t type)
 {
-    return type == C_SAME ? ADM_EV_IN_CLUSTER_QUEUE
-           : type == C_RECLAIM ? ADM_EV_IN_COHORT_RECLAIM
-                               : ADM_EV_RECLAIM_WHILE_BORROW;
+    return type == C_SAME                          ? ADM_EV_IN_CLUSTER_QUEUE
+           : type == C_RECLAIM || type == C_HIER ? ADM_EV_IN_COHORT_RECLAIM
+                                                 : ADM_EV_RECLAIM_WHILE_BORROW;
 }
 
 /* Adds targets back in reverse order (all but the last) while w still fits. */
@@ -246,6 +331,7 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
     if (!cand_next(p, &pos, &k))
         return 0;
     bool other = a->wl[k.wl].cq != w->cq;
+    bool hier = k.type == C_HIER; /* hierarchical candidates come first of all */
     bool borrow_forbidden = c->borrow == ADM_P_NEVER;
     /* As Kueue's queueUnderNominalInResourcesNeedingPreemption: the queue's usage
      * now (without the incoming workload) is below nominal on every contested
@@ -261,7 +347,7 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
     if (!other || (borrow_forbidden && !under_nominal)) {
         attempts[0] = true;
         na = 1;
-    } else if (borrow_forbidden) {
+    } else if (borrow_forbidden && !hier) {
         attempts[0] = false;
         attempts[1] = true;
         na = 2;
@@ -294,7 +380,7 @@ static uint32_t classic(struct pctx *p, uint32_t *out, enum adm_evict_reason *wh
             size_t ix = (size_t)c->node * a->nfr + fr;
             if (!borrow)
                 possible = a->usage[ix] - own_cand[x] + p->as->usage[fr] <= a->subtree[ix];
-            else if (c->borrow == ADM_P_NEVER)
+            else if (c->borrow == ADM_P_NEVER && !hier)
                 possible = p->as->usage[fr] - adm__available(a, a->usage, c->node, fr) <=
                            own_cand[x];
         }
@@ -559,6 +645,8 @@ uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as
     p.pre = wl;
     p.as = as;
     p.eligible = NULL;
+    p.adv = NULL;
+    p.groups = 0;
     uint32_t n = 0;
     if (prepare(&p, a->cfg.fair_sharing)) {
         if (a->cfg.fair_sharing) {
@@ -571,6 +659,7 @@ uint32_t adm__preempt_targets(struct adm *a, uint32_t wl, struct adm__assign *as
     }
     free(p.c);
     free(p.eligible);
+    free(p.adv);
     if (n)
         a->stats.preempt_found++;
     return n;
