@@ -1,0 +1,857 @@
+/* The store conformance suite: one table of cases, run against every backend
+ * (memory; SQLite in a fresh directory under $TMPDIR). A case that needs
+ * persistence (restart) is skipped for backends without it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fixture;
+
+struct backend {
+    const char *name;
+    bool persistent;
+    struct store *(*open)(struct fixture *f);
+};
+
+struct conformance_case;
+
+/* What each cmocka test is given: one backend, one case. */
+struct param {
+    const struct backend *b;
+    const struct conformance_case *c;
+};
+
+struct fixture {
+    const struct backend *b;
+    const struct conformance_case *c;
+    char dir[PATH_MAX];
+    struct store *s;
+    struct store_mem_opts mem;
+    struct store_sqlite_opts sq;
+};
+
+static struct store *open_mem(struct fixture *f)
+{
+    return store_open_mem(&f->mem);
+}
+
+static struct store *open_sqlite(struct fixture *f)
+{
+    struct err e = {0};
+    struct store *s = store_open_sqlite(f->dir, &f->sq, &e);
+    if (!s)
+        fail_msg("open sqlite store in %s: %s", f->dir, e.msg);
+    return s;
+}
+
+static const struct backend backends[] = {
+    {"memory", false, open_mem},
+    {"sqlite", true, open_sqlite},
+};
+
+static void make_tmpdir(char *dir, size_t n)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, n, "%s/muster-store-XXXXXX", t && *t ? t : P_tmpdir);
+    assert_non_null(mkdtemp(dir));
+}
+
+static void remove_tmpdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char path[PATH_MAX + 300];
+    for (struct dirent *de; (de = readdir(d));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    const struct param *p = *state;
+    f->b = p->b;
+    f->c = p->c;
+    /* The SQLite store runs with NORMAL sync in the suite: the same code paths,
+     * without an fsync per commit (the crash test uses the default). */
+    f->sq.sync = STORE_SQLITE_SYNC_NORMAL;
+    make_tmpdir(f->dir, sizeof f->dir);
+    f->s = f->b->open(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    remove_tmpdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Reopens the store with the options now in f. */
+static void reopen(struct fixture *f)
+{
+    store_close(f->s);
+    f->s = f->b->open(f);
+}
+
+/* --- helpers --- */
+
+static int64_t create(struct store *s, const char *key, const char *val)
+{
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    if (store_create(s, key, val, strlen(val), &kv, &e))
+        fail_msg("create %s: %s", key, e.msg);
+    assert_string_equal(kv->key, key);
+    assert_string_equal(kv->value, val);
+    assert_int_equal(kv->type, STORE_ADDED);
+    assert_int_equal(kv->create_rev, kv->mod_rev);
+    int64_t rev = kv->mod_rev;
+    store_kv_unref(kv);
+    return rev;
+}
+
+static int64_t update(struct store *s, const char *key, const char *val, int64_t expect)
+{
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    if (store_update(s, key, val, strlen(val), expect, &kv, &e))
+        fail_msg("update %s: %s", key, e.msg);
+    int64_t rev = kv->mod_rev;
+    store_kv_unref(kv);
+    return rev;
+}
+
+static int64_t delete(struct store *s, const char *key)
+{
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    if (store_delete(s, key, 0, &kv, &e))
+        fail_msg("delete %s: %s", key, e.msg);
+    int64_t rev = kv->mod_rev;
+    store_kv_unref(kv);
+    return rev;
+}
+
+/* Asserts key's latest value (NULL: absent) and returns its mod_rev. */
+static int64_t get_is(struct store *s, const char *key, const char *val)
+{
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    int rc = store_get(s, key, &kv, &e);
+    if (!val) {
+        assert_int_equal(rc, -1);
+        assert_int_equal(e.code, STORE_ENOTFOUND);
+        assert_non_null(strstr(e.msg, key));
+        return 0;
+    }
+    if (rc)
+        fail_msg("get %s: %s", key, e.msg);
+    assert_string_equal(kv->value, val);
+    int64_t rev = kv->mod_rev;
+    store_kv_unref(kv);
+    return rev;
+}
+
+static void next_is(struct store_watch *w, enum store_event_type type, const char *key,
+                         const char *val, int64_t rev)
+{
+    struct err e = {0};
+    struct store_kv *ev = NULL;
+    int rc = store_watch_next(w, 2000 * 1000 * 1000LL, &ev, &e);
+    if (rc != 1)
+        fail_msg("watch: expected %s at %lld, got rc %d (%s)", key, (long long)rev, rc, e.msg);
+    assert_int_equal(ev->type, type);
+    assert_string_equal(ev->key, key);
+    assert_string_equal(ev->value, val);
+    assert_int_equal(ev->mod_rev, rev);
+    store_kv_unref(ev);
+}
+
+static void next_none(struct store_watch *w)
+{
+    struct store_kv *ev = NULL;
+    assert_int_equal(store_watch_next(w, 0, &ev, NULL), 0);
+}
+
+/* --- cases --- */
+
+static void case_crud_cas(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    assert_int_equal(store_rev(s), 0);
+    int64_t r1 = create(s, "/registry/pods/ns/a", "{\"v\":1}");
+    assert_int_equal(r1, 1);
+    assert_int_equal(store_rev(s), 1);
+
+    /* create-exists takes no revision */
+    assert_int_equal(store_create(s, "/registry/pods/ns/a", "x", 1, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_EEXISTS);
+    assert_non_null(strstr(e.msg, "/registry/pods/ns/a"));
+    assert_int_equal(store_rev(s), 1);
+
+    /* CAS conflict, then success */
+    assert_int_equal(store_update(s, "/registry/pods/ns/a", "y", 1, 7, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_ECONFLICT);
+    assert_non_null(strstr(e.msg, "/registry/pods/ns/a"));
+    int64_t r2 = update(s, "/registry/pods/ns/a", "{\"v\":2}", r1);
+    assert_int_equal(r2, 2);
+    int64_t r3 = update(s, "/registry/pods/ns/a", "{\"v\":3}", 0);
+    assert_int_equal(r3, 3);
+    assert_int_equal(store_get(s, "/registry/pods/ns/a", &kv, &e), 0);
+    assert_int_equal(kv->create_rev, 1);
+    assert_int_equal(kv->mod_rev, 3);
+    assert_int_equal(kv->value_len, 7);
+    store_kv_unref(kv);
+
+    /* delete with a stale revision, then for real: the deletion carries the last value */
+    assert_int_equal(store_delete(s, "/registry/pods/ns/a", r2, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_ECONFLICT);
+    assert_int_equal(store_delete(s, "/registry/pods/ns/a", r3, &kv, &e), 0);
+    assert_int_equal(kv->type, STORE_DELETED);
+    assert_int_equal(kv->mod_rev, 4);
+    assert_int_equal(kv->create_rev, 1);
+    assert_string_equal(kv->value, "{\"v\":3}");
+    store_kv_unref(kv);
+    get_is(s, "/registry/pods/ns/a", NULL);
+
+    /* delete-missing and update-missing */
+    assert_int_equal(store_delete(s, "/registry/pods/ns/a", 0, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_ENOTFOUND);
+    assert_int_equal(store_update(s, "/registry/pods/ns/nope", "z", 1, 0, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "/registry/pods/ns/nope"));
+    assert_int_equal(store_rev(s), 4);
+
+    /* re-created: a new create_rev */
+    assert_int_equal(create(s, "/registry/pods/ns/a", "again"), 5);
+    assert_int_equal(store_get(s, "/registry/pods/ns/a", &kv, &e), 0);
+    assert_int_equal(kv->create_rev, 5);
+    store_kv_unref(kv);
+
+    /* an empty value is a value */
+    assert_int_equal(create(s, "/registry/x/empty", ""), 6);
+    get_is(s, "/registry/x/empty", "");
+}
+
+static void case_bad_args(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    const char *bad_keys[] = {"", "/", "registry/x", "/registry/x/"};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof *bad_keys; i++) {
+        assert_int_equal(store_create(s, bad_keys[i], "v", 1, NULL, &e), -1);
+        assert_int_equal(e.code, STORE_EINVAL);
+        assert_int_equal(store_get(s, bad_keys[i], &kv, &e), -1);
+        assert_int_equal(e.code, STORE_EINVAL);
+    }
+    char *big = calloc(1, STORE_VALUE_MAX + 2);
+    memset(big, 'x', STORE_VALUE_MAX + 1);
+    assert_int_equal(store_create(s, "/k/big", big, STORE_VALUE_MAX + 1, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_ETOOBIG);
+    free(big);
+    char longkey[STORE_KEY_MAX + 10];
+    memset(longkey, 'k', sizeof longkey);
+    longkey[0] = '/';
+    longkey[sizeof longkey - 1] = '\0';
+    assert_int_equal(store_create(s, longkey, "v", 1, NULL, &e), -1);
+    assert_int_equal(e.code, STORE_EINVAL);
+    assert_int_equal(store_rev(s), 0);
+
+    struct store_list l;
+    struct store_list_opts o = {.limit = 1, .cont = "garbage"};
+    assert_int_equal(store_list(s, "/k/", &o, &l, &e), -1);
+    assert_int_equal(e.code, STORE_EINVAL);
+    store_list_release(&l);
+    assert_int_equal(store_list(s, "k", NULL, &l, &e), -1);
+    assert_int_equal(e.code, STORE_EINVAL);
+    store_list_release(&l);
+
+    /* a token is only good for its prefix */
+    create(s, "/k/a", "1");
+    create(s, "/k/b", "2");
+    o.cont = NULL;
+    assert_int_equal(store_list(s, "/k/", &o, &l, &e), 0);
+    assert_non_null(l.cont);
+    struct store_list l2;
+    struct store_list_opts o2 = {.limit = 1, .cont = l.cont};
+    assert_int_equal(store_list(s, "/j/", &o2, &l2, &e), -1);
+    assert_int_equal(e.code, STORE_EINVAL);
+    store_list_release(&l2);
+    store_list_release(&l);
+
+    /* future revisions */
+    o = (struct store_list_opts){.rev = 99};
+    assert_int_equal(store_list(s, "/k/", &o, &l, &e), -1);
+    assert_int_equal(e.code, STORE_EFUTURE);
+    store_list_release(&l);
+    assert_null(store_watch(s, "/k/", 99, NULL, &e));
+    assert_int_equal(e.code, STORE_EFUTURE);
+    assert_int_equal(store_compact(s, 99, &e), -1);
+    assert_int_equal(e.code, STORE_EFUTURE);
+}
+
+enum { NPAGED = 237 };
+
+static void paged_key(char *buf, size_t n, int i)
+{
+    snprintf(buf, n, "/registry/pods/ns/p%04d", i);
+}
+
+static void case_list_paging(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    char key[64];
+    /* neighbours that a prefix must not pick up */
+    create(s, "/registry/pods/ns", "not under the prefix");
+    create(s, "/registry/pods/nt/x", "other namespace");
+    for (int i = NPAGED - 1; i >= 0; i--) {
+        paged_key(key, sizeof key, i);
+        create(s, key, key);
+    }
+    create(s, "/registry/pods/ns0/x", "shares the bytes but not the slash");
+
+    /* page through with limit 10, changing the store between pages: the pages
+     * show the store as it was at the first page's revision */
+    int64_t list_rev = 0;
+    int seen = 0, pages = 0;
+    char *cont = NULL;
+    do {
+        struct store_list l;
+        struct store_list_opts o = {.limit = 10, .cont = cont};
+        if (store_list(s, "/registry/pods/ns/", &o, &l, &e))
+            fail_msg("list page %d: %s", pages, e.msg);
+        if (!pages)
+            list_rev = l.rev;
+        assert_int_equal(l.rev, list_rev);
+        for (size_t i = 0; i < l.len; i++) {
+            paged_key(key, sizeof key, seen);
+            assert_string_equal(l.items[i]->key, key);
+            assert_string_equal(l.items[i]->value, key);
+            seen++;
+        }
+        assert_true(l.len == 10 || !l.cont);
+        free(cont);
+        cont = l.cont ? strdup(l.cont) : NULL;
+        store_list_release(&l);
+        pages++;
+        /* churn: these must not show in later pages */
+        paged_key(key, sizeof key, seen + 3 < NPAGED ? seen + 3 : 0);
+        if (pages % 3 == 0)
+            delete(s, key);
+        else
+            update(s, key, "changed", 0);
+        snprintf(key, sizeof key, "/registry/pods/ns/p%04dz", seen);
+        create(s, key, "new");
+    } while (cont);
+    assert_int_equal(seen, NPAGED);
+    assert_int_equal(pages, (NPAGED + 9) / 10);
+
+    /* the whole prefix at the latest revision, no limit */
+    struct store_list l;
+    assert_int_equal(store_list(s, "/registry/pods/ns/", NULL, &l, &e), 0);
+    assert_int_equal(l.rev, store_rev(s));
+    assert_null(l.cont);
+    for (size_t i = 1; i < l.len; i++)
+        assert_true(strcmp(l.items[i - 1]->key, l.items[i]->key) < 0);
+    size_t n = l.len;
+    store_list_release(&l);
+    assert_int_equal(n, NPAGED - pages / 3 + pages);
+
+    /* "/" lists everything; an exact limit leaves no continue token behind */
+    assert_int_equal(store_list(s, "/", NULL, &l, &e), 0);
+    assert_int_equal(l.len, n + 3);
+    store_list_release(&l);
+    struct store_list_opts o = {.limit = n};
+    assert_int_equal(store_list(s, "/registry/pods/ns/", &o, &l, &e), 0);
+    assert_int_equal(l.len, n);
+    assert_null(l.cont);
+    store_list_release(&l);
+}
+
+static void case_list_at_old_rev(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    create(s, "/r/a", "a1");
+    create(s, "/r/b", "b1");
+    int64_t r = create(s, "/r/c", "c1");
+    update(s, "/r/a", "a2", 0);
+    delete(s, "/r/b");
+    create(s, "/r/d", "d1");
+    create(s, "/r/b", "b2");
+
+    struct store_list l;
+    struct store_list_opts o = {.rev = r};
+    assert_int_equal(store_list(s, "/r/", &o, &l, &e), 0);
+    assert_int_equal(l.rev, r);
+    assert_int_equal(l.len, 3);
+    assert_string_equal(l.items[0]->value, "a1");
+    assert_string_equal(l.items[1]->value, "b1");
+    assert_string_equal(l.items[2]->value, "c1");
+    assert_int_equal(l.items[1]->mod_rev, 2);
+    store_list_release(&l);
+
+    /* between the delete and the re-create, b is absent */
+    o.rev = r + 3;
+    assert_int_equal(store_list(s, "/r/", &o, &l, &e), 0);
+    assert_int_equal(l.len, 3);
+    assert_string_equal(l.items[0]->value, "a2");
+    assert_string_equal(l.items[1]->value, "c1");
+    assert_string_equal(l.items[2]->value, "d1");
+    store_list_release(&l);
+
+    /* paging at an old revision */
+    o = (struct store_list_opts){.rev = r, .limit = 2};
+    assert_int_equal(store_list(s, "/r/", &o, &l, &e), 0);
+    assert_int_equal(l.len, 2);
+    assert_non_null(l.cont);
+    struct store_list l2;
+    struct store_list_opts o2 = {.limit = 2, .cont = l.cont};
+    assert_int_equal(store_list(s, "/r/", &o2, &l2, &e), 0);
+    assert_int_equal(l2.rev, r);
+    assert_int_equal(l2.len, 1);
+    assert_string_equal(l2.items[0]->value, "c1");
+    assert_null(l2.cont);
+    store_list_release(&l2);
+    store_list_release(&l);
+
+    assert_int_equal(store_list(s, "/r/", NULL, &l, &e), 0);
+    assert_int_equal(l.len, 4);
+    assert_string_equal(l.items[1]->value, "b2");
+    store_list_release(&l);
+}
+
+static void case_watch_from_past(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    create(s, "/w/a", "a1");                 /* 1 */
+    int64_t r0 = create(s, "/w/b", "b1");    /* 2 */
+    update(s, "/w/a", "a2", 0);              /* 3 */
+    create(s, "/other/x", "x");              /* 4 */
+    delete(s, "/w/b");                       /* 5 */
+    create(s, "/w/c", "c1");                 /* 6 */
+
+    struct store_watch *w = store_watch(s, "/w/", r0, NULL, &e);
+    if (!w)
+        fail_msg("watch: %s", e.msg);
+    next_is(w, STORE_MODIFIED, "/w/a", "a2", 3);
+    next_is(w, STORE_DELETED, "/w/b", "b1", 5);
+    next_is(w, STORE_ADDED, "/w/c", "c1", 6);
+    next_none(w);
+
+    /* live events follow the history without a gap */
+    update(s, "/w/c", "c2", 0);
+    create(s, "/other/y", "y");
+    create(s, "/w/d", "d1");
+    next_is(w, STORE_MODIFIED, "/w/c", "c2", 7);
+    next_is(w, STORE_ADDED, "/w/d", "d1", 9);
+    next_none(w);
+
+    /* from 0: only what comes next */
+    struct store_watch *now = store_watch(s, "/", 0, NULL, &e);
+    assert_non_null(now);
+    next_none(now);
+    delete(s, "/w/a");
+    next_is(now, STORE_DELETED, "/w/a", "a2", 10);
+    next_is(w, STORE_DELETED, "/w/a", "a2", 10);
+
+    /* from the current revision: nothing old */
+    struct store_watch *cur = store_watch(s, "/w/", store_rev(s), NULL, &e);
+    assert_non_null(cur);
+    next_none(cur);
+    struct store_stats st;
+    store_stats(s, &st);
+    assert_int_equal(st.watchers, 3);
+    store_watch_destroy(cur);
+    store_watch_destroy(now);
+    store_watch_destroy(w);
+    store_stats(s, &st);
+    assert_int_equal(st.watchers, 0);
+}
+
+/* --- concurrency --- */
+
+enum { NTHREADS = 8, PER_THREAD = 150, INCREMENTS = 40 };
+
+struct writer {
+    struct store *s;
+    int id;
+    int64_t revs[PER_THREAD];
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *wr = arg;
+    char key[64], val[64];
+    for (int i = 0; i < PER_THREAD; i++) {
+        snprintf(key, sizeof key, "/c/t%d/k%03d", wr->id, i);
+        snprintf(val, sizeof val, "{\"t\":%d,\"i\":%d}", wr->id, i);
+        struct store_kv *kv = NULL;
+        struct err e = {0};
+        if (store_create(wr->s, key, val, strlen(val), &kv, &e))
+            fail_msg("create %s: %s", key, e.msg);
+        wr->revs[i] = kv->mod_rev;
+        store_kv_unref(kv);
+    }
+    return NULL;
+}
+
+/* A counter incremented with get + compare-and-swap, retried on conflict. */
+static void *incrementer_main(void *arg)
+{
+    struct store *s = arg;
+    for (int i = 0; i < INCREMENTS; i++) {
+        for (;;) {
+            struct store_kv *kv = NULL;
+            struct err e = {0};
+            assert_int_equal(store_get(s, "/c/counter", &kv, &e), 0);
+            char val[32];
+            snprintf(val, sizeof val, "%ld", strtol(kv->value, NULL, 10) + 1);
+            int64_t rev = kv->mod_rev;
+            store_kv_unref(kv);
+            if (store_update(s, "/c/counter", val, strlen(val), rev, NULL, &e) == 0)
+                break;
+            assert_int_equal(e.code, STORE_ECONFLICT);
+        }
+    }
+    return NULL;
+}
+
+static void case_concurrent_writers(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    int64_t start = create(s, "/c/counter", "0");
+    struct store_watch_opts wo = {.cap = 100000};
+    struct store_watch *w = store_watch(s, "/c/t", 0, &wo, &e);
+    assert_non_null(w);
+
+    struct writer wr[NTHREADS];
+    pthread_t th[NTHREADS], inc[4];
+    for (int i = 0; i < NTHREADS; i++) {
+        wr[i] = (struct writer){.s = s, .id = i};
+        pthread_create(&th[i], NULL, writer_main, &wr[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_create(&inc[i], NULL, incrementer_main, s);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(inc[i], NULL);
+
+    /* every write acknowledged once, with distinct, per-thread increasing revisions */
+    int64_t total = NTHREADS * PER_THREAD + 4 * INCREMENTS;
+    assert_int_equal(store_rev(s), start + total);
+    char *seen = calloc((size_t)(start + total + 1), 1);
+    for (int i = 0; i < NTHREADS; i++)
+        for (int j = 0; j < PER_THREAD; j++) {
+            int64_t r = wr[i].revs[j];
+            assert_true(r > start && r <= start + total);
+            assert_false(seen[r]);
+            seen[r] = 1;
+            if (j)
+                assert_true(r > wr[i].revs[j - 1]);
+        }
+    free(seen);
+    char want[32];
+    snprintf(want, sizeof want, "%d", 4 * INCREMENTS);
+    get_is(s, "/c/counter", want);
+
+    /* the watcher saw every create under its prefix, in revision order */
+    int64_t last = 0;
+    int n = 0;
+    struct store_kv *ev;
+    while (store_watch_next(w, 0, &ev, &e) == 1) {
+        assert_true(ev->mod_rev > last);
+        assert_int_equal(ev->type, STORE_ADDED);
+        last = ev->mod_rev;
+        n++;
+        store_kv_unref(ev);
+    }
+    assert_int_equal(n, NTHREADS * PER_THREAD);
+    store_watch_destroy(w);
+
+    struct store_stats st;
+    store_stats(s, &st);
+    assert_int_equal(st.writes, total + 1);
+    if (!strcmp(store_backend(s), "sqlite")) {
+        /* group commit: concurrent writes shared transactions */
+        print_message("sqlite: %lld writes in %lld transactions\n", (long long)st.writes,
+                      (long long)st.commits);
+        assert_true(st.commits < st.writes);
+    }
+}
+
+static void case_slow_watcher(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    struct store_watch_opts wo = {.cap = 10};
+    struct store_watch *slow = store_watch(s, "/s/", 0, &wo, &e);
+    struct store_watch *fast = store_watch(s, "/s/", 0, &wo, &e);
+    assert_non_null(slow);
+    assert_non_null(fast);
+    char key[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(key, sizeof key, "/s/k%d", i);
+        create(s, key, "v");
+        struct store_kv *ev;
+        assert_int_equal(store_watch_next(fast, 0, &ev, &e), 1);
+        store_kv_unref(ev);
+    }
+    /* the slow one keeps its cap's worth, then reports the cancellation */
+    assert_int_equal(store_watch_pending(slow), 10);
+    struct store_kv *ev;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(store_watch_next(slow, 0, &ev, &e), 1);
+        assert_int_equal(ev->mod_rev, i + 1);
+        store_kv_unref(ev);
+    }
+    assert_int_equal(store_watch_next(slow, 0, &ev, &e), -1);
+    assert_int_equal(e.code, STORE_EOVERFLOW);
+    assert_non_null(strstr(e.msg, "/s/"));
+    struct store_stats st;
+    store_stats(s, &st);
+    assert_int_equal(st.watchers, 1);
+    assert_int_equal(st.watch_cancelled, 1);
+    store_watch_destroy(slow);
+
+    /* a history longer than the cap: cancelled from the start */
+    struct store_watch *old = store_watch(s, "/s/", 1, &wo, &e);
+    assert_non_null(old);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(store_watch_next(old, 0, &ev, &e), 1);
+        store_kv_unref(ev);
+    }
+    assert_int_equal(store_watch_next(old, -1, &ev, &e), -1);
+    assert_int_equal(e.code, STORE_EOVERFLOW);
+    store_watch_destroy(old);
+
+    /* closing the store cancels the rest; they are destroyed afterwards */
+    store_close(s);
+    f->s = NULL;
+    assert_int_equal(store_watch_next(fast, -1, &ev, &e), -1);
+    assert_int_equal(e.code, STORE_ECLOSED);
+    store_watch_destroy(fast);
+    f->s = f->b->open(f);
+}
+
+static void case_compaction(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    create(s, "/m/a", "a1");          /* 1 */
+    create(s, "/m/b", "b1");          /* 2 */
+    update(s, "/m/a", "a2", 0);       /* 3 */
+    delete(s, "/m/b");                /* 4 */
+    create(s, "/m/c", "c1");          /* 5 */
+    struct store_list page;
+    struct store_list_opts po = {.limit = 1};
+    assert_int_equal(store_list(s, "/m/", &po, &page, &e), 0);
+    assert_non_null(page.cont);
+    update(s, "/m/a", "a3", 0);       /* 6 */
+    update(s, "/m/c", "c2", 0);       /* 7 */
+
+    assert_int_equal(store_compact(s, 6, &e), 0);
+    assert_int_equal(store_compacted_rev(s), 6);
+
+    /* too old: lists, continue tokens and watches before the compaction */
+    struct store_list l;
+    struct store_list_opts o = {.rev = 5};
+    assert_int_equal(store_list(s, "/m/", &o, &l, &e), -1);
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    store_list_release(&l);
+    struct store_list_opts oc = {.limit = 1, .cont = page.cont};
+    assert_int_equal(store_list(s, "/m/", &oc, &l, &e), -1);
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    store_list_release(&l);
+    store_list_release(&page);
+    assert_null(store_watch(s, "/m/", 5, NULL, &e));
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    assert_non_null(strstr(e.msg, "/m/"));
+
+    /* at the compaction revision: still readable */
+    o.rev = 6;
+    assert_int_equal(store_list(s, "/m/", &o, &l, &e), 0);
+    assert_int_equal(l.len, 2);
+    assert_string_equal(l.items[0]->value, "a3");
+    assert_string_equal(l.items[1]->value, "c1");
+    store_list_release(&l);
+    struct store_watch *w = store_watch(s, "/m/", 6, NULL, &e);
+    assert_non_null(w);
+    next_is(w, STORE_MODIFIED, "/m/c", "c2", 7);
+    next_none(w);
+    store_watch_destroy(w);
+
+    /* latest state untouched; a compaction at or below the last is a no-op */
+    get_is(s, "/m/a", "a3");
+    get_is(s, "/m/b", NULL);
+    get_is(s, "/m/c", "c2");
+    assert_int_equal(store_compact(s, 3, &e), 0);
+    assert_int_equal(store_compacted_rev(s), 6);
+    assert_int_equal(store_compact(s, store_rev(s), &e), 0);
+    assert_int_equal(store_list(s, "/m/", NULL, &l, &e), 0);
+    assert_int_equal(l.len, 2);
+    store_list_release(&l);
+    assert_int_equal(create(s, "/m/b", "b2"), 8);
+}
+
+static void case_restart(struct fixture *f)
+{
+    if (!f->b->persistent)
+        skip();
+    struct err e = {0};
+    create(f->s, "/p/a", "a1");
+    create(f->s, "/p/b", "b1");
+    update(f->s, "/p/a", "a2", 0);
+    delete(f->s, "/p/b");
+    assert_int_equal(store_compact(f->s, 2, &e), 0);
+    reopen(f);
+    struct store *s = f->s;
+    assert_int_equal(store_rev(s), 4);
+    assert_int_equal(store_compacted_rev(s), 2);
+    assert_int_equal(get_is(s, "/p/a", "a2"), 3);
+    get_is(s, "/p/b", NULL);
+    /* the revision continues; history is served from the log */
+    assert_int_equal(create(s, "/p/c", "c1"), 5);
+    struct store_watch *w = store_watch(s, "/p/", 2, NULL, &e);
+    assert_non_null(w);
+    next_is(w, STORE_MODIFIED, "/p/a", "a2", 3);
+    next_is(w, STORE_DELETED, "/p/b", "b1", 4);
+    next_is(w, STORE_ADDED, "/p/c", "c1", 5);
+    next_none(w);
+    store_watch_destroy(w);
+    assert_null(store_watch(s, "/p/", 1, NULL, &e));
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    assert_int_equal(store_sqlite_check(s, &e), 0);
+}
+
+static void free_counted(void *p)
+{
+    (*(int *)p)++;
+}
+
+static void case_shared_events(struct fixture *f)
+{
+    struct store *s = f->s;
+    struct err e = {0};
+    struct store_watch *w1 = store_watch(s, "/e/", 0, NULL, &e);
+    struct store_watch *w2 = store_watch(s, "/", 0, NULL, &e);
+    create(s, "/e/a", "a");
+    struct store_kv *a, *b;
+    assert_int_equal(store_watch_next(w1, 0, &a, &e), 1);
+    assert_int_equal(store_watch_next(w2, 0, &b, &e), 1);
+    /* one version, shared: the same bytes for both watchers */
+    assert_ptr_equal(a, b);
+    /* encode once: the second attach loses and gets the first */
+    int enc1 = 0, enc2 = 0;
+    assert_ptr_equal(store_kv_attach(a, &enc1, NULL), &enc1);
+    assert_ptr_equal(store_kv_attach(b, &enc2, free_counted), &enc1);
+    assert_int_equal(enc2, 1); /* the loser was freed at once */
+    assert_ptr_equal(store_kv_attachment(a), &enc1);
+    store_kv_unref(a);
+    store_kv_unref(b);
+    store_watch_destroy(w1);
+    store_watch_destroy(w2);
+}
+
+static void case_mem_window(struct fixture *f)
+{
+    if (f->b->persistent)
+        skip();
+    f->mem.history = 5;
+    reopen(f);
+    struct store *s = f->s;
+    struct err e = {0};
+    char key[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof key, "/h/k%d", i % 3);
+        if (i < 3)
+            create(s, key, "v");
+        else
+            update(s, key, "v", 0);
+    }
+    assert_int_equal(store_compacted_rev(s), 7);
+    assert_null(store_watch(s, "/h/", 6, NULL, &e));
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    struct store_list l;
+    struct store_list_opts o = {.rev = 7};
+    assert_int_equal(store_list(s, "/h/", &o, &l, &e), 0);
+    assert_int_equal(l.len, 3);
+    store_list_release(&l);
+}
+
+/* --- the table --- */
+
+struct conformance_case {
+    const char *name;
+    void (*fn)(struct fixture *f);
+};
+
+static const struct conformance_case cases[] = {
+    {"crud_cas", case_crud_cas},
+    {"bad_args", case_bad_args},
+    {"list_paging", case_list_paging},
+    {"list_at_old_rev", case_list_at_old_rev},
+    {"watch_from_past", case_watch_from_past},
+    {"concurrent_writers", case_concurrent_writers},
+    {"slow_watcher", case_slow_watcher},
+    {"compaction", case_compaction},
+    {"restart", case_restart},
+    {"shared_events", case_shared_events},
+    {"mem_window", case_mem_window},
+};
+
+enum { NCASES = sizeof cases / sizeof *cases, NBACKENDS = sizeof backends / sizeof *backends };
+
+static void run_case(void **state)
+{
+    struct fixture *f = *state;
+    f->c->fn(f);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[NBACKENDS * NCASES];
+    static char names[NBACKENDS * NCASES][64];
+    static struct param params[NBACKENDS * NCASES];
+    int n = 0;
+    for (int b = 0; b < NBACKENDS; b++)
+        for (int c = 0; c < NCASES; c++, n++) {
+            snprintf(names[n], sizeof names[n], "%s/%s", backends[b].name, cases[c].name);
+            params[n] = (struct param){&backends[b], &cases[c]};
+            tests[n] = (struct CMUnitTest){.name = names[n],
+                                           .test_func = run_case,
+                                           .setup_func = setup,
+                                           .teardown_func = teardown,
+                                           .initial_state = &params[n]};
+        }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
