@@ -1,0 +1,244 @@
+/* SQLite store only: kill -9 at a random moment loses no acknowledged write.
+ *
+ * A child process opens the store (default options: FULL sync) and writes from
+ * several threads; after each acknowledgement it reports "rev key" through a
+ * pipe. The parent kills it with SIGKILL after a random delay, reopens the store
+ * and checks that every acknowledged write is there, that the revision goes on
+ * from there and that the database passes PRAGMA integrity_check. Several rounds
+ * on the same directory, so recovery itself is recovered from. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/map.h"
+#include "base/mtime.h"
+#include "base/rng.h"
+#include "store/store.h"
+
+enum { CHILD_THREADS = 4, ROUNDS = 4 };
+
+static char dir[PATH_MAX];
+
+struct child_writer {
+    struct store *s;
+    int fd, id, round;
+};
+
+/* Creates then updates keys forever, reporting each acknowledged revision. */
+static void *child_writer_main(void *arg)
+{
+    struct child_writer *cw = arg;
+    char key[96], line[160];
+    for (int i = 0;; i++) {
+        snprintf(key, sizeof key, "/crash/r%d/t%d/k%06d", cw->round, cw->id, i);
+        for (int op = 0; op < 2; op++) {
+            struct store_kv *kv = NULL;
+            struct err e = {0};
+            int rc = op == 0 ? store_create(cw->s, key, key, strlen(key), &kv, &e)
+                             : store_update(cw->s, key, "updated", 7, 0, &kv, &e);
+            if (rc) {
+                fprintf(stderr, "child: %s\n", e.msg);
+                _exit(3);
+            }
+            int n = snprintf(line, sizeof line, "%lld %s\n", (long long)kv->mod_rev, key);
+            store_kv_unref(kv);
+            /* one write() of less than PIPE_BUF bytes: lines never interleave */
+            if (write(cw->fd, line, (size_t)n) != n)
+                _exit(4);
+        }
+    }
+    return NULL;
+}
+
+static _Noreturn void child_main(int fd, int round)
+{
+    struct err e = {0};
+    struct store *s = store_open_sqlite(dir, NULL, &e);
+    if (!s) {
+        fprintf(stderr, "child: %s\n", e.msg);
+        _exit(2);
+    }
+    struct child_writer cw[CHILD_THREADS];
+    pthread_t th[CHILD_THREADS];
+    for (int i = 0; i < CHILD_THREADS; i++) {
+        cw[i] = (struct child_writer){.s = s, .fd = fd, .id = i, .round = round};
+        pthread_create(&th[i], NULL, child_writer_main, &cw[i]);
+    }
+    for (;;)
+        pause();
+}
+
+/* Reads everything the child reported until delay_ns passed, then kills it
+ * and reads the rest. Returns the malloc'd text. */
+static char *run_and_kill(pid_t pid, int fd, int64_t delay_ns, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    int64_t until = mtime_now_ns() + delay_ns;
+    bool killed = false;
+    for (;;) {
+        int64_t left = until - mtime_now_ns();
+        if (!killed && left <= 0) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int pr = poll(&p, 1, killed ? 1000 : (int)(left / MTIME_MS) + 1);
+        if (pr <= 0)
+            continue;
+        if (n + 4096 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r == 0)
+            break; /* the child is gone and the pipe drained */
+        if (r > 0)
+            n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void test_kill9_loses_no_acknowledged_write(void **state)
+{
+    struct rng rng;
+    uint64_t seed = (uint64_t)mtime_wall_ns() ^ (uint64_t)getpid();
+    rng_seed(&rng, seed);
+    print_message("kill -9 test: seed %llu, directory %s\n", (unsigned long long)seed, dir);
+    int64_t total_acked = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            child_main(fds[1], round);
+        }
+        close(fds[1]);
+        /* the first round may die while creating the database */
+        int64_t delay = round == 0 ? (int64_t)rng_below(&rng, 30) * MTIME_MS
+                                   : (int64_t)(50 + rng_below(&rng, 250)) * MTIME_MS;
+        size_t len;
+        char *text = run_and_kill(pid, fds[0], delay, &len);
+        close(fds[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+        /* the last acknowledged revision of each key */
+        struct map acked;
+        map_init(&acked, MAP_KEY_STR);
+        int64_t max_rev = 0, lines = 0;
+        for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+            *nl = '\0';
+            char *sp = strchr(line, ' ');
+            assert_non_null(sp);
+            int64_t rev = strtoll(line, NULL, 10);
+            map_put(&acked, sp + 1, strlen(sp + 1), NULL)->u64 = (uint64_t)rev;
+            if (rev > max_rev)
+                max_rev = rev;
+            lines++;
+        }
+        total_acked += lines;
+
+        struct err e = {0};
+        struct store *s = store_open_sqlite(dir, NULL, &e);
+        if (!s)
+            fail_msg("reopen after kill -9 (round %d): %s", round, e.msg);
+        if (store_sqlite_check(s, &e))
+            fail_msg("after kill -9 (round %d): %s", round, e.msg);
+        assert_true(store_rev(s) >= max_rev);
+        size_t it = 0;
+        for (struct map_entry *me; (me = map_next(&acked, &it));) {
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)me->key.len, me->key.str);
+            struct store_kv *kv = NULL;
+            if (store_get(s, key, &kv, &e))
+                fail_msg("round %d: acknowledged write %s at %llu lost: %s", round, key,
+                         (unsigned long long)me->val.u64, e.msg);
+            assert_true(kv->mod_rev >= (int64_t)me->val.u64);
+            store_kv_unref(kv);
+        }
+        print_message("round %d: killed after %lld ms, %lld writes acknowledged, all present "
+                      "(store at %lld)\n",
+                      round, (long long)(delay / MTIME_MS), (long long)lines,
+                      (long long)store_rev(s));
+        /* the revision goes on */
+        int64_t before = store_rev(s);
+        struct store_kv *kv = NULL;
+        char key[64];
+        snprintf(key, sizeof key, "/crash/after%d", round);
+        assert_int_equal(store_create(s, key, "x", 1, &kv, &e), 0);
+        assert_int_equal(kv->mod_rev, before + 1);
+        store_kv_unref(kv);
+        store_close(s);
+        map_release(&acked);
+        free(text);
+    }
+    assert_true(total_acked > 0);
+}
+
+/* A second process (or a second open in this one) is kept out of the directory. */
+static void test_second_open_is_refused(void **state)
+{
+    struct err e = {0};
+    struct store *s = store_open_sqlite(dir, NULL, &e);
+    assert_non_null(s);
+    assert_null(store_open_sqlite(dir, NULL, &e));
+    assert_int_equal(e.code, STORE_EBUSY);
+    assert_non_null(strstr(e.msg, dir));
+    store_close(s);
+    char missing[PATH_MAX + 16];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    assert_null(store_open_sqlite(missing, NULL, &e));
+    assert_int_equal(e.code, STORE_EINVAL);
+}
+
+static int make_dir(void **state)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/muster-crash-XXXXXX", t && *t ? t : P_tmpdir);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char path[PATH_MAX + 300];
+    for (struct dirent *de; (de = readdir(d));) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
+        cmocka_unit_test(test_second_open_is_refused),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
