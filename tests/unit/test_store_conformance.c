@@ -544,6 +544,65 @@ static void *incrementer_main(void *arg)
     return NULL;
 }
 
+struct watch_reader {
+    struct store_watch *w;
+    int n;
+    int64_t last;
+};
+
+/* Takes events as they come (blocking), checking their order. */
+static void *watch_reader_main(void *arg)
+{
+    struct watch_reader *r = arg;
+    while (r->n < NTHREADS * PER_THREAD) {
+        struct store_kv *ev;
+        struct err e = {0};
+        int rc = store_watch_next(r->w, 5000LL * 1000 * 1000, &ev, &e);
+        if (rc != 1)
+            fail_msg("watch reader: rc %d after %d events: %s", rc, r->n, e.msg);
+        assert_true(ev->mod_rev > r->last);
+        assert_int_equal(ev->type, STORE_ADDED);
+        r->last = ev->mod_rev;
+        r->n++;
+        store_kv_unref(ev);
+    }
+    return NULL;
+}
+
+/* Pages through the writers' keys while they write: every complete pass is in
+ * key order, at one revision, and never shrinks. */
+static void *lister_main(void *arg)
+{
+    struct store *s = arg;
+    size_t prev = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        char *cont = NULL, last[64] = "";
+        size_t n = 0;
+        int64_t rev = 0;
+        do {
+            struct store_list l;
+            struct store_list_opts o = {.limit = 50, .cont = cont};
+            struct err e = {0};
+            if (store_list(s, "/c/t", &o, &l, &e))
+                fail_msg("lister: %s", e.msg);
+            if (!rev)
+                rev = l.rev;
+            assert_int_equal(l.rev, rev);
+            for (size_t i = 0; i < l.len; i++) {
+                assert_true(strcmp(last, l.items[i]->key) < 0);
+                snprintf(last, sizeof last, "%s", l.items[i]->key);
+            }
+            n += l.len;
+            free(cont);
+            cont = l.cont ? strdup(l.cont) : NULL;
+            store_list_release(&l);
+        } while (cont);
+        assert_true(n >= prev);
+        prev = n;
+    }
+    return NULL;
+}
+
 static void case_concurrent_writers(struct fixture *f)
 {
     struct store *s = f->s;
@@ -554,7 +613,10 @@ static void case_concurrent_writers(struct fixture *f)
     assert_non_null(w);
 
     struct writer wr[NTHREADS];
-    pthread_t th[NTHREADS], inc[4];
+    pthread_t th[NTHREADS], inc[4], reader, lister;
+    struct watch_reader wread = {.w = w};
+    pthread_create(&reader, NULL, watch_reader_main, &wread);
+    pthread_create(&lister, NULL, lister_main, s);
     for (int i = 0; i < NTHREADS; i++) {
         wr[i] = (struct writer){.s = s, .id = i};
         pthread_create(&th[i], NULL, writer_main, &wr[i]);
@@ -565,6 +627,8 @@ static void case_concurrent_writers(struct fixture *f)
         pthread_join(th[i], NULL);
     for (int i = 0; i < 4; i++)
         pthread_join(inc[i], NULL);
+    pthread_join(reader, NULL);
+    pthread_join(lister, NULL);
 
     /* every write acknowledged once, with distinct, per-thread increasing revisions */
     int64_t total = NTHREADS * PER_THREAD + 4 * INCREMENTS;
@@ -584,18 +648,9 @@ static void case_concurrent_writers(struct fixture *f)
     snprintf(want, sizeof want, "%d", 4 * INCREMENTS);
     get_is(s, "/c/counter", want);
 
-    /* the watcher saw every create under its prefix, in revision order */
-    int64_t last = 0;
-    int n = 0;
-    struct store_kv *ev;
-    while (store_watch_next(w, 0, &ev, &e) == 1) {
-        assert_true(ev->mod_rev > last);
-        assert_int_equal(ev->type, STORE_ADDED);
-        last = ev->mod_rev;
-        n++;
-        store_kv_unref(ev);
-    }
-    assert_int_equal(n, NTHREADS * PER_THREAD);
+    /* the watcher saw every create under its prefix, in revision order, and no more */
+    assert_int_equal(wread.n, NTHREADS * PER_THREAD);
+    next_none(w);
     store_watch_destroy(w);
 
     struct store_stats st;

@@ -5,7 +5,12 @@
  * pipe. The parent kills it with SIGKILL after a random delay, reopens the store
  * and checks that every acknowledged write is there, that the revision goes on
  * from there and that the database passes PRAGMA integrity_check. Several rounds
- * on the same directory, so recovery itself is recovered from. */
+ * on the same directory, so recovery itself is recovered from.
+ *
+ * Run by hand with arguments, it is the store benchmark instead:
+ *   test_store_sqlite bench THREADS CREATES DIR [full|normal|memory]
+ * creates CREATES keys (500-byte values) from THREADS threads and prints
+ * creates/s and writes per transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,8 +239,82 @@ static int remove_dir(void **state)
     return 0;
 }
 
-int main(void)
+struct bench_thread {
+    struct store *s;
+    int id, n;
+    int64_t max_lat_ns;
+};
+
+static void *bench_main(void *arg)
 {
+    struct bench_thread *b = arg;
+    char key[96], val[512];
+    memset(val, 'x', sizeof val);
+    for (int i = 0; i < b->n; i++) {
+        snprintf(key, sizeof key, "/registry/pods/bench/t%d-%07d", b->id, i);
+        int n = snprintf(val, sizeof val, "{\"metadata\":{\"name\":\"t%d-%07d\"},\"pad\":\"", b->id, i);
+        memcpy(val + sizeof val - 3, "\"}", 2);
+        (void)n;
+        struct err e = {0};
+        int64_t t0 = mtime_now_ns();
+        if (store_create(b->s, key, val, sizeof val - 1, NULL, &e)) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            exit(1);
+        }
+        int64_t lat = mtime_now_ns() - t0;
+        if (lat > b->max_lat_ns)
+            b->max_lat_ns = lat;
+    }
+    return NULL;
+}
+
+static int bench(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s bench THREADS CREATES DIR [full|normal|memory]\n", argv[0]);
+        return 2;
+    }
+    int threads = atoi(argv[2]), creates = atoi(argv[3]);
+    const char *mode = argc > 5 ? argv[5] : "full";
+    struct store_sqlite_opts o = {
+        .sync = strcmp(mode, "normal") ? STORE_SQLITE_SYNC_FULL : STORE_SQLITE_SYNC_NORMAL};
+    struct err e = {0};
+    struct store *s = strcmp(mode, "memory") ? store_open_sqlite(argv[4], &o, &e) : store_open_mem(NULL);
+    if (!s) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 1;
+    }
+    struct bench_thread *b = calloc((size_t)threads, sizeof *b);
+    pthread_t *th = calloc((size_t)threads, sizeof *th);
+    int64_t t0 = mtime_now_ns();
+    for (int i = 0; i < threads; i++) {
+        b[i] = (struct bench_thread){.s = s, .id = i, .n = creates / threads};
+        pthread_create(&th[i], NULL, bench_main, &b[i]);
+    }
+    int64_t max_lat = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        if (b[i].max_lat_ns > max_lat)
+            max_lat = b[i].max_lat_ns;
+    }
+    double secs = (double)(mtime_now_ns() - t0) / 1e9;
+    struct store_stats st;
+    store_stats(s, &st);
+    printf("%s, %d threads: %lld creates in %.2f s = %.0f creates/s; %lld transactions "
+           "(%.1f writes each); slowest create %.1f ms\n",
+           mode, threads, (long long)st.writes, secs, (double)st.writes / secs,
+           (long long)st.commits, (double)st.writes / (double)(st.commits ? st.commits : 1),
+           (double)max_lat / 1e6);
+    store_close(s);
+    free(b);
+    free(th);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "bench"))
+        return bench(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
         cmocka_unit_test(test_second_open_is_refused),
