@@ -49,7 +49,7 @@ struct attachment {
 
 struct store_kv *store_kv_ref(struct store_kv *kv)
 {
-    int old = atomic_fetch_add_explicit((_Atomic int *)&kv->refs, 1, memory_order_relaxed);
+    int old = atomic_fetch_add_explicit(&kv->refs, 1, memory_order_relaxed);
     assert(old > 0);
     (void)old;
     return kv;
@@ -59,11 +59,11 @@ void store_kv_unref(struct store_kv *kv)
 {
     if (!kv)
         return;
-    int old = atomic_fetch_sub_explicit((_Atomic int *)&kv->refs, 1, memory_order_acq_rel);
+    int old = atomic_fetch_sub_explicit(&kv->refs, 1, memory_order_acq_rel);
     assert(old > 0);
     if (old != 1)
         return;
-    struct attachment *a = atomic_load_explicit((void *_Atomic *)&kv->attach, memory_order_acquire);
+    struct attachment *a = atomic_load_explicit(&kv->attach, memory_order_acquire);
     if (a) {
         if (a->free_fn)
             a->free_fn(a->p);
@@ -77,7 +77,7 @@ void *store_kv_attach(struct store_kv *kv, void *p, void (*free_fn)(void *))
     struct attachment *a = xmalloc(sizeof *a);
     *a = (struct attachment){p, free_fn};
     void *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit((void *_Atomic *)&kv->attach, &expected, a,
+    if (atomic_compare_exchange_strong_explicit(&kv->attach, &expected, a,
                                                 memory_order_acq_rel, memory_order_acquire))
         return p;
     free(a);
@@ -88,7 +88,7 @@ void *store_kv_attach(struct store_kv *kv, void *p, void (*free_fn)(void *))
 
 void *store_kv_attachment(const struct store_kv *kv)
 {
-    struct attachment *a = atomic_load_explicit((void *_Atomic *)&kv->attach, memory_order_acquire);
+    struct attachment *a = atomic_load_explicit(&kv->attach, memory_order_acquire);
     return a ? a->p : NULL;
 }
 

@@ -89,8 +89,8 @@ struct store_kv {
     int64_t mod_rev; /* for STORE_DELETED: the revision of the deletion */
     enum store_event_type type;
     /* internal */
-    int refs; /* atomic */
-    void *attach; /* atomic */
+    _Atomic int refs;
+    void *_Atomic attach;
 };
 
 /* Takes one more reference to kv and returns it. */
