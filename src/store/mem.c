@@ -49,7 +49,7 @@ struct mkey {
 struct mem {
     struct store base;
     pthread_rwlock_t lock;
-    struct map keys; /* key -> struct mkey * */
+    struct map keys;   /* key -> struct mkey * */
     struct mkey *head; /* skip list sentinel with SL_LEVELS links */
     int levels;        /* levels in use */
     struct rng rng;    /* skip list levels; seeded, so runs are repeatable */
@@ -168,7 +168,7 @@ static void prune(struct mem *m, struct mkey *k, int64_t c)
     while (i > 0 && k->vers.v[i - 1]->mod_rev > c)
         i--;
     if (i == 0)
-        return; /* every version is after c */
+        return;          /* every version is after c */
     size_t drop = i - 1; /* versions before the newest one at or before c */
     if (k->vers.v[i - 1]->type == STORE_DELETED)
         drop = i;
@@ -283,8 +283,8 @@ static int mem_write(struct store *s, const struct store__op *op, struct store_k
             rc = errf(e, STORE_EEXISTS, "create %s: already exists", op->key);
             goto out;
         }
-        kv = store__kv_new(op->key, op->key_len, op->value, op->value_len, m->rev + 1,
-                           m->rev + 1, STORE_ADDED);
+        kv = store__kv_new(op->key, op->key_len, op->value, op->value_len, m->rev + 1, m->rev + 1,
+                           STORE_ADDED);
     } else {
         if (!cur) {
             rc = errf(e, STORE_ENOTFOUND, "%s %s: not found", what[op->kind], op->key);
@@ -292,8 +292,8 @@ static int mem_write(struct store *s, const struct store__op *op, struct store_k
         }
         if (op->expect_rev && cur->mod_rev != op->expect_rev) {
             rc = errf(e, STORE_ECONFLICT,
-                      "%s %s: the object has been modified (revision %" PRId64
-                      ", expected %" PRId64 ")",
+                      "%s %s: the object has been modified (revision %" PRId64 ", expected %" PRId64
+                      ")",
                       what[op->kind], op->key, cur->mod_rev, op->expect_rev);
             goto out;
         }
@@ -301,8 +301,8 @@ static int mem_write(struct store *s, const struct store__op *op, struct store_k
             kv = store__kv_new(op->key, op->key_len, op->value, op->value_len, cur->create_rev,
                                m->rev + 1, STORE_MODIFIED);
         else
-            kv = store__kv_new(op->key, op->key_len, cur->value, cur->value_len,
-                               cur->create_rev, m->rev + 1, STORE_DELETED);
+            kv = store__kv_new(op->key, op->key_len, cur->value, cur->value_len, cur->create_rev,
+                               m->rev + 1, STORE_DELETED);
     }
     m->rev++;
     m->writes++;

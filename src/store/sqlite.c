@@ -63,18 +63,7 @@ static const char schema_sql[] =
 
 /* Statements of a read connection. Ranges are [?1, ?2) with ?2 NULL for no
  * upper bound; the _gt forms start strictly after ?1 (continuing a page). */
-enum {
-    R_GET,
-    R_META,
-    R_LATEST_GE,
-    R_LATEST_GT,
-    R_AT_GE,
-    R_AT_GT,
-    R_HIST,
-    R_BEGIN,
-    R_END,
-    R_NSTMT
-};
+enum { R_GET, R_META, R_LATEST_GE, R_LATEST_GT, R_AT_GE, R_AT_GT, R_HIST, R_BEGIN, R_END, R_NSTMT };
 static const char *const read_sql[R_NSTMT] = {
     [R_GET] = "SELECT k.value, k.create_rev, k.rev FROM latest l JOIN kv k ON k.rev = l.rev"
               " WHERE l.key = ?1",
@@ -101,12 +90,23 @@ static const char *const read_sql[R_NSTMT] = {
 };
 
 /* Statements of the write connection. */
-enum { W_CUR, W_INSERT, W_SET_LATEST, W_DEL_LATEST, W_META, W_COMPACT, W_BEGIN, W_COMMIT,
-       W_ROLLBACK, W_NSTMT };
+enum {
+    W_CUR,
+    W_INSERT,
+    W_SET_LATEST,
+    W_DEL_LATEST,
+    W_META,
+    W_COMPACT,
+    W_BEGIN,
+    W_COMMIT,
+    W_ROLLBACK,
+    W_NSTMT
+};
 static const char *const write_sql[W_NSTMT] = {
     [W_CUR] = "SELECT l.rev, k.create_rev, k.value FROM latest l JOIN kv k ON k.rev = l.rev"
               " WHERE l.key = ?1",
-    [W_INSERT] = "INSERT INTO kv (rev, key, value, create_rev, deleted) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_INSERT] =
+        "INSERT INTO kv (rev, key, value, create_rev, deleted) VALUES (?1, ?2, ?3, ?4, ?5)",
     [W_SET_LATEST] = "INSERT INTO latest (key, rev) VALUES (?1, ?2)"
                      " ON CONFLICT (key) DO UPDATE SET rev = excluded.rev",
     [W_DEL_LATEST] = "DELETE FROM latest WHERE key = ?1",
@@ -155,8 +155,8 @@ struct sq {
 
     pthread_mutex_t pub_mu;
     pthread_cond_t pub_cv;
-    int64_t rev, compact_rev; /* published */
-    _Atomic int64_t committed;  /* committed, perhaps not yet published */
+    int64_t rev, compact_rev;  /* published */
+    _Atomic int64_t committed; /* committed, perhaps not yet published */
     int64_t writes, commits;
 
     pthread_mutex_t r_mu;
@@ -184,10 +184,11 @@ static int exec(sqlite3 *db, const char *sql, const char *what, struct err *e)
 
 static int open_db(const char *path, sqlite3 **db, struct err *e)
 {
-    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        errf(e, STORE_EIO, "open %s: sqlite: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        errf(e, STORE_EIO, "open %s: sqlite: %s", path,
+             *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
         sqlite3_close(*db);
         *db = NULL;
         return -1;
@@ -297,8 +298,9 @@ static int sq_list(struct store *s, const struct store__range *r, struct store_l
         goto out;
     }
     if (at < compact) {
-        errf(e, STORE_ECOMPACTED, "list %s at %" PRId64 ": compacted (history starts at %" PRId64 ")",
-             r->prefix, at, compact);
+        errf(e, STORE_ECOMPACTED,
+             "list %s at %" PRId64 ": compacted (history starts at %" PRId64 ")", r->prefix, at,
+             compact);
         goto out;
     }
     out->rev = at;
@@ -383,8 +385,9 @@ static int sq_watch(struct store *s, struct store_watch *w, int64_t from_rev, st
         ret = errf(e, STORE_EFUTURE, "watch %s from %" PRId64 ": the store is at revision %" PRId64,
                    prefix, from, q->rev);
     else if (from < q->compact_rev)
-        ret = errf(e, STORE_ECOMPACTED, "watch %s from %" PRId64 ": too old (history starts at %" PRId64 ")",
-                   prefix, from, q->compact_rev);
+        ret = errf(e, STORE_ECOMPACTED,
+                   "watch %s from %" PRId64 ": too old (history starts at %" PRId64 ")", prefix,
+                   from, q->compact_rev);
     else if (from == q->rev || (ret = replay(q, w, from, q->rev, e)) == 0)
         store__hub_add(q->base.hub, w);
     pthread_mutex_unlock(&q->pub_mu);
@@ -714,7 +717,8 @@ static const struct store__ops sq_ops = {
 static int prepare(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, int n, struct err *e)
 {
     for (int i = 0; i < n; i++)
-        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) !=
+            SQLITE_OK)
             return errf(e, STORE_EIO, "prepare \"%.60s\": sqlite: %s", sql[i], sqlite3_errmsg(db));
     return 0;
 }
@@ -757,10 +761,10 @@ struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts 
     /* WAL first (it is persistent in the file); then the sync level, which is
      * per connection. See docs/internals/store.md, "Durability". */
     const char *sync = o->sync == STORE_SQLITE_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL;"
-                                                            : "PRAGMA synchronous = FULL;";
-    if (exec(q->wdb, "PRAGMA journal_mode = WAL;", q->path, e) ||
-        exec(q->wdb, sync, q->path, e) || exec(q->wdb, "BEGIN IMMEDIATE;", q->path, e) ||
-        exec(q->wdb, schema_sql, q->path, e) || exec(q->wdb, "COMMIT;", q->path, e))
+                                                           : "PRAGMA synchronous = FULL;";
+    if (exec(q->wdb, "PRAGMA journal_mode = WAL;", q->path, e) || exec(q->wdb, sync, q->path, e) ||
+        exec(q->wdb, "BEGIN IMMEDIATE;", q->path, e) || exec(q->wdb, schema_sql, q->path, e) ||
+        exec(q->wdb, "COMMIT;", q->path, e))
         goto fail;
     if (prepare(q->wdb, write_sql, q->w, W_NSTMT, e))
         goto fail;
@@ -804,8 +808,7 @@ fail:
 int store_sqlite_check(struct store *s, struct err *e)
 {
     if (s->ops != &sq_ops)
-        return errf(e, STORE_EINVAL, "integrity check: the %s backend is not SQLite",
-                    s->ops->name);
+        return errf(e, STORE_EINVAL, "integrity check: the %s backend is not SQLite", s->ops->name);
     struct sq *q = (struct sq *)s;
     struct rconn *c = reader_get(q);
     sqlite3_stmt *st = NULL;

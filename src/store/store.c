@@ -16,9 +16,8 @@
 
 /* A version is one allocation: the struct, then the key and its NUL, then the
  * value and its NUL. */
-struct store_kv *store__kv_new(const char *key, size_t key_len, const void *value,
-                               size_t value_len, int64_t create_rev, int64_t mod_rev,
-                               enum store_event_type type)
+struct store_kv *store__kv_new(const char *key, size_t key_len, const void *value, size_t value_len,
+                               int64_t create_rev, int64_t mod_rev, enum store_event_type type)
 {
     struct store_kv *kv = xmalloc(sizeof *kv + key_len + 1 + value_len + 1);
     char *k = (char *)(kv + 1), *v = k + key_len + 1;
@@ -77,8 +76,8 @@ void *store_kv_attach(struct store_kv *kv, void *p, void (*free_fn)(void *))
     struct attachment *a = xmalloc(sizeof *a);
     *a = (struct attachment){p, free_fn};
     void *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit(&kv->attach, &expected, a,
-                                                memory_order_acq_rel, memory_order_acquire))
+    if (atomic_compare_exchange_strong_explicit(&kv->attach, &expected, a, memory_order_acq_rel,
+                                                memory_order_acquire))
         return p;
     free(a);
     if (free_fn)
@@ -136,8 +135,8 @@ static int check_value(const char *key, const void *value, size_t len, struct er
     if (!value && len)
         return errf(e, STORE_EINVAL, "write %s: no value", key);
     if (len > STORE_VALUE_MAX)
-        return errf(e, STORE_ETOOBIG, "write %s: value of %zu bytes is over the %u-byte limit",
-                    key, len, STORE_VALUE_MAX);
+        return errf(e, STORE_ETOOBIG, "write %s: value of %zu bytes is over the %u-byte limit", key,
+                    len, STORE_VALUE_MAX);
     return 0;
 }
 
@@ -166,8 +165,8 @@ static int hexval(int c)
 }
 
 /* Reads token into *rev and a malloc'd key. */
-static int token_read(const char *t, const char *prefix, int64_t *rev, char **key,
-                      size_t *key_len, struct err *e)
+static int token_read(const char *t, const char *prefix, int64_t *rev, char **key, size_t *key_len,
+                      struct err *e)
 {
     char *end;
     errno = 0;
@@ -237,8 +236,7 @@ static int write_op(struct store *s, struct store__op *op, struct store_kv **out
     if (op->kind != STORE__DELETE && check_value(op->key, op->value, op->value_len, e))
         return -1;
     if (op->expect_rev < 0)
-        return errf(e, STORE_EINVAL, "%s %s: negative expected revision", what[op->kind],
-                    op->key);
+        return errf(e, STORE_EINVAL, "%s %s: negative expected revision", what[op->kind], op->key);
     op->key_len = strlen(op->key);
     struct store_kv *kv = NULL;
     if (s->ops->write(s, op, &kv, e))

@@ -140,8 +140,7 @@ struct store *store_open_mem(const struct store_mem_opts *o);
  * dir/store.lock keeps a second process out (STORE_EBUSY). The revision and the
  * history continue from where the last process left them. o may be NULL.
  * Returns the store, or NULL with e filled. */
-struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts *o,
-                                struct err *e);
+struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts *o, struct err *e);
 
 /* Closes the store: waits for writes in flight, cancels every watcher with
  * STORE_ECLOSED (each must still be destroyed by its owner) and frees the store.

@@ -40,10 +40,9 @@ struct store__ops {
     int (*get)(struct store *s, const char *key, size_t key_len, struct store_kv **out,
                struct err *e);
     /* Fills out->items and out->rev; sets *more when keys remain after the page. */
-    int (*list)(struct store *s, const struct store__range *r, struct store_list *out,
-                bool *more, struct err *e);
-    int (*write)(struct store *s, const struct store__op *op, struct store_kv **out,
-                 struct err *e);
+    int (*list)(struct store *s, const struct store__range *r, struct store_list *out, bool *more,
+                struct err *e);
+    int (*write)(struct store *s, const struct store__op *op, struct store_kv **out, struct err *e);
     /* Queues the history (from_rev, now] matching w's prefix into w with
      * store__watch_push and registers w with the hub, atomically with respect to
      * publication (no gap, no duplicate). */
@@ -65,9 +64,8 @@ struct store {
 
 /* Versions. store__kv_new copies key and value into one allocation, with one
  * reference. */
-struct store_kv *store__kv_new(const char *key, size_t key_len, const void *value,
-                               size_t value_len, int64_t create_rev, int64_t mod_rev,
-                               enum store_event_type type);
+struct store_kv *store__kv_new(const char *key, size_t key_len, const void *value, size_t value_len,
+                               int64_t create_rev, int64_t mod_rev, enum store_event_type type);
 
 /* Whether key (key_len bytes) falls in the prefix range. */
 bool store__has_prefix(const char *key, size_t key_len, const char *prefix, size_t prefix_len);

@@ -43,9 +43,9 @@ struct store_watch {
     pthread_cond_t cv;
     struct store_kv **ring; /* ring of references, ring_cap slots */
     size_t head, len, ring_cap;
-    size_t cap;     /* most queued before cancellation */
-    int cancel;     /* 0, STORE_EOVERFLOW or STORE_ECLOSED */
-    int64_t last;   /* revision of the last event queued, for the order assert */
+    size_t cap;   /* most queued before cancellation */
+    int cancel;   /* 0, STORE_EOVERFLOW or STORE_ECLOSED */
+    int64_t last; /* revision of the last event queued, for the order assert */
     void (*notify)(void *arg);
     void *arg;
 };
@@ -232,8 +232,7 @@ struct store_watch *store_watch(struct store *s, const char *prefix, int64_t fro
     return w;
 }
 
-int store_watch_next(struct store_watch *w, int64_t timeout_ns, struct store_kv **ev,
-                     struct err *e)
+int store_watch_next(struct store_watch *w, int64_t timeout_ns, struct store_kv **ev, struct err *e)
 {
     *ev = NULL;
     pthread_mutex_lock(&w->mu);

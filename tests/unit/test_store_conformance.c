@@ -143,7 +143,7 @@ static int64_t update(struct store *s, const char *key, const char *val, int64_t
     return rev;
 }
 
-static int64_t delete(struct store *s, const char *key)
+static int64_t delete (struct store *s, const char *key)
 {
     struct err e = {0};
     struct store_kv *kv = NULL;
@@ -175,7 +175,7 @@ static int64_t get_is(struct store *s, const char *key, const char *val)
 }
 
 static void next_is(struct store_watch *w, enum store_event_type type, const char *key,
-                         const char *val, int64_t rev)
+                    const char *val, int64_t rev)
 {
     struct err e = {0};
     struct store_kv *ev = NULL;
@@ -363,7 +363,7 @@ static void case_list_paging(struct fixture *f)
         /* churn: these must not show in later pages */
         paged_key(key, sizeof key, seen + 3 < NPAGED ? seen + 3 : 0);
         if (pages % 3 == 0)
-            delete(s, key);
+            delete (s, key);
         else
             update(s, key, "changed", 0);
         snprintf(key, sizeof key, "/registry/pods/ns/p%04dz", seen);
@@ -402,7 +402,7 @@ static void case_list_at_old_rev(struct fixture *f)
     create(s, "/r/b", "b1");
     int64_t r = create(s, "/r/c", "c1");
     update(s, "/r/a", "a2", 0);
-    delete(s, "/r/b");
+    delete (s, "/r/b");
     create(s, "/r/d", "d1");
     create(s, "/r/b", "b2");
 
@@ -451,12 +451,12 @@ static void case_watch_from_past(struct fixture *f)
 {
     struct store *s = f->s;
     struct err e = {0};
-    create(s, "/w/a", "a1");                 /* 1 */
-    int64_t r0 = create(s, "/w/b", "b1");    /* 2 */
-    update(s, "/w/a", "a2", 0);              /* 3 */
-    create(s, "/other/x", "x");              /* 4 */
-    delete(s, "/w/b");                       /* 5 */
-    create(s, "/w/c", "c1");                 /* 6 */
+    create(s, "/w/a", "a1");              /* 1 */
+    int64_t r0 = create(s, "/w/b", "b1"); /* 2 */
+    update(s, "/w/a", "a2", 0);           /* 3 */
+    create(s, "/other/x", "x");           /* 4 */
+    delete (s, "/w/b");                   /* 5 */
+    create(s, "/w/c", "c1");              /* 6 */
 
     struct store_watch *w = store_watch(s, "/w/", r0, NULL, &e);
     if (!w)
@@ -478,7 +478,7 @@ static void case_watch_from_past(struct fixture *f)
     struct store_watch *now = store_watch(s, "/", 0, NULL, &e);
     assert_non_null(now);
     next_none(now);
-    delete(s, "/w/a");
+    delete (s, "/w/a");
     next_is(now, STORE_DELETED, "/w/a", "a2", 10);
     next_is(w, STORE_DELETED, "/w/a", "a2", 10);
 
@@ -722,17 +722,17 @@ static void case_compaction(struct fixture *f)
 {
     struct store *s = f->s;
     struct err e = {0};
-    create(s, "/m/a", "a1");          /* 1 */
-    create(s, "/m/b", "b1");          /* 2 */
-    update(s, "/m/a", "a2", 0);       /* 3 */
-    delete(s, "/m/b");                /* 4 */
-    create(s, "/m/c", "c1");          /* 5 */
+    create(s, "/m/a", "a1");    /* 1 */
+    create(s, "/m/b", "b1");    /* 2 */
+    update(s, "/m/a", "a2", 0); /* 3 */
+    delete (s, "/m/b");         /* 4 */
+    create(s, "/m/c", "c1");    /* 5 */
     struct store_list page;
     struct store_list_opts po = {.limit = 1};
     assert_int_equal(store_list(s, "/m/", &po, &page, &e), 0);
     assert_non_null(page.cont);
-    update(s, "/m/a", "a3", 0);       /* 6 */
-    update(s, "/m/c", "c2", 0);       /* 7 */
+    update(s, "/m/a", "a3", 0); /* 6 */
+    update(s, "/m/c", "c2", 0); /* 7 */
 
     assert_int_equal(store_compact(s, 6, &e), 0);
     assert_int_equal(store_compacted_rev(s), 6);
@@ -786,7 +786,7 @@ static void case_restart(struct fixture *f)
     create(f->s, "/p/a", "a1");
     create(f->s, "/p/b", "b1");
     update(f->s, "/p/a", "a2", 0);
-    delete(f->s, "/p/b");
+    delete (f->s, "/p/b");
     assert_int_equal(store_compact(f->s, 2, &e), 0);
     reopen(f);
     struct store *s = f->s;

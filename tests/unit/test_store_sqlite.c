@@ -252,7 +252,8 @@ static void *bench_main(void *arg)
     memset(val, 'x', sizeof val);
     for (int i = 0; i < b->n; i++) {
         snprintf(key, sizeof key, "/registry/pods/bench/t%d-%07d", b->id, i);
-        int n = snprintf(val, sizeof val, "{\"metadata\":{\"name\":\"t%d-%07d\"},\"pad\":\"", b->id, i);
+        int n =
+            snprintf(val, sizeof val, "{\"metadata\":{\"name\":\"t%d-%07d\"},\"pad\":\"", b->id, i);
         memcpy(val + sizeof val - 3, "\"}", 2);
         (void)n;
         struct err e = {0};
@@ -276,10 +277,11 @@ static int bench(int argc, char **argv)
     }
     int threads = atoi(argv[2]), creates = atoi(argv[3]);
     const char *mode = argc > 5 ? argv[5] : "full";
-    struct store_sqlite_opts o = {
-        .sync = strcmp(mode, "normal") ? STORE_SQLITE_SYNC_FULL : STORE_SQLITE_SYNC_NORMAL};
+    struct store_sqlite_opts o = {.sync = strcmp(mode, "normal") ? STORE_SQLITE_SYNC_FULL
+                                                                 : STORE_SQLITE_SYNC_NORMAL};
     struct err e = {0};
-    struct store *s = strcmp(mode, "memory") ? store_open_sqlite(argv[4], &o, &e) : store_open_mem(NULL);
+    struct store *s =
+        strcmp(mode, "memory") ? store_open_sqlite(argv[4], &o, &e) : store_open_mem(NULL);
     if (!s) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return 1;
