@@ -8,6 +8,8 @@
 int cli_sim(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_scenario(int argc, char **argv);
+int cli_server(int argc, char **argv);
+int cli_kubeconfig(int argc, char **argv);
 
 /* Parses "42-51" or "42" or "1,5,9" into a list of seeds; returns the count or -1. */
 int cli_parse_seeds(const char *s, unsigned long long *out, int max);

@@ -16,6 +16,8 @@ static const struct {
     {"sim", cli_sim, "trace replay on a virtual clock (openb)"},
     {"bench", cli_bench, "micro and macro benchmarks (place)"},
     {"scenario", cli_scenario, "run scenario files (manifests + expectations) and check them"},
+    {"server", cli_server, "the Kubernetes-compatible API server on a store"},
+    {"kubeconfig", cli_kubeconfig, "print a kubeconfig for kubectl"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,236 @@
+/*
+ * api/watch: the watch stream, one JSON event per line.
+ *
+ * A watch with no resourceVersion (or "0") first sends an ADDED event for every
+ * matching object, read by one list at revision R, and then the changes after R;
+ * with resourceVersion N it sends the changes after N, or 410 Expired when the
+ * store has compacted N away. Each store version is framed once,
+ * {"type":"...","object":...}\n, and the frame is kept in the version's attach
+ * slot, so a change sent to many watchers is encoded once (objects are never
+ * re-encoded: see api__write_obj). Selectors are applied per watcher.
+ *
+ * The stream's next() blocks (one thread per connection) for at most
+ * WATCH_POLL_NS at a time, so that the end of timeoutSeconds and server shutdown
+ * are noticed.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "base/alloc.h"
+#include "base/mtime.h"
+
+#define WATCH_POLL_NS     ((int64_t)200 * 1000000)
+#define WATCH_BOOKMARK_NS ((int64_t)60 * 1000000000)
+
+struct frame {
+    size_t len;
+    char data[];
+};
+
+struct watch {
+    struct api_stream st;
+    struct api_ctx *ctx;
+    const struct api_kind *kind;
+    struct store_watch *w;
+    struct api_selector ls, fs;
+    struct store_list initial; /* synthetic ADDED events still to send */
+    size_t next_initial;
+    int64_t deadline_ns; /* 0: none */
+    int64_t last_sent_ns;
+    int64_t last_rev;
+    bool bookmarks;
+    bool done;
+};
+
+static const struct frame *frame_of(struct store_kv *kv, const char *type)
+{
+    const struct frame *f = store_kv_attachment(kv);
+    if (f)
+        return f;
+    struct strbuf sb;
+    strbuf_init(&sb, STORE_VALUE_MAX + 256);
+    strbuf_addf(&sb, "{\"type\":\"%s\",\"object\":", type);
+    api__write_obj(&sb, kv->value, kv->value_len, kv->mod_rev);
+    strbuf_addstr(&sb, "}\n");
+    struct frame *nf = xmalloc(sizeof *nf + sb.len);
+    nf->len = sb.len;
+    memcpy(nf->data, sb.buf, sb.len);
+    strbuf_release(&sb);
+    return store_kv_attach(kv, nf, free);
+}
+
+static bool matches(struct watch *w, const struct store_kv *kv)
+{
+    if (!w->ls.n && !w->fs.n)
+        return true;
+    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+    bool ok =
+        o && api__selector_matches(&w->ls, false, o) && api__selector_matches(&w->fs, true, o);
+    json_decref(o);
+    return ok;
+}
+
+static void error_event(struct strbuf *out, int code, const char *reason, const char *msg)
+{
+    json_t *st =
+        json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:i}", "kind", "Status", "apiVersion", "v1",
+                  "metadata", "status", "Failure", "message", msg, "reason", reason, "code", code);
+    json_t *ev = json_pack("{s:s,s:o}", "type", "ERROR", "object", st);
+    char *s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    strbuf_addstr(out, s);
+    strbuf_addch(out, '\n');
+    free(s);
+}
+
+static int watch_next(struct api_stream *st, struct strbuf *out)
+{
+    struct watch *w = (struct watch *)st;
+    if (w->done)
+        return 0;
+    /* The initial ADDED events, all of them, with the bookmark-free fast path. */
+    while (w->next_initial < w->initial.len) {
+        struct store_kv *kv = w->initial.items[w->next_initial++];
+        if (!matches(w, kv))
+            continue;
+        /* The ADDED frame of the list's version: its own attachment would be
+         * shared with the event that created it, which is also ADDED. */
+        if (kv->type == STORE_ADDED) {
+            const struct frame *f = frame_of(kv, "ADDED");
+            strbuf_add(out, f->data, f->len);
+        } else {
+            strbuf_addstr(out, "{\"type\":\"ADDED\",\"object\":");
+            api__write_obj(out, kv->value, kv->value_len, kv->mod_rev);
+            strbuf_addstr(out, "}\n");
+        }
+        return 1;
+    }
+    for (;;) {
+        if (w->ctx->stopping) {
+            w->done = true;
+            return 0;
+        }
+        int64_t now = mtime_now_ns();
+        if (w->deadline_ns && now >= w->deadline_ns) {
+            w->done = true;
+            return 0;
+        }
+        struct store_kv *kv = NULL;
+        struct err e;
+        int rc = store_watch_next(w->w, WATCH_POLL_NS, &kv, &e);
+        if (rc < 0) {
+            error_event(out, 410, "Expired", e.msg);
+            w->done = true;
+            return 1;
+        }
+        if (rc == 0) {
+            if (w->bookmarks && now - w->last_sent_ns > WATCH_BOOKMARK_NS) {
+                char av[128];
+                api_kind_api_version(w->kind, av, sizeof av);
+                strbuf_addf(
+                    out,
+                    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
+                    "\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"}}}\n",
+                    w->kind->kind, av, w->last_rev);
+                w->last_sent_ns = now;
+                return 1;
+            }
+            continue;
+        }
+        w->last_rev = kv->mod_rev;
+        bool ok = matches(w, kv);
+        if (ok) {
+            const char *type = kv->type == STORE_ADDED      ? "ADDED"
+                               : kv->type == STORE_MODIFIED ? "MODIFIED"
+                                                            : "DELETED";
+            const struct frame *f = frame_of(kv, type);
+            strbuf_add(out, f->data, f->len);
+            w->last_sent_ns = now;
+        }
+        store_kv_unref(kv);
+        if (ok)
+            return 1;
+    }
+}
+
+static void watch_free(struct api_stream *st)
+{
+    struct watch *w = (struct watch *)st;
+    store_watch_destroy(w->w);
+    store_list_release(&w->initial);
+    api__selector_release(&w->ls);
+    api__selector_release(&w->fs);
+    free(w);
+}
+
+void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
+                const char *prefix, struct api_resp *r)
+{
+    struct err e;
+    err_clear(&e);
+    struct watch *w = xcalloc(1, sizeof *w);
+    w->st.next = watch_next;
+    w->st.free_fn = watch_free;
+    w->ctx = ctx;
+    w->kind = t->kind;
+    w->last_sent_ns = mtime_now_ns();
+    if (api__selector_parse(api_req_query(req, "labelSelector"), false, &w->ls, &e) < 0 ||
+        api__selector_parse(api_req_query(req, "fieldSelector"), true, &w->fs, &e) < 0)
+        goto fail;
+    for (size_t i = 0; i < w->fs.n; i++)
+        if (!api__field_supported(t->kind, w->fs.terms[i].key)) {
+            errf(&e, API_EBADREQ, "field label not supported: %s", w->fs.terms[i].key);
+            goto fail;
+        }
+    const char *b = api_req_query(req, "allowWatchBookmarks");
+    if (b)
+        api__parse_bool(b, &w->bookmarks);
+    const char *to = api_req_query(req, "timeoutSeconds");
+    if (to) {
+        char *end;
+        long long s = strtoll(to, &end, 10);
+        if (*end || s < 0) {
+            errf(&e, API_EBADREQ, "timeoutSeconds: invalid value \"%s\"", to);
+            goto fail;
+        }
+        if (s > 0)
+            w->deadline_ns = mtime_now_ns() + s * 1000000000LL;
+    }
+    const char *rv = api_req_query(req, "resourceVersion");
+    int64_t from = 0;
+    if (!rv || !*rv || !strcmp(rv, "0")) {
+        struct store_list_opts lo = {0};
+        if (store_list(ctx->store, prefix, &lo, &w->initial, &e) < 0)
+            goto fail;
+        from = w->initial.rev;
+    } else {
+        char *end;
+        from = strtoll(rv, &end, 10);
+        if (*end || from < 0) {
+            errf(&e, API_EBADREQ, "resourceVersion: invalid value \"%s\"", rv);
+            goto fail;
+        }
+    }
+    w->last_rev = from;
+    /* from == 0 on an empty store means "from now", which is the same thing. */
+    w->w = store_watch(ctx->store, prefix, from, NULL, &e);
+    if (!w->w) {
+        if (e.code == STORE_ECOMPACTED) {
+            /* Kubernetes' words, which clients recognise. */
+            char msg[128];
+            snprintf(msg, sizeof msg, "too old resource version: %" PRId64 " (%" PRId64 ")", from,
+                     store_compacted_rev(ctx->store));
+            errf(&e, STORE_ECOMPACTED, "%s", msg);
+        }
+        goto fail;
+    }
+    r->code = 200;
+    r->content_type = "application/json";
+    r->stream = &w->st;
+    return;
+fail:
+    watch_free(&w->st);
+    api__fail(r, &e, NULL);
+}

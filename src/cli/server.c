@@ -1,0 +1,125 @@
+/* muster server: the API server on a store (SQLite in --data-dir, or memory). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "store/store.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: muster server --data-dir DIR [--listen HOST:PORT] [--store sqlite|memory]\n"
+               "                     [--port-file FILE] [--log-level LEVEL]\n\n"
+               "Serves the Kubernetes API on HOST:PORT (default 127.0.0.1:6443; port 0 picks a\n"
+               "free one, written to --port-file). Plain HTTP, no authentication: keep it on\n"
+               "127.0.0.1. Stops on SIGINT or SIGTERM.\n");
+}
+
+int cli_server(int argc, char **argv)
+{
+    const char *dir = NULL, *listen = "127.0.0.1:6443", *backend = "sqlite", *port_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--data-dir") && v) {
+            dir = v;
+            i++;
+        } else if (!strcmp(a, "--listen") && v) {
+            listen = v;
+            i++;
+        } else if (!strcmp(a, "--store") && v) {
+            backend = v;
+            i++;
+        } else if (!strcmp(a, "--port-file") && v) {
+            port_file = v;
+            i++;
+        } else if (!strcmp(a, "--log-level") && v) {
+            enum log_level l;
+            struct err e;
+            if (log_parse_level(v, &l, &e) < 0) {
+                fprintf(stderr, "muster server: %s\n", e.msg);
+                return 2;
+            }
+            log_set_level(l);
+            i++;
+        } else {
+            fprintf(stderr, "muster server: unknown or incomplete argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= sizeof host) {
+        fprintf(stderr, "muster server: --listen wants HOST:PORT, got '%s'\n", listen);
+        return 2;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535) {
+        fprintf(stderr, "muster server: bad port in --listen '%s'\n", listen);
+        return 2;
+    }
+    struct err e;
+    struct store *st;
+    if (!strcmp(backend, "memory")) {
+        st = store_open_mem(NULL);
+    } else if (!strcmp(backend, "sqlite")) {
+        if (!dir) {
+            fprintf(stderr, "muster server: --data-dir is required with --store sqlite\n");
+            return 2;
+        }
+        st = store_open_sqlite(dir, NULL, &e);
+        if (!st) {
+            fprintf(stderr, "muster server: %s\n", e.msg);
+            return 1;
+        }
+    } else {
+        fprintf(stderr, "muster server: --store must be sqlite or memory, not '%s'\n", backend);
+        return 2;
+    }
+
+    /* Block the stop signals before any thread starts, then wait for one. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct api_server_opts o = {.host = host, .port = (int)port};
+    struct api_server *srv = api_server_start(&o, st, &e);
+    if (!srv) {
+        fprintf(stderr, "muster server: %s\n", e.msg);
+        store_close(st);
+        return 1;
+    }
+    int bound = api_server_port(srv);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (!f || fprintf(f, "%d\n", bound) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "muster server: cannot write %s: %s\n", port_file, strerror(errno));
+            api_server_stop(srv);
+            store_close(st);
+            return 1;
+        }
+    }
+    fprintf(stderr, "muster server: listening on http://%s:%d (store %s)\n", host, bound,
+            store_backend(st));
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "muster server: stopping (signal %d)\n", sig);
+    api_server_stop(srv);
+    store_close(st);
+    return 0;
+}

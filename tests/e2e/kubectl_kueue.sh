@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# kubectl against a real `muster server`: version, api-resources, create and get
+# of Kueue's example manifests (ResourceFlavor, ClusterQueue with cpu, memory and
+# nvidia.com/gpu, LocalQueue), delete, and a watch that sees the changes.
+source "$(dirname "$0")/lib.sh"
+e2e_start
+
+kubectl version > "$tmp/version" 2>&1 || { cat "$tmp/version"; fail "kubectl version"; }
+grep -q 'Server Version: v1.32' "$tmp/version" || fail "server version: $(cat "$tmp/version")"
+
+kubectl api-resources > "$tmp/res"
+for r in 'clusterqueues *cq *kueue.x-k8s.io/v1beta2 *false *ClusterQueue' \
+         'localqueues *queue,queues,lq *kueue.x-k8s.io/v1beta2 *true' \
+         'pods *po *v1 *true *Pod' 'priorityclasses *pc' 'resourceclaims .*resource.k8s.io/v1' \
+         'leases .*coordination.k8s.io/v1' 'jobs .*batch/v1'; do
+    grep -Eq "^$r" "$tmp/res" || fail "api-resources lacks /$r/: $(cat "$tmp/res")"
+done
+
+cat > "$tmp/kueue.yaml" <<'YAML'
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ResourceFlavor
+metadata:
+  name: default-flavor
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ClusterQueue
+metadata:
+  name: cluster-queue
+spec:
+  namespaceSelector: {}
+  resourceGroups:
+  - coveredResources: ["cpu", "memory", "nvidia.com/gpu"]
+    flavors:
+    - name: "default-flavor"
+      resources:
+      - name: "cpu"
+        nominalQuota: 9
+      - name: "memory"
+        nominalQuota: 36Gi
+      - name: "nvidia.com/gpu"
+        nominalQuota: 8
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: LocalQueue
+metadata:
+  namespace: "default"
+  name: "user-queue"
+spec:
+  clusterQueue: "cluster-queue"
+YAML
+# --validate=false until the OpenAPI documents are served (kubectl needs them to
+# send fieldValidation=Strict; without, it sends Ignore).
+kubectl create -f "$tmp/kueue.yaml" --validate=false > "$tmp/out"
+grep -q 'clusterqueue.kueue.x-k8s.io/cluster-queue created' "$tmp/out" || fail "$(cat "$tmp/out")"
+
+# Creating again: AlreadyExists, in kubectl's words.
+if kubectl create -f "$tmp/kueue.yaml" --validate=false 2> "$tmp/err"; then fail "created twice"; fi
+grep -q 'AlreadyExists' "$tmp/err" || fail "$(cat "$tmp/err")"
+
+kubectl get cq > "$tmp/out"
+grep -q '^cluster-queue ' "$tmp/out" || fail "get cq: $(cat "$tmp/out")"
+kubectl get clusterqueue cluster-queue -o yaml > "$tmp/cq.yaml"
+grep -q 'nominalQuota: 36Gi' "$tmp/cq.yaml" || fail "get -o yaml: $(cat "$tmp/cq.yaml")"
+grep -q 'uid: ' "$tmp/cq.yaml" && grep -q 'resourceVersion: "2"' "$tmp/cq.yaml" || fail "metadata: $(cat "$tmp/cq.yaml")"
+kubectl get lq -o json > "$tmp/lq.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [i["spec"]["clusterQueue"] for i in d["items"]]==["cluster-queue"], d' "$tmp/lq.json"
+kubectl get rf default-flavor -o name | grep -qx 'resourceflavor.kueue.x-k8s.io/default-flavor'
+
+# A watch from the list's revision sees the delete.
+rv=$(kubectl get cq -o jsonpath='{.metadata.resourceVersion}')
+curl -s "$url/apis/kueue.x-k8s.io/v1beta2/clusterqueues?watch=true&resourceVersion=$rv&timeoutSeconds=3" > "$tmp/watch" &
+wpid=$!
+sleep 0.3
+kubectl delete cq cluster-queue > "$tmp/out"
+grep -q 'deleted' "$tmp/out" || fail "$(cat "$tmp/out")"
+wait "$wpid"
+grep -q '"type":"DELETED","object":{"metadata":{"resourceVersion":"4","name":"cluster-queue"' "$tmp/watch" || fail "watch: $(cat "$tmp/watch")"
+if kubectl get cq cluster-queue 2> "$tmp/err"; then fail "still there"; fi
+grep -q 'NotFound' "$tmp/err" || fail "$(cat "$tmp/err")"
+kubectl delete -f "$tmp/kueue.yaml" --ignore-not-found > /dev/null
+[ -z "$(kubectl get rf,lq -o name)" ] || fail "objects left"
+echo ok

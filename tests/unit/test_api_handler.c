@@ -1,0 +1,172 @@
+/* Tests for api_handle on a memory store, without HTTP: create/get/list/update/
+ * delete, the Status of each failure, selectors, finalizers, binding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+
+struct fixture {
+    struct api_ctx ctx;
+    struct api_resp r;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->ctx.store = store_open_mem(NULL);
+    api_resp_init(&f->r);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    api_resp_release(&f->r);
+    store_close(f->ctx.store);
+    free(f);
+    return 0;
+}
+
+/* Runs one request; query is "k=v&k=v" (no escaping) or NULL. */
+static int call(struct fixture *f, const char *method, const char *path, const char *query,
+                const char *body)
+{
+    struct api_req req = {
+        .method = method, .path = path, .body = body, .body_len = body ? strlen(body) : 0};
+    char q[512] = "";
+    if (query) {
+        strcpy(q, query);
+        for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv;
+             kv = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(kv, '=');
+            *eq = 0;
+            req.query[req.n_query].key = kv;
+            req.query[req.n_query++].value = eq + 1;
+        }
+    }
+    api_resp_release(&f->r);
+    api_resp_init(&f->r);
+    api_handle(&f->ctx, &req, &f->r);
+    return f->r.code;
+}
+
+#define POD(name, extra)                                                                           \
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name                       \
+    "\",\"labels\":{\"app\":\"" name "\"}" extra "},\"spec\":{\"schedulerName\":\"muster\"}}"
+
+static void test_crud(void **state)
+{
+    struct fixture *f = *state;
+    const char *pods = "/api/v1/namespaces/default/pods";
+    assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"1\""));
+    assert_non_null(strstr(f->r.body.buf, "\"namespace\":\"default\""));
+    assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 409);
+    assert_non_null(strstr(f->r.body.buf, "\"reason\":\"AlreadyExists\""));
+    assert_int_equal(call(f, "POST", pods, NULL, POD("b", "")), 201);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/a", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/zz", NULL, NULL), 404);
+    assert_non_null(strstr(f->r.body.buf, "pods \\\"zz\\\" not found"));
+    /* list, with selectors */
+    assert_int_equal(call(f, "GET", "/api/v1/pods", "labelSelector=app in (b,c)", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"PodList\""));
+    assert_null(strstr(f->r.body.buf, "\"name\":\"a\""));
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"b\""));
+    assert_int_equal(call(f, "GET", pods, "fieldSelector=metadata.name=a,spec.nodeName=", NULL),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"a\""));
+    assert_null(strstr(f->r.body.buf, "\"name\":\"b\""));
+    assert_int_equal(call(f, "GET", pods, "fieldSelector=spec.bogus=1", NULL), 400);
+    /* paging */
+    assert_int_equal(call(f, "GET", pods, "limit=1", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"continue\":"));
+    /* update: stale revision conflicts; current one bumps generation on spec change */
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/default/pods/a", NULL,
+                          POD("a", ",\"resourceVersion\":\"2\"")),
+                     409);
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/default/pods/a", NULL,
+                          "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"},"
+                          "\"spec\":{\"schedulerName\":\"other\"}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/default/pods/a", NULL, POD("b", "")), 400);
+    /* delete */
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL, NULL), 200);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL, NULL), 404);
+}
+
+static void test_finalizers_hold_delete(void **state)
+{
+    struct fixture *f = *state;
+    const char *ns = "/api/v1/namespaces";
+    assert_int_equal(
+        call(f, "POST", ns, NULL, "{\"metadata\":{\"name\":\"team\",\"finalizers\":[\"x/y\"]}}"),
+        201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/team", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "deletionTimestamp"));
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/team", NULL, NULL), 200);
+    /* Removing the last finalizer deletes it. */
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/team", NULL,
+                          "{\"metadata\":{\"name\":\"team\",\"finalizers\":[]}}"),
+                     200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/team", NULL, NULL), 404);
+}
+
+static void test_binding(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods", NULL, POD("p", "")), 201);
+    const char *b = "{\"metadata\":{\"name\":\"p\",\"annotations\":{\"gpus\":\"0,1\"}},"
+                    "\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}";
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods/q/binding", NULL, b), 400);
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/bindings", NULL, b), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"status\":\"Success\""));
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods/p/binding", NULL, b), 409);
+    assert_non_null(strstr(f->r.body.buf, "already assigned to node"));
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/p", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"nodeName\":\"n1\""));
+    assert_non_null(strstr(f->r.body.buf, "\"gpus\":\"0,1\""));
+    assert_non_null(strstr(f->r.body.buf, "PodScheduled"));
+}
+
+static void test_validation_and_paths(void **state)
+{
+    struct fixture *f = *state;
+    const char *cq = "/apis/kueue.x-k8s.io/v1beta2/clusterqueues";
+    assert_int_equal(call(f, "POST", cq, "fieldValidation=Strict",
+                          "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"nope\":true}}"),
+                     422);
+    assert_non_null(strstr(f->r.body.buf, "\"field\":\"spec.nope\""));
+    assert_int_equal(call(f, "POST", cq, "fieldValidation=Ignore",
+                          "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"nope\":true}}"),
+                     201);
+    assert_null(strstr(f->r.body.buf, "nope"));
+    assert_int_equal(call(f, "POST", cq, NULL, "[1]"), 400);
+    assert_int_equal(call(f, "PATCH", "/apis/kueue.x-k8s.io/v1beta2/clusterqueues/q", NULL, "{}"),
+                     415);
+    assert_int_equal(
+        call(f, "GET", "/apis/kueue.x-k8s.io/v1beta2/namespaces/x/clusterqueues", NULL, NULL), 404);
+    assert_int_equal(call(f, "GET", "/api/v1/pods/x", NULL, NULL), 404);
+    assert_int_equal(call(f, "GET", "/version", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"minor\":\"32\""));
+    assert_int_equal(call(f, "GET", "/apis/kueue.x-k8s.io/v1beta1", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"workloads/status\""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finalizers_hold_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation_and_paths, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
