@@ -34,12 +34,19 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The Content-Type of the next call() only (PATCH bodies), then NULL again. */
+static const char *next_ct;
+
 /* Runs one request; query is "k=v&k=v" (no escaping) or NULL. */
 static int call(struct fixture *f, const char *method, const char *path, const char *query,
                 const char *body)
 {
-    struct api_req req = {
-        .method = method, .path = path, .body = body, .body_len = body ? strlen(body) : 0};
+    struct api_req req = {.method = method,
+                          .path = path,
+                          .content_type = next_ct,
+                          .body = body,
+                          .body_len = body ? strlen(body) : 0};
+    next_ct = NULL;
     char q[512] = "";
     if (query) {
         strcpy(q, query);
@@ -160,6 +167,154 @@ static void test_validation_and_paths(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"name\":\"workloads/status\""));
 }
 
+static int patch(struct fixture *f, const char *ct, const char *path, const char *query,
+                 const char *body)
+{
+    next_ct = ct;
+    return call(f, "PATCH", path, query, body);
+}
+
+#define MERGE     "application/merge-patch+json"
+#define JSONPATCH "application/json-patch+json"
+#define SMP       "application/strategic-merge-patch+json"
+#define APPLY     "application/apply-patch+yaml"
+
+#define CQ_PATH "/apis/kueue.x-k8s.io/v1beta2/clusterqueues"
+#define CQ(name, extra)                                                                            \
+    "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ClusterQueue\",\"metadata\":{\"name\":" \
+    "\"" name "\"},\"spec\":{\"resourceGroups\":[{\"coveredResources\":[\"cpu\"],\"flavors\":[{"   \
+    "\"name\":\"f\",\"resources\":[{\"name\":\"cpu\",\"nominalQuota\":\"4\"}]}]}]" extra "}}"
+
+static void test_patch_merge_and_json(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(call(f, "POST", CQ_PATH, NULL, CQ("q", "")), 201);
+    /* kubectl patch --type=merge and kubectl label */
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "fieldManager=kubectl-patch",
+                           "{\"spec\":{\"stopPolicy\":\"Hold\"},\"metadata\":{\"labels\":"
+                           "{\"team\":\"a\"}}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"Hold\""));
+    assert_non_null(strstr(f->r.body.buf, "\"team\":\"a\""));
+    assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"kubectl-patch\""));
+    /* a label-only patch leaves the generation alone */
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"metadata\":{\"labels\":{\"b\":\"c\"}}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
+    /* JSON patch: replace, and a failed test changes nothing (422) */
+    assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL,
+                           "[{\"op\":\"replace\",\"path\":\"/spec/stopPolicy\",\"value\":\"None\"}]"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
+    assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL,
+                           "[{\"op\":\"test\",\"path\":\"/spec/stopPolicy\",\"value\":\"Hold\"},"
+                           "{\"op\":\"remove\",\"path\":\"/spec\"}]"),
+                     422);
+    assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL, "{\"op\":\"add\"}"), 400);
+    assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL, "[{\"op\":\"jump\",\"path\":\"\"}]"),
+                     400);
+    /* strategic merge patch is for built-in kinds only */
+    assert_int_equal(patch(f, SMP, CQ_PATH "/q", NULL, "{\"spec\":{}}"), 415);
+    assert_int_equal(patch(f, "text/plain", CQ_PATH "/q", NULL, "{}"), 415);
+    /* the result is validated like a create: a bad value, an unknown field */
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"spec\":{\"stopPolicy\":\"Never\"}}"),
+                     422);
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "fieldValidation=Strict",
+                           "{\"spec\":{\"bogus\":1}}"),
+                     422);
+    assert_non_null(strstr(f->r.body.buf, "\"field\":\"spec.bogus\""));
+    /* identity cannot change; a stale resourceVersion in the patch is a Conflict */
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"metadata\":{\"name\":\"other\"}}"),
+                     400);
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL,
+                           "{\"metadata\":{\"resourceVersion\":\"1\"},\"spec\":{\"stopPolicy\":"
+                           "\"Hold\"}}"),
+                     409);
+    assert_non_null(strstr(f->r.body.buf, "\"reason\":\"Conflict\""));
+    assert_int_equal(call(f, "GET", CQ_PATH "/q", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
+    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"4\""));
+    /* dryRun stores nothing; an absent object is 404 */
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "dryRun=All", "{\"spec\":{\"stopPolicy\":"
+                                                                  "\"Hold\"}}"),
+                     200);
+    assert_int_equal(call(f, "GET", CQ_PATH "/q", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/nope", NULL, "{}"), 404);
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "[]"), 400);
+}
+
+static void test_patch_strategic_and_status(void **state)
+{
+    struct fixture *f = *state;
+    /* kubectl cordon */
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL,
+                          "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"taints\":[{\"key\":\"k\","
+                          "\"effect\":\"NoSchedule\"}]}}"),
+                     201);
+    assert_int_equal(patch(f, SMP, "/api/v1/nodes/n1", NULL, "{\"spec\":{\"unschedulable\":true}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"unschedulable\":true"));
+    assert_non_null(strstr(f->r.body.buf, "\"key\":\"k\""));
+    /* containers merge by name */
+    const char *pod = "/api/v1/namespaces/default/pods/p";
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods", NULL,
+                          "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+                          "\"image\":\"x\"},{\"name\":\"b\",\"image\":\"y\"}]}}"),
+                     201);
+    assert_int_equal(patch(f, SMP, pod, NULL,
+                           "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"z\"}]}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"image\":\"x\""));
+    assert_non_null(strstr(f->r.body.buf, "\"image\":\"z\""));
+    /* the status subresource touches only status; the main resource keeps it */
+    assert_int_equal(patch(f, SMP, "/api/v1/namespaces/default/pods/p/status", NULL,
+                           "{\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"conditions\":[{\"type\":"
+                           "\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\"}]}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "Unschedulable"));
+    assert_null(strstr(f->r.body.buf, "nodeName"));
+    assert_int_equal(patch(f, MERGE, pod, NULL, "{\"status\":{\"phase\":\"Running\"}}"), 200);
+    assert_null(strstr(f->r.body.buf, "Running"));
+    assert_non_null(strstr(f->r.body.buf, "Unschedulable"));
+}
+
+static void test_patch_apply(void **state)
+{
+    struct fixture *f = *state;
+    /* absent: created (201); fieldManager is required */
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", NULL, CQ("q", "")), 400);
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=kubectl&force=false", CQ("q", "")),
+                     201);
+    assert_non_null(strstr(f->r.body.buf, "\"operation\":\"Apply\""));
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=kubectl",
+                           CQ("q", ",\"stopPolicy\":\"Hold\"")),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"Hold\""));
+    /* another manager changing an owned field conflicts, unless forced */
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=other",
+                           CQ("q", ",\"stopPolicy\":\"None\"")),
+                     409);
+    assert_non_null(strstr(f->r.body.buf, "\"type\":\"FieldManagerConflict\""));
+    assert_non_null(strstr(f->r.body.buf, "Apply failed with"));
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=other&force=true",
+                           CQ("q", ",\"stopPolicy\":\"None\"")),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
+    /* a YAML body; the object is validated */
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/y", "fieldManager=curl",
+                           "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\n"
+                           "metadata: {name: y}\nspec: {stopPolicy: Hold}\n"),
+                     201);
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/z", "fieldManager=curl",
+                           "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ClusterQueue\","
+                           "\"metadata\":{\"name\":\"z\"},\"spec\":{\"stopPolicy\":\"Never\"}}"),
+                     422);
+    assert_int_equal(call(f, "GET", CQ_PATH "/z", NULL, NULL), 404);
+    assert_int_equal(patch(f, APPLY, CQ_PATH "/w", "fieldManager=curl", CQ("q", "")), 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +322,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finalizers_hold_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_and_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_patch_merge_and_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_patch_strategic_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_patch_apply, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
