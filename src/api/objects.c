@@ -21,6 +21,7 @@
 
 #include "api/api_int.h"
 #include "api/patch.h"
+#include "api/table.h"
 #include "base/alloc.h"
 #include "base/mtime.h"
 #include "model/model.h"
@@ -370,7 +371,68 @@ static bool spec_equal(json_t *a, json_t *b)
 
 /* ---- verbs --------------------------------------------------------------- */
 
-static void do_get(struct api_ctx *ctx, const struct api_target *t, struct api_resp *r)
+/* ---- Table output -------------------------------------------------------- */
+
+static bool wants_table(const struct api_req *req)
+{
+    /* kubectl's Accept lists the Table media types first and plain JSON last;
+     * a client that names a Table at all prefers it. */
+    return req->accept && strstr(req->accept, "as=Table") && strstr(req->accept, "g=meta.k8s.io");
+}
+
+/* Every object under prefix, parsed (resourceVersion set), as a new array. */
+static json_t *load_all(struct api_ctx *ctx, const char *prefix)
+{
+    struct store_list l = {0};
+    struct store_list_opts lo = {0};
+    struct err e;
+    json_t *a = json_array();
+    if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)
+        return a;
+    for (size_t i = 0; i < l.len; i++) {
+        json_t *o = decode_stored(l.items[i]);
+        if (o)
+            json_array_append_new(a, o);
+    }
+    store_list_release(&l);
+    return a;
+}
+
+/* Fills o for a Table of kind k: includeObject from the query (API_EBADREQ when
+ * bad), the clock, and for nodes the pods (o->pods, a new array the caller
+ * json_decref()s). Returns 0 or -1. */
+static int table_opts_init(struct api_ctx *ctx, const struct api_req *req, const struct api_kind *k,
+                           struct table_opts *o, struct err *e)
+{
+    memset(o, 0, sizeof *o);
+    if (table_include_parse(api_req_query(req, "includeObject"), &o->include, e) < 0) {
+        e->code = API_EBADREQ;
+        return -1;
+    }
+    o->now_ns = mtime_wall_ns();
+    /* Nodes show their free GPUs, counted from the pods bound to them. */
+    if (!strcmp(k->kind, "Node") && !k->group[0])
+        o->pods = load_all(ctx, "/registry/core/pods/");
+    return 0;
+}
+
+/* Replies with the Table of objs (borrowed), or a Status. */
+static void reply_table(struct api_resp *r, const struct api_kind *k, json_t *objs,
+                        const struct table_opts *o)
+{
+    struct err e;
+    json_t *tb = table_convert(k->kind, objs, o, &e);
+    if (!tb) {
+        e.code = EIO;
+        return api__fail(r, &e, NULL);
+    }
+    api__json(r, 200, tb);
+    if (r->code == 200)
+        r->content_type = TABLE_CONTENT_TYPE;
+}
+
+static void do_get(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
+                   struct api_resp *r)
 {
     char key[STORE_KEY_MAX];
     struct err e;
@@ -382,7 +444,20 @@ static void do_get(struct api_ctx *ctx, const struct api_target *t, struct api_r
     }
     if (store_get(ctx->store, key, &kv, &e) < 0)
         return api__fail(r, &e, &ref);
-    reply_kv(r, 200, kv);
+    if (wants_table(req)) {
+        struct table_opts o;
+        json_t *one = json_array(), *obj = decode_stored(kv);
+        if (obj)
+            json_array_append_new(one, obj);
+        if (table_opts_init(ctx, req, t->kind, &o, &e) < 0)
+            api__fail(r, &e, NULL);
+        else
+            reply_table(r, t->kind, one, &o);
+        json_decref(o.pods);
+        json_decref(one);
+    } else {
+        reply_kv(r, 200, kv);
+    }
     store_kv_unref(kv);
 }
 
@@ -449,6 +524,30 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
     }
     strbuf_addstr(&r->body, "},\"items\":[");
     bool first = true, filter = ls.n || fs.n;
+    if (wants_table(req)) {
+        struct table_opts o;
+        if (table_opts_init(ctx, req, t->kind, &o, &e) < 0)
+            goto fail;
+        char rvs[24];
+        snprintf(rvs, sizeof rvs, "%" PRId64, l.rev);
+        o.resource_version = rvs;
+        o.continue_token = l.cont;
+        json_t *objs = json_array();
+        for (size_t i = 0; i < l.len; i++) {
+            json_t *obj = decode_stored(l.items[i]);
+            if (obj && (!filter || (api__selector_matches(&ls, false, obj) &&
+                                    api__selector_matches(&fs, true, obj))))
+                json_array_append(objs, obj);
+            json_decref(obj);
+        }
+        reply_table(r, t->kind, objs, &o);
+        json_decref(objs);
+        json_decref(o.pods);
+        store_list_release(&l);
+        api__selector_release(&ls);
+        api__selector_release(&fs);
+        return;
+    }
     for (size_t i = 0; i < l.len; i++) {
         struct store_kv *kv = l.items[i];
         if (filter) {
@@ -1251,7 +1350,7 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
     }
     if (t->sub == API_SUB_STATUS) {
         if (get)
-            return do_get(ctx, t, r);
+            return do_get(ctx, req, t, r);
         if (!strcmp(m, "PUT"))
             return do_update(ctx, req, t, r);
         if (!strcmp(m, "PATCH"))
@@ -1282,7 +1381,7 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
         goto not_allowed;
     }
     if (get)
-        return do_get(ctx, t, r);
+        return do_get(ctx, req, t, r);
     if (!strcmp(m, "PUT"))
         return do_update(ctx, req, t, r);
     if (!strcmp(m, "DELETE"))

@@ -9,6 +9,11 @@
  * slot, so a change sent to many watchers is encoded once (objects are never
  * re-encoded: see api__write_obj). Selectors are applied per watcher.
  *
+ * A watch whose Accept header asks for a meta.k8s.io Table (kubectl get -w) gets
+ * each object as a one-row Table instead (api/table.h), built per watcher:
+ * those frames are not shared. The column definitions come with every event,
+ * which kubectl accepts. Node rows show total GPUs only (no pod lookup).
+ *
  * The stream's next() blocks (one thread per connection) for at most
  * WATCH_POLL_NS at a time, so that the end of timeoutSeconds and server shutdown
  * are noticed.
@@ -18,6 +23,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/table.h"
 #include "base/alloc.h"
 #include "base/mtime.h"
 
@@ -42,6 +48,8 @@ struct watch {
     int64_t last_rev;
     bool bookmarks;
     bool done;
+    bool table;                 /* events carry one-row Tables */
+    enum table_include include; /* their rows' object */
 };
 
 static const struct frame *frame_of(struct store_kv *kv, const char *type)
@@ -59,6 +67,33 @@ static const struct frame *frame_of(struct store_kv *kv, const char *type)
     memcpy(nf->data, sb.buf, sb.len);
     strbuf_release(&sb);
     return store_kv_attach(kv, nf, free);
+}
+
+/* Appends the event {"type":type,"object":<one-row Table of kv>}\n. */
+static void table_event(struct watch *w, const struct store_kv *kv, const char *type,
+                        struct strbuf *out)
+{
+    json_t *obj = json_loadb(kv->value, kv->value_len, 0, NULL), *objs = json_array();
+    char rv[24];
+    snprintf(rv, sizeof rv, "%" PRId64, kv->mod_rev);
+    if (json_is_object(json_object_get(obj, "metadata"))) {
+        json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(rv));
+        json_array_append(objs, obj);
+    }
+    struct table_opts o = {
+        .include = w->include, .now_ns = mtime_wall_ns(), .resource_version = rv};
+    struct err e;
+    json_t *tb = table_convert(w->kind->kind, objs, &o, &e);
+    json_t *ev = json_pack("{s:s,s:o*}", "type", type, "object", tb);
+    char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    if (s) {
+        strbuf_addstr(out, s);
+        strbuf_addch(out, '\n');
+    }
+    free(s);
+    json_decref(ev);
+    json_decref(objs);
+    json_decref(obj);
 }
 
 static bool matches(struct watch *w, const struct store_kv *kv)
@@ -97,7 +132,9 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
             continue;
         /* The ADDED frame of the list's version: its own attachment would be
          * shared with the event that created it, which is also ADDED. */
-        if (kv->type == STORE_ADDED) {
+        if (w->table) {
+            table_event(w, kv, "ADDED", out);
+        } else if (kv->type == STORE_ADDED) {
             const struct frame *f = frame_of(kv, "ADDED");
             strbuf_add(out, f->data, f->len);
         } else {
@@ -145,8 +182,12 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
             const char *type = kv->type == STORE_ADDED      ? "ADDED"
                                : kv->type == STORE_MODIFIED ? "MODIFIED"
                                                             : "DELETED";
-            const struct frame *f = frame_of(kv, type);
-            strbuf_add(out, f->data, f->len);
+            if (w->table) {
+                table_event(w, kv, type, out);
+            } else {
+                const struct frame *f = frame_of(kv, type);
+                strbuf_add(out, f->data, f->len);
+            }
             w->last_sent_ns = now;
         }
         store_kv_unref(kv);
@@ -184,6 +225,13 @@ void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api
             errf(&e, API_EBADREQ, "field label not supported: %s", w->fs.terms[i].key);
             goto fail;
         }
+    /* As in objects.c: a client that names a meta.k8s.io Table prefers it. */
+    w->table =
+        req->accept && strstr(req->accept, "as=Table") && strstr(req->accept, "g=meta.k8s.io");
+    if (w->table && table_include_parse(api_req_query(req, "includeObject"), &w->include, &e) < 0) {
+        e.code = API_EBADREQ;
+        goto fail;
+    }
     const char *b = api_req_query(req, "allowWatchBookmarks");
     if (b)
         api__parse_bool(b, &w->bookmarks);
@@ -227,7 +275,7 @@ void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api
         goto fail;
     }
     r->code = 200;
-    r->content_type = "application/json";
+    r->content_type = w->table ? TABLE_CONTENT_TYPE : "application/json";
     r->stream = &w->st;
     return;
 fail:

@@ -34,8 +34,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The Content-Type of the next call() only (PATCH bodies), then NULL again. */
-static const char *next_ct;
+/* The Content-Type and Accept of the next call() only, then NULL again. */
+static const char *next_ct, *next_accept;
 
 /* Runs one request; query is "k=v&k=v" (no escaping) or NULL. */
 static int call(struct fixture *f, const char *method, const char *path, const char *query,
@@ -44,9 +44,10 @@ static int call(struct fixture *f, const char *method, const char *path, const c
     struct api_req req = {.method = method,
                           .path = path,
                           .content_type = next_ct,
+                          .accept = next_accept,
                           .body = body,
                           .body_len = body ? strlen(body) : 0};
-    next_ct = NULL;
+    next_ct = next_accept = NULL;
     char q[512] = "";
     if (query) {
         strcpy(q, query);
@@ -199,13 +200,14 @@ static void test_patch_merge_and_json(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
     assert_non_null(strstr(f->r.body.buf, "\"manager\":\"kubectl-patch\""));
     /* a label-only patch leaves the generation alone */
-    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"metadata\":{\"labels\":{\"b\":\"c\"}}}"),
-                     200);
+    assert_int_equal(
+        patch(f, MERGE, CQ_PATH "/q", NULL, "{\"metadata\":{\"labels\":{\"b\":\"c\"}}}"), 200);
     assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
     /* JSON patch: replace, and a failed test changes nothing (422) */
-    assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL,
-                           "[{\"op\":\"replace\",\"path\":\"/spec/stopPolicy\",\"value\":\"None\"}]"),
-                     200);
+    assert_int_equal(
+        patch(f, JSONPATCH, CQ_PATH "/q", NULL,
+              "[{\"op\":\"replace\",\"path\":\"/spec/stopPolicy\",\"value\":\"None\"}]"),
+        200);
     assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
     assert_int_equal(patch(f, JSONPATCH, CQ_PATH "/q", NULL,
                            "[{\"op\":\"test\",\"path\":\"/spec/stopPolicy\",\"value\":\"Hold\"},"
@@ -220,9 +222,8 @@ static void test_patch_merge_and_json(void **state)
     /* the result is validated like a create: a bad value, an unknown field */
     assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"spec\":{\"stopPolicy\":\"Never\"}}"),
                      422);
-    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "fieldValidation=Strict",
-                           "{\"spec\":{\"bogus\":1}}"),
-                     422);
+    assert_int_equal(
+        patch(f, MERGE, CQ_PATH "/q", "fieldValidation=Strict", "{\"spec\":{\"bogus\":1}}"), 422);
     assert_non_null(strstr(f->r.body.buf, "\"field\":\"spec.bogus\""));
     /* identity cannot change; a stale resourceVersion in the patch is a Conflict */
     assert_int_equal(patch(f, MERGE, CQ_PATH "/q", NULL, "{\"metadata\":{\"name\":\"other\"}}"),
@@ -236,8 +237,9 @@ static void test_patch_merge_and_json(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
     assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"4\""));
     /* dryRun stores nothing; an absent object is 404 */
-    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "dryRun=All", "{\"spec\":{\"stopPolicy\":"
-                                                                  "\"Hold\"}}"),
+    assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "dryRun=All",
+                           "{\"spec\":{\"stopPolicy\":"
+                           "\"Hold\"}}"),
                      200);
     assert_int_equal(call(f, "GET", CQ_PATH "/q", NULL, NULL), 200);
     assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
@@ -259,20 +261,22 @@ static void test_patch_strategic_and_status(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"key\":\"k\""));
     /* containers merge by name */
     const char *pod = "/api/v1/namespaces/default/pods/p";
-    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods", NULL,
-                          "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\","
-                          "\"image\":\"x\"},{\"name\":\"b\",\"image\":\"y\"}]}}"),
-                     201);
-    assert_int_equal(patch(f, SMP, pod, NULL,
-                           "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"z\"}]}}"),
-                     200);
+    assert_int_equal(
+        call(f, "POST", "/api/v1/namespaces/default/pods", NULL,
+             "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+             "\"image\":\"x\"},{\"name\":\"b\",\"image\":\"y\"}]}}"),
+        201);
+    assert_int_equal(
+        patch(f, SMP, pod, NULL, "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"z\"}]}}"),
+        200);
     assert_non_null(strstr(f->r.body.buf, "\"image\":\"x\""));
     assert_non_null(strstr(f->r.body.buf, "\"image\":\"z\""));
     /* the status subresource touches only status; the main resource keeps it */
-    assert_int_equal(patch(f, SMP, "/api/v1/namespaces/default/pods/p/status", NULL,
-                           "{\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"conditions\":[{\"type\":"
-                           "\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\"}]}}"),
-                     200);
+    assert_int_equal(
+        patch(f, SMP, "/api/v1/namespaces/default/pods/p/status", NULL,
+              "{\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"conditions\":[{\"type\":"
+              "\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\"}]}}"),
+        200);
     assert_non_null(strstr(f->r.body.buf, "Unschedulable"));
     assert_null(strstr(f->r.body.buf, "nodeName"));
     assert_int_equal(patch(f, MERGE, pod, NULL, "{\"status\":{\"phase\":\"Running\"}}"), 200);
@@ -288,14 +292,14 @@ static void test_patch_apply(void **state)
     assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=kubectl&force=false", CQ("q", "")),
                      201);
     assert_non_null(strstr(f->r.body.buf, "\"operation\":\"Apply\""));
-    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=kubectl",
-                           CQ("q", ",\"stopPolicy\":\"Hold\"")),
-                     200);
+    assert_int_equal(
+        patch(f, APPLY, CQ_PATH "/q", "fieldManager=kubectl", CQ("q", ",\"stopPolicy\":\"Hold\"")),
+        200);
     assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"Hold\""));
     /* another manager changing an owned field conflicts, unless forced */
-    assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=other",
-                           CQ("q", ",\"stopPolicy\":\"None\"")),
-                     409);
+    assert_int_equal(
+        patch(f, APPLY, CQ_PATH "/q", "fieldManager=other", CQ("q", ",\"stopPolicy\":\"None\"")),
+        409);
     assert_non_null(strstr(f->r.body.buf, "\"type\":\"FieldManagerConflict\""));
     assert_non_null(strstr(f->r.body.buf, "Apply failed with"));
     assert_int_equal(patch(f, APPLY, CQ_PATH "/q", "fieldManager=other&force=true",
@@ -315,6 +319,35 @@ static void test_patch_apply(void **state)
     assert_int_equal(patch(f, APPLY, CQ_PATH "/w", "fieldManager=curl", CQ("q", "")), 400);
 }
 
+#define TB_ACCEPT                                                                                  \
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"                                    \
+    "json;as=Table;v=v1beta1;g=meta.k8s.io,"                                                       \
+    "application/json"
+
+static void test_table(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(call(f, "POST", CQ_PATH, NULL, CQ("q", ",\"cohortName\":\"research\"")), 201);
+    next_accept = TB_ACCEPT;
+    assert_int_equal(call(f, "GET", CQ_PATH, NULL, NULL), 200);
+    assert_string_equal(f->r.content_type, "application/json;as=Table;v=v1;g=meta.k8s.io");
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Table\""));
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"Cohort\""));
+    assert_non_null(strstr(f->r.body.buf, "\"research\""));
+    assert_non_null(strstr(f->r.body.buf, "PartialObjectMetadata"));
+    next_accept = TB_ACCEPT;
+    assert_int_equal(call(f, "GET", CQ_PATH "/q", "includeObject=Object", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Table\""));
+    assert_non_null(strstr(f->r.body.buf, "\"nominalQuota\""));
+    next_accept = TB_ACCEPT;
+    assert_int_equal(call(f, "GET", CQ_PATH, "includeObject=Everything", NULL), 400);
+    next_accept = TB_ACCEPT;
+    assert_int_equal(call(f, "GET", CQ_PATH "/nope", NULL, NULL), 404);
+    /* plain JSON without the Accept */
+    assert_int_equal(call(f, "GET", CQ_PATH, NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"ClusterQueueList\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch_merge_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_strategic_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
