@@ -43,7 +43,10 @@ static void ppath_pop(struct ppath *p, size_t old)
     p->buf[old] = '\0';
 }
 
-static const char *ppath_str(const struct ppath *p) { return p->len ? p->buf : "<root>"; }
+static const char *ppath_str(const struct ppath *p)
+{
+    return p->len ? p->buf : "<root>";
+}
 
 /* The merge-rule path of an error path: the same with the [i] parts left out. */
 static void ppath_rule(const struct ppath *p, char *out, size_t size)
@@ -70,15 +73,11 @@ static int check_tree(json_t *v, int depth, size_t *nodes, const char *what, str
     if (json_is_object(v)) {
         const char *k;
         json_t *c;
-        json_object_foreach(v, k, c)
-            if (check_tree(c, depth + 1, nodes, what, e))
-                return -1;
+        json_object_foreach(v, k, c) if (check_tree(c, depth + 1, nodes, what, e)) return -1;
     } else if (json_is_array(v)) {
         size_t i;
         json_t *c;
-        json_array_foreach(v, i, c)
-            if (check_tree(c, depth + 1, nodes, what, e))
-                return -1;
+        json_array_foreach(v, i, c) if (check_tree(c, depth + 1, nodes, what, e)) return -1;
     }
     return 0;
 }
@@ -89,14 +88,16 @@ static int tree_depth(json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *c;
-        json_object_foreach(v, k, c) {
+        json_object_foreach(v, k, c)
+        {
             int cd = tree_depth(c);
             d = cd > d ? cd : d;
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *c;
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             int cd = tree_depth(c);
             d = cd > d ? cd : d;
         }
@@ -120,7 +121,8 @@ static bool jeq(json_t *a, json_t *b)
             return false;
         const char *k;
         json_t *c;
-        json_object_foreach(a, k, c) {
+        json_object_foreach(a, k, c)
+        {
             json_t *d = json_object_get(b, k);
             if (!d || !jeq(c, d))
                 return false;
@@ -166,7 +168,8 @@ static void merge_into(json_t *dst, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (json_is_null(v)) {
             json_object_del(dst, k);
         } else if (json_is_object(v)) {
@@ -212,15 +215,16 @@ static void jptr_release(struct jptr *p)
     p->n = 0;
 }
 
-static int jptr_parse(const char *s, struct jptr *p, const char *what, size_t op,
-                      struct err *e)
+static int jptr_parse(const char *s, struct jptr *p, const char *what, size_t op, struct err *e)
 {
     p->n = 0;
     if (!*s)
         return 0;
     if (*s != '/')
-        return errf(e, PATCH_EBAD, "operation %zu: %s \"%.60s\" is not a JSON pointer (must be empty or start with /)",
-                    op, what, s);
+        return errf(
+            e, PATCH_EBAD,
+            "operation %zu: %s \"%.60s\" is not a JSON pointer (must be empty or start with /)", op,
+            what, s);
     while (*s == '/') {
         s++;
         size_t n = strcspn(s, "/");
@@ -314,9 +318,10 @@ static int jp_add(json_t **doc, const struct jptr *p, json_t *val, size_t op, co
         size_t idx;
         if (jptr_index(last, json_array_size(parent), true, &idx)) {
             json_decref(val);
-            return errf(e, PATCH_EUNAPPLY,
-                        "operation %zu: path \"%.80s\": index \"%.20s\" out of range (array of %zu)",
-                        op, path, last, json_array_size(parent));
+            return errf(
+                e, PATCH_EUNAPPLY,
+                "operation %zu: path \"%.80s\": index \"%.20s\" out of range (array of %zu)", op,
+                path, last, json_array_size(parent));
         }
         json_array_insert_new(parent, idx, val);
         return 0;
@@ -364,8 +369,8 @@ static int jp_one(json_t **doc, json_t *o, size_t i, size_t *nodes, struct err *
         return errf(e, PATCH_EBAD, "operation %zu (%.20s): \"path\" missing or not a string", i,
                     op);
     bool is_add = !strcmp(op, "add"), is_rm = !strcmp(op, "remove"),
-         is_rep = !strcmp(op, "replace"), is_mv = !strcmp(op, "move"),
-         is_cp = !strcmp(op, "copy"), is_test = !strcmp(op, "test");
+         is_rep = !strcmp(op, "replace"), is_mv = !strcmp(op, "move"), is_cp = !strcmp(op, "copy"),
+         is_test = !strcmp(op, "test");
     if (!(is_add || is_rm || is_rep || is_mv || is_cp || is_test))
         return errf(e, PATCH_EBAD, "operation %zu: unknown op \"%.40s\"", i, op);
     json_t *value = json_object_get(o, "value");
@@ -386,8 +391,7 @@ static int jp_one(json_t **doc, json_t *o, size_t i, size_t *nodes, struct err *
     if (is_add || is_rep || is_cp) {
         json_t *src = is_cp ? jptr_walk(*doc, &f, f.n) : value;
         if (is_cp && !src) {
-            errf(e, PATCH_EUNAPPLY, "operation %zu (copy): from \"%.80s\" does not exist", i,
-                 from);
+            errf(e, PATCH_EUNAPPLY, "operation %zu (copy): from \"%.80s\" does not exist", i, from);
             goto out;
         }
         if (check_tree(src, 1, nodes, "patched object", e))
@@ -463,7 +467,8 @@ json_t *patch_json(json_t *doc, json_t *ops, struct err *e)
     json_t *out = doc ? json_deep_copy(doc) : json_null();
     size_t i;
     json_t *o;
-    json_array_foreach(ops, i, o) {
+    json_array_foreach(ops, i, o)
+    {
         if (jp_one(&out, o, i, &nodes, e)) {
             json_decref(out);
             return NULL;
@@ -606,14 +611,16 @@ static int smp_keyed_list(struct smp *s, json_t *dst, json_t *patch, const char 
     size_t i;
     json_t *el;
     /* An element {"$patch": "replace"} means: the list is exactly the others. */
-    json_array_foreach(patch, i, el) {
+    json_array_foreach(patch, i, el)
+    {
         const char *d = json_string_value(json_object_get(el, "$patch"));
         if (d && !strcmp(d, "replace")) {
             json_array_clear(dst);
             break;
         }
     }
-    json_array_foreach(patch, i, el) {
+    json_array_foreach(patch, i, el)
+    {
         size_t mark = ppath_push_index(&s->path, i);
         if (!json_is_object(el)) {
             errf(s->e, PATCH_EBAD, "%s: element is not an object (list merged by key \"%s\")",
@@ -686,7 +693,8 @@ static int smp_order(struct smp *s, json_t *dst, const char *field, json_t *orde
     json_t *out = json_array();
     size_t i;
     json_t *o;
-    json_array_foreach(order, i, o) {
+    json_array_foreach(order, i, o)
+    {
         long at;
         if (r.strategy == PATCH_LIST_MAP) {
             json_t *kv = json_object_get(o, r.key);
@@ -733,7 +741,8 @@ static int smp_map(struct smp *s, json_t *dst, json_t *patch, int depth, bool *d
     json_t *v;
     /* Deletions from primitive lists first, so that the same patch may add a
      * value back. */
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (strncmp(k, DIR_DELETE, strlen(DIR_DELETE)))
             continue;
         const char *field = k + strlen(DIR_DELETE);
@@ -745,13 +754,15 @@ static int smp_map(struct smp *s, json_t *dst, json_t *patch, int depth, bool *d
             continue;
         size_t i;
         json_t *dv;
-        json_array_foreach(v, i, dv) {
+        json_array_foreach(v, i, dv)
+        {
             long at;
             while ((at = find_value(list, dv, NULL)) >= 0)
                 json_array_remove(list, (size_t)at);
         }
     }
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (k[0] == '$') {
             if (!strcmp(k, "$patch") || !strcmp(k, "$retainKeys") ||
                 !strncmp(k, DIR_DELETE, strlen(DIR_DELETE)) ||
@@ -787,7 +798,8 @@ static int smp_map(struct smp *s, json_t *dst, json_t *patch, int depth, bool *d
             } else {
                 size_t i;
                 json_t *el;
-                json_array_foreach(v, i, el) {
+                json_array_foreach(v, i, el)
+                {
                     if (r.strategy == PATCH_LIST_ATOMIC || find_value(cur, el, NULL) < 0)
                         json_array_append_new(cur, json_deep_copy(el));
                 }
@@ -797,7 +809,8 @@ static int smp_map(struct smp *s, json_t *dst, json_t *patch, int depth, bool *d
         }
         ppath_pop(&s->path, mark);
     }
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (!strncmp(k, DIR_ORDER, strlen(DIR_ORDER)) &&
             smp_order(s, dst, k + strlen(DIR_ORDER), v))
             return -1;
@@ -805,15 +818,13 @@ static int smp_map(struct smp *s, json_t *dst, json_t *patch, int depth, bool *d
     if (retain) {
         size_t i;
         json_t *rk;
-        json_array_foreach(retain, i, rk)
-            if (!json_is_string(rk))
-                return errf(s->e, PATCH_EBAD, "%s: $retainKeys[%zu] is not a string",
-                            ppath_str(&s->path), i);
+        json_array_foreach(retain, i, rk) if (!json_is_string(rk)) return errf(
+            s->e, PATCH_EBAD, "%s: $retainKeys[%zu] is not a string", ppath_str(&s->path), i);
         void *tmp;
-        json_object_foreach_safe(dst, tmp, k, v) {
+        json_object_foreach_safe(dst, tmp, k, v)
+        {
             bool keep = false;
-            json_array_foreach(retain, i, rk)
-                keep = keep || !strcmp(json_string_value(rk), k);
+            json_array_foreach(retain, i, rk) keep = keep || !strcmp(json_string_value(rk), k);
             if (!keep)
                 json_object_del(dst, k);
         }
@@ -906,7 +917,8 @@ static json_t *fs_value(struct fsb *b, json_t *v)
     json_t *n = json_object();
     size_t i;
     json_t *el;
-    json_array_foreach(v, i, el) {
+    json_array_foreach(v, i, el)
+    {
         if (r.strategy == PATCH_LIST_SET) {
             char *k = fs_key("v:", el);
             json_object_set_new(n, k, json_object());
@@ -945,7 +957,8 @@ static int fs_map(struct fsb *b, json_t *obj, json_t *node, int level)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (json_is_null(v))
             continue;
         if (level == 0 && (!strcmp(k, "apiVersion") || !strcmp(k, "kind")))
@@ -956,7 +969,8 @@ static int fs_map(struct fsb *b, json_t *obj, json_t *node, int level)
             child = json_object();
             const char *mk;
             json_t *mv;
-            json_object_foreach(v, mk, mv) {
+            json_object_foreach(v, mk, mv)
+            {
                 if (server_meta(mk) || json_is_null(mv))
                     continue;
                 size_t m2 = ppath_push_key(&b->path, mk);
@@ -1017,7 +1031,8 @@ static int fs_walk(json_t *node, struct fpath *p, leaf_fn fn, void *ctx)
         return p->n ? fn(ctx, p) : 0;
     const char *k;
     json_t *c;
-    json_object_foreach(node, k, c) {
+    json_object_foreach(node, k, c)
+    {
         if (p->n >= FPATH_MAX)
             return 0;
         p->seg[p->n++] = k;
@@ -1075,7 +1090,8 @@ static bool seg_matches(const char *seg, json_t *want, json_t *el)
         return false;
     const char *k;
     json_t *kv;
-    json_object_foreach(want, k, kv) {
+    json_object_foreach(want, k, kv)
+    {
         json_t *ev = json_object_get(el, k);
         if (!ev || !jeq(ev, kv))
             return false;
@@ -1152,7 +1168,8 @@ static void fpath_format(const struct fpath *p, char *buf, size_t size)
             const char *kk;
             json_t *kv;
             w = snprintf(buf + o, size - o, "[");
-            json_object_foreach(k, kk, kv) {
+            json_object_foreach(k, kk, kv)
+            {
                 char *j = json_dumps(kv, JSON_ENCODE_ANY | JSON_COMPACT);
                 if (o + (size_t)w < size)
                     w += snprintf(buf + o + w, size - o - w, "%s=%s", kk, j ? j : "?");
@@ -1197,7 +1214,8 @@ static int mgrs_load(struct mgrs *m, json_t *obj, struct err *e)
     json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
     size_t i;
     json_t *en;
-    json_array_foreach(mf, i, en) {
+    json_array_foreach(mf, i, en)
+    {
         if (!json_is_object(en))
             continue;
         if (m->n == sizeof m->v / sizeof m->v[0]) {
@@ -1277,7 +1295,8 @@ static void ssa_merge(struct fsb *b, json_t *dst, json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(src, k, v) {
+    json_object_foreach(src, k, v)
+    {
         if (json_is_null(v))
             continue;
         size_t mark = ppath_push_key(&b->path, k);
@@ -1302,7 +1321,8 @@ static void ssa_merge(struct fsb *b, json_t *dst, json_t *src)
             }
             size_t i;
             json_t *el;
-            json_array_foreach(v, i, el) {
+            json_array_foreach(v, i, el)
+            {
                 long at = r.strategy == PATCH_LIST_MAP
                               ? find_keyed(cur, r.key, json_object_get(el, r.key), NULL)
                               : find_value(cur, el, NULL);
@@ -1366,9 +1386,8 @@ static int apply_conflict_leaf(void *vctx, struct fpath *p)
                  av_g ? av_g : "");
         if (!json_array_size(c->causes))
             snprintf(c->first, sizeof c->first, "%.100s: %.90s", msg, field);
-        json_array_append_new(c->causes,
-                              json_pack("{ss ss ss}", "type", "FieldManagerConflict", "message",
-                                        msg, "field", field));
+        json_array_append_new(c->causes, json_pack("{ss ss ss}", "type", "FieldManagerConflict",
+                                                   "message", msg, "field", field));
     }
     return 0;
 }
@@ -1433,8 +1452,8 @@ json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o,
     ssa_merge(&b, out, conf);
     json_decref(c.ours->set);
     c.ours->set = json_incref(newset);
-    const char *av = o->api_version ? o->api_version
-                                    : json_string_value(json_object_get(conf, "apiVersion"));
+    const char *av =
+        o->api_version ? o->api_version : json_string_value(json_object_get(conf, "apiVersion"));
     mgrs_store(m, out, c.ours, av, o->now);
     result = out;
     out = NULL;

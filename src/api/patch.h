@@ -155,9 +155,9 @@ json_t *patch_strategic(json_t *doc, json_t *patch, const char *kind, struct err
 
 /* How a list field merges (strategic merge patch and server-side apply). */
 enum patch_list_strategy {
-    PATCH_LIST_ATOMIC = 0,   /* replaced as a whole */
-    PATCH_LIST_MAP,          /* list of maps merged by key */
-    PATCH_LIST_SET,          /* primitive list merged as a set */
+    PATCH_LIST_ATOMIC = 0, /* replaced as a whole */
+    PATCH_LIST_MAP,        /* list of maps merged by key */
+    PATCH_LIST_SET,        /* primitive list merged as a set */
 };
 
 struct patch_merge_rule {
@@ -191,8 +191,7 @@ struct patch_apply_opts {
  * not exist yet: the result is cfg with managedFields). Returns the new object
  * (caller owns), with metadata.managedFields updated, or NULL with e filled
  * (PATCH_ECONFLICT on a conflict). live and cfg are not changed. */
-json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o,
-                    struct err *e);
+json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o, struct err *e);
 
 /* Records a non-apply write: every field whose value differs between old (NULL
  * on create) and obj becomes owned by manager with operation "Update" (and is

@@ -70,8 +70,8 @@ int table_include_parse(const char *s, enum table_include *out, struct err *e)
     else if (!strcmp(s, "Object"))
         *out = TABLE_INCLUDE_OBJECT;
     else
-        return errf(e, EINVAL, "includeObject: unsupported value \"%.40s\" (None, Metadata or Object)",
-                    s);
+        return errf(e, EINVAL,
+                    "includeObject: unsupported value \"%.40s\" (None, Metadata or Object)", s);
     return 0;
 }
 
@@ -156,7 +156,8 @@ static json_t *condition(json_t *obj, const char *type)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(at(obj, "status.conditions"), i, c) {
+    json_array_foreach(at(obj, "status.conditions"), i, c)
+    {
         const char *t = json_string_value(json_object_get(c, "type"));
         if (t && !strcmp(t, type))
             return c;
@@ -239,7 +240,8 @@ static int64_t pod_gpus(json_t *pod)
     size_t i;
     json_t *c;
     json_array_foreach(at(pod, "spec.containers"), i, c) sum += container_gpus(c);
-    json_array_foreach(at(pod, "spec.initContainers"), i, c) {
+    json_array_foreach(at(pod, "spec.initContainers"), i, c)
+    {
         int64_t g = container_gpus(c);
         init = g > init ? g : init;
     }
@@ -254,7 +256,10 @@ static bool pod_finished(json_t *pod)
 
 /* ---- per-kind rows ------------------------------------------------------- */
 
-static void row_generic(struct row *r, json_t *obj) { add_obj_age(r, obj); }
+static void row_generic(struct row *r, json_t *obj)
+{
+    add_obj_age(r, obj);
+}
 
 static void row_node(struct row *r, json_t *obj)
 {
@@ -263,9 +268,9 @@ static void row_node(struct row *r, json_t *obj)
     const char *ready = json_string_value(json_object_get(condition(obj, "Ready"), "status"));
     char status[64];
     snprintf(status, sizeof status, "%s%s",
-             !ready                     ? "Unknown"
-             : !strcmp(ready, "True")   ? "Ready"
-                                        : "NotReady",
+             !ready                   ? "Unknown"
+             : !strcmp(ready, "True") ? "Ready"
+                                      : "NotReady",
              json_is_true(at(obj, "spec.unschedulable")) ? ",SchedulingDisabled" : "");
     add_str(r->cells, status, "");
     /* Roles, from node-role.kubernetes.io/<role> labels and kubernetes.io/role */
@@ -275,7 +280,8 @@ static void row_node(struct row *r, json_t *obj)
     const char *k;
     json_t *v;
     static const char role_prefix[] = "node-role.kubernetes.io/";
-    json_object_foreach(labels, k, v) {
+    json_object_foreach(labels, k, v)
+    {
         if (!strncmp(k, role_prefix, sizeof role_prefix - 1) && k[sizeof role_prefix - 1])
             join_add(&sb, ",", k + sizeof role_prefix - 1);
         else if (!strcmp(k, "kubernetes.io/role") && json_string_value(v))
@@ -296,7 +302,8 @@ static void row_node(struct row *r, json_t *obj)
         int64_t used = 0;
         size_t i;
         json_t *p;
-        json_array_foreach(r->o->pods, i, p) {
+        json_array_foreach(r->o->pods, i, p)
+        {
             const char *nn = str_at(p, "spec.nodeName");
             if (nn && name && !strcmp(nn, name) && !pod_finished(p))
                 used += pod_gpus(p);
@@ -311,7 +318,8 @@ static void row_node(struct row *r, json_t *obj)
     const char *ip = NULL;
     size_t i;
     json_t *a;
-    json_array_foreach(at(obj, "status.addresses"), i, a) {
+    json_array_foreach(at(obj, "status.addresses"), i, a)
+    {
         const char *t = json_string_value(json_object_get(a, "type"));
         if (t && !strcmp(t, "InternalIP") && !ip)
             ip = json_string_value(json_object_get(a, "address"));
@@ -322,7 +330,8 @@ static void row_node(struct row *r, json_t *obj)
     /* A rack label: any key whose name part is "rack" or ends in "-rack"
      * (cloud.provider.com/topology-rack, example.com/rack). */
     const char *rack = NULL;
-    json_object_foreach(labels, k, v) {
+    json_object_foreach(labels, k, v)
+    {
         const char *nm = strrchr(k, '/');
         nm = nm ? nm + 1 : k;
         size_t n = strlen(nm);
@@ -345,7 +354,8 @@ static void row_pod(struct row *r, json_t *obj)
     if (str_at(obj, "status.reason"))
         reason = str_at(obj, "status.reason");
     json_t *cs;
-    json_array_foreach(at(obj, "status.containerStatuses"), i, cs) {
+    json_array_foreach(at(obj, "status.containerStatuses"), i, cs)
+    {
         if (json_is_true(json_object_get(cs, "ready")))
             ready++;
         restarts += json_integer_value(json_object_get(cs, "restartCount"));
@@ -447,17 +457,18 @@ static void row_job(struct row *r, json_t *obj, int64_t now_ns)
         table_age(end - start, dur, sizeof dur);
     }
     add_str(r->cells, dur, "");
-    add_str(r->cells,
-            json_string_value(json_object_get(at(obj, "metadata.labels"),
-                                              "kueue.x-k8s.io/queue-name")),
-            "<none>");
+    add_str(
+        r->cells,
+        json_string_value(json_object_get(at(obj, "metadata.labels"), "kueue.x-k8s.io/queue-name")),
+        "<none>");
     add_obj_age(r, obj);
     struct strbuf names, images;
     strbuf_init(&names, CELL_MAX);
     strbuf_init(&images, CELL_MAX);
     size_t i;
     json_t *ctr;
-    json_array_foreach(at(obj, "spec.template.spec.containers"), i, ctr) {
+    json_array_foreach(at(obj, "spec.template.spec.containers"), i, ctr)
+    {
         const char *n = str_at(ctr, "name"), *im = str_at(ctr, "image");
         join_add(&names, ",", n ? n : "");
         join_add(&images, ",", im ? im : "");
@@ -468,7 +479,10 @@ static void row_job(struct row *r, json_t *obj, int64_t now_ns)
     strbuf_release(&images);
 }
 
-static void row_job_now(struct row *r, json_t *obj) { row_job(r, obj, r->o->now_ns); }
+static void row_job_now(struct row *r, json_t *obj)
+{
+    row_job(r, obj, r->o->now_ns);
+}
 
 static void row_lease(struct row *r, json_t *obj)
 {
@@ -492,7 +506,8 @@ static void row_resource_flavor(struct row *r, json_t *obj)
     strbuf_init(&sb, CELL_MAX);
     size_t i;
     json_t *t;
-    json_array_foreach(at(obj, "spec.nodeTaints"), i, t) {
+    json_array_foreach(at(obj, "spec.nodeTaints"), i, t)
+    {
         char one[300];
         const char *val = str_at(t, "value");
         snprintf(one, sizeof one, "%.120s%s%.120s:%.30s", str_at(t, "key") ? str_at(t, "key") : "",
@@ -540,7 +555,8 @@ static void sum_flavors(json_t *flavors, const char *field, struct res_sum *rs, 
 {
     size_t i, j;
     json_t *f, *res;
-    json_array_foreach(flavors, i, f) {
+    json_array_foreach(flavors, i, f)
+    {
         json_array_foreach(json_object_get(f, "resources"), j, res)
             res_add(rs, n, str_at(res, "name"), qty(json_object_get(res, field)));
     }
@@ -643,7 +659,8 @@ static void row_topology(struct row *r, json_t *obj)
     strbuf_init(&sb, CELL_MAX);
     size_t i;
     json_t *l;
-    json_array_foreach(at(obj, "spec.levels"), i, l) {
+    json_array_foreach(at(obj, "spec.levels"), i, l)
+    {
         const char *nl = str_at(l, "nodeLabel");
         join_add(&sb, ",", nl ? nl : "");
     }
@@ -678,14 +695,24 @@ struct col {
     int priority;
 };
 
-#define C(n, t, d)  {n, t, d, 0}
-#define W(n, t, d)  {n, t, d, 1}
-#define AGE         C("Age", "string", "CreationTimestamp is the time this object was created.")
-#define END         {NULL, NULL, NULL, 0}
+#define C(n, t, d)                                                                                 \
+    {                                                                                              \
+        n, t, d, 0                                                                                 \
+    }
+#define W(n, t, d)                                                                                 \
+    {                                                                                              \
+        n, t, d, 1                                                                                 \
+    }
+#define AGE C("Age", "string", "CreationTimestamp is the time this object was created.")
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, NULL, NULL, 0                                                                        \
+    }
 
 static const struct col cols_generic[] = {AGE, END};
 static const struct col cols_node[] = {
-    C("Status", "string", "The status of the node: Ready, NotReady or Unknown, and whether it is cordoned."),
+    C("Status", "string",
+      "The status of the node: Ready, NotReady or Unknown, and whether it is cordoned."),
     C("Roles", "string", "The roles of the node, from its node-role.kubernetes.io labels."),
     C("GPUs", "string", "Free and allocatable nvidia.com/gpu: free/total."),
     AGE,
@@ -734,15 +761,11 @@ static const struct col cols_lease[] = {
 static const struct col cols_pc[] = {
     C("Value", "integer", "The priority of pods of this class."),
     C("Global-Default", "string", "Whether this is the class of pods that name none."),
-    C("Preemption-Policy", "string", "PreemptLowerPriority or Never."),
-    AGE,
-    END};
+    C("Preemption-Policy", "string", "PreemptLowerPriority or Never."), AGE, END};
 static const struct col cols_rf[] = {
-    C("Node Labels", "string", "The labels of the nodes this flavor stands for."),
-    AGE,
+    C("Node Labels", "string", "The labels of the nodes this flavor stands for."), AGE,
     W("Node Taints", "string", "The taints of the nodes this flavor stands for."),
-    W("Topology", "string", "The Topology used for topology-aware scheduling."),
-    END};
+    W("Topology", "string", "The Topology used for topology-aware scheduling."), END};
 static const struct col cols_cq[] = {
     C("Cohort", "string", "The cohort this ClusterQueue borrows and lends in."),
     C("Strategy", "string", "The queueing strategy: BestEffortFIFO or StrictFIFO."),
@@ -753,14 +776,12 @@ static const struct col cols_cq[] = {
     W("Usage", "string", "Quota used by admitted workloads, per resource: used/nominal."),
     W("Reserved", "string", "Quota reserved by workloads, per resource: reserved/nominal."),
     END};
-static const struct col cols_cohort[] = {
-    C("Parent", "string", "The parent cohort, if any."), AGE, END};
+static const struct col cols_cohort[] = {C("Parent", "string", "The parent cohort, if any."), AGE,
+                                         END};
 static const struct col cols_lq[] = {
     C("ClusterQueue", "string", "The ClusterQueue this LocalQueue submits to."),
     C("Pending Workloads", "integer", "Workloads waiting for admission."),
-    C("Admitted Workloads", "integer", "Workloads admitted and not finished."),
-    AGE,
-    END};
+    C("Admitted Workloads", "integer", "Workloads admitted and not finished."), AGE, END};
 static const struct col cols_wl[] = {
     C("Queue", "string", "The LocalQueue the workload is submitted to."),
     C("Reserved In", "string", "The ClusterQueue where quota is reserved."),
@@ -771,18 +792,13 @@ static const struct col cols_wl[] = {
     W("Pending Reason", "string", "Why the workload waits, from its conditions."),
     END};
 static const struct col cols_wpc[] = {
-    C("Value", "integer", "The priority of workloads of this class."),
-    AGE,
-    W("Description", "string", "What the class is for."),
-    END};
+    C("Value", "integer", "The priority of workloads of this class."), AGE,
+    W("Description", "string", "What the class is for."), END};
 static const struct col cols_topology[] = {
     C("Levels", "string", "The node labels of the levels, outermost first."), AGE, END};
 static const struct col cols_slice[] = {
     C("Node", "string", "The node whose devices the slice lists."),
-    C("Driver", "string", "The DRA driver."),
-    C("Pool", "string", "The device pool."),
-    AGE,
-    END};
+    C("Driver", "string", "The DRA driver."), C("Pool", "string", "The device pool."), AGE, END};
 static const struct col cols_claim[] = {
     C("State", "string", "pending, allocated, or allocated,reserved."), AGE, END};
 
@@ -844,8 +860,8 @@ static json_t *row_object(json_t *obj, enum table_include inc)
     json_t *md = json_object_get(obj, "metadata");
     json_t *m = json_is_object(md) ? json_deep_copy(md) : json_object();
     json_object_del(m, "managedFields");
-    return json_pack("{ss ss so}", "kind", "PartialObjectMetadata", "apiVersion",
-                     "meta.k8s.io/v1", "metadata", m);
+    return json_pack("{ss ss so}", "kind", "PartialObjectMetadata", "apiVersion", "meta.k8s.io/v1",
+                     "metadata", m);
 }
 
 json_t *table_convert(const char *kind, json_t *objs, const struct table_opts *o, struct err *e)
@@ -859,7 +875,8 @@ json_t *table_convert(const char *kind, json_t *objs, const struct table_opts *o
     json_t *rows = json_array();
     size_t i;
     json_t *obj;
-    json_array_foreach(objs, i, obj) {
+    json_array_foreach(objs, i, obj)
+    {
         if (!json_is_object(obj)) {
             json_decref(rows);
             return errf(e, EINVAL, "table: item %zu is not an object", i), NULL;

@@ -55,9 +55,15 @@ static void test_root_lists_every_group_version(void **state)
 
 static void test_unknown_group_versions(void **state)
 {
-    static const char *const bad[] = {"api/v2", "apis/kueue.x-k8s.io/v9", "apis/nope/v1",
-                                      "apis/kueue.x-k8s.io", "", "api/", "apis//v1",
-                                      "version", "apis/batch/v1/extra"};
+    static const char *const bad[] = {"api/v2",
+                                      "apis/kueue.x-k8s.io/v9",
+                                      "apis/nope/v1",
+                                      "apis/kueue.x-k8s.io",
+                                      "",
+                                      "api/",
+                                      "apis//v1",
+                                      "version",
+                                      "apis/batch/v1/extra"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_null(openapi_doc(bad[i]));
         char h[32];
@@ -72,7 +78,8 @@ static bool verifier_accepts(json_t *doc, const struct api_kind *k)
 {
     const char *path;
     json_t *item;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
         json_t *patch = json_object_get(item, "patch");
         json_t *g = json_object_get(patch, "x-kubernetes-group-version-kind");
         if (!g || strcmp(json_string_value(json_object_get(g, "group")), k->group) ||
@@ -81,7 +88,8 @@ static bool verifier_accepts(json_t *doc, const struct api_kind *k)
             continue;
         size_t i;
         json_t *p;
-        json_array_foreach(json_object_get(patch, "parameters"), i, p) {
+        json_array_foreach(json_object_get(patch, "parameters"), i, p)
+        {
             if (!strcmp(json_string_value(json_object_get(p, "name")), "fieldValidation") &&
                 !strcmp(json_string_value(json_object_get(p, "in")), "query"))
                 return true;
@@ -130,7 +138,8 @@ static json_t *kind_schema(json_t *doc, const struct api_kind *k)
 {
     const char *name;
     json_t *s;
-    json_object_foreach(json_object_get(json_object_get(doc, "components"), "schemas"), name, s) {
+    json_object_foreach(json_object_get(json_object_get(doc, "components"), "schemas"), name, s)
+    {
         json_t *g = json_array_get(json_object_get(s, "x-kubernetes-group-version-kind"), 0);
         if (g && !strcmp(json_string_value(json_object_get(g, "kind")), k->kind) &&
             !strcmp(json_string_value(json_object_get(g, "group")), k->group) &&
@@ -197,11 +206,14 @@ static void test_paths_of_a_namespaced_kind(void **state)
     assert_non_null(json_object_get(content, "application/merge-patch+json"));
     /* Kueue kinds are custom resources: no strategic merge patch. */
     assert_null(json_object_get(content, "application/strategic-merge-patch+json"));
-    assert_non_null(json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues"));
+    assert_non_null(
+        json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues"));
     assert_non_null(json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/localqueues"));
-    assert_non_null(json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues/{name}/status"));
+    assert_non_null(json_object_get(
+        paths, "/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues/{name}/status"));
     assert_non_null(json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/clusterqueues/{name}"));
-    assert_null(json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/resourceflavors/{name}/status"));
+    assert_null(
+        json_object_get(paths, "/apis/kueue.x-k8s.io/v1beta2/resourceflavors/{name}/status"));
     json_decref(doc);
     doc = openapi_doc("api/v1");
     paths = json_object_get(doc, "paths");
@@ -261,7 +273,8 @@ static void check_fields_known(json_t *doc, json_t *schema, json_t *v, const cha
         return;
     const char *k;
     json_t *c;
-    json_object_foreach(v, k, c) {
+    json_object_foreach(v, k, c)
+    {
         json_t *ps = json_object_get(json_object_get(s, "properties"), k);
         if (!ps)
             fail_msg("%s.%s: decoded by src/model but not in the schema", path, k);
@@ -280,45 +293,56 @@ static void check_fields_known(json_t *doc, json_t *schema, json_t *v, const cha
 static void test_schema_fields_match_model(void **state)
 {
     static const char *const manifests[] = {
-        "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ClusterQueue\",\"metadata\":{\"name\":"
+        "{\"apiVersion\":\"kueue.x-k8s.io/"
+        "v1beta2\",\"kind\":\"ClusterQueue\",\"metadata\":{\"name\":"
         "\"cq\"},\"spec\":{\"cohortName\":\"r\",\"queueingStrategy\":\"StrictFIFO\","
         "\"namespaceSelector\":{},\"resourceGroups\":[{\"coveredResources\":[\"nvidia.com/gpu\"],"
-        "\"flavors\":[{\"name\":\"h100\",\"resources\":[{\"name\":\"nvidia.com/gpu\",\"nominalQuota\":"
+        "\"flavors\":[{\"name\":\"h100\",\"resources\":[{\"name\":\"nvidia.com/"
+        "gpu\",\"nominalQuota\":"
         "\"8\",\"borrowingLimit\":\"2\",\"lendingLimit\":\"1\"}]}]}],\"preemption\":{"
         "\"reclaimWithinCohort\":\"Any\",\"borrowWithinCohort\":{\"policy\":\"LowerPriority\","
         "\"maxPriorityThreshold\":10},\"withinClusterQueue\":\"LowerPriority\"},"
         "\"flavorFungibility\":{\"whenCanBorrow\":\"MayStopSearch\",\"whenCanPreempt\":"
         "\"TryNextFlavor\"},\"stopPolicy\":\"None\",\"fairSharing\":{\"weight\":\"1\"}}}",
-        "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ResourceFlavor\",\"metadata\":{\"name\":"
+        "{\"apiVersion\":\"kueue.x-k8s.io/"
+        "v1beta2\",\"kind\":\"ResourceFlavor\",\"metadata\":{\"name\":"
         "\"h100\"},\"spec\":{\"nodeLabels\":{\"a\":\"b\"},\"nodeTaints\":[{\"key\":\"k\",\"value\":"
         "\"v\",\"effect\":\"NoSchedule\"}],\"tolerations\":[{\"key\":\"k\",\"operator\":\"Exists\","
         "\"effect\":\"NoSchedule\"}],\"topologyName\":\"t\"}}",
-        "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"Cohort\",\"metadata\":{\"name\":\"c\"},"
+        "{\"apiVersion\":\"kueue.x-k8s.io/"
+        "v1beta2\",\"kind\":\"Cohort\",\"metadata\":{\"name\":\"c\"},"
         "\"spec\":{\"parentName\":\"org\",\"fairSharing\":{\"weight\":\"2\"}}}",
         "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"LocalQueue\",\"metadata\":{\"name\":"
         "\"q\",\"namespace\":\"t\"},\"spec\":{\"clusterQueue\":\"cq\",\"stopPolicy\":\"Hold\"}}",
-        "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"WorkloadPriorityClass\",\"metadata\":{"
+        "{\"apiVersion\":\"kueue.x-k8s.io/"
+        "v1beta2\",\"kind\":\"WorkloadPriorityClass\",\"metadata\":{"
         "\"name\":\"hi\"},\"value\":100,\"description\":\"d\"}",
         "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"Topology\",\"metadata\":{\"name\":"
         "\"t\"},\"spec\":{\"levels\":[{\"nodeLabel\":\"block\"},{\"nodeLabel\":\"rack\"}]}}",
-        "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"Workload\",\"metadata\":{\"name\":\"w\","
+        "{\"apiVersion\":\"kueue.x-k8s.io/"
+        "v1beta2\",\"kind\":\"Workload\",\"metadata\":{\"name\":\"w\","
         "\"namespace\":\"t\"},\"spec\":{\"queueName\":\"q\",\"priorityClassRef\":{\"group\":"
         "\"kueue.x-k8s.io\",\"kind\":\"WorkloadPriorityClass\",\"name\":\"hi\"},\"priority\":100,"
         "\"active\":true,\"maximumExecutionTimeSeconds\":60,\"podSets\":[{\"name\":\"main\","
         "\"count\":2,\"minCount\":1,\"topologyRequest\":{\"required\":\"rack\"},\"template\":{"
-        "\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+        "\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+        "\"image\":"
         "\"i\",\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"1\"}}}],\"tolerations\":[{\"key\":"
-        "\"k\",\"operator\":\"Exists\"}],\"nodeSelector\":{\"x\":\"y\"},\"priorityClassName\":\"p\"}}}]},"
+        "\"k\",\"operator\":\"Exists\"}],\"nodeSelector\":{\"x\":\"y\"},\"priorityClassName\":"
+        "\"p\"}}}]},"
         "\"status\":{\"conditions\":[{\"type\":\"Admitted\",\"status\":\"True\",\"reason\":\"R\","
         "\"message\":\"m\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}],\"admission\":{"
-        "\"clusterQueue\":\"cq\",\"podSetAssignments\":[{\"name\":\"main\",\"count\":2,\"flavors\":{"
+        "\"clusterQueue\":\"cq\",\"podSetAssignments\":[{\"name\":\"main\",\"count\":2,\"flavors\":"
+        "{"
         "\"nvidia.com/gpu\":\"h100\"},\"resourceUsage\":{\"nvidia.com/gpu\":\"2\"}}]},"
         "\"requeueState\":{\"count\":1}}}",
-        "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n\",\"labels\":{\"a\":\"b\"}},"
+        "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n\",\"labels\":{\"a\":"
+        "\"b\"}},"
         "\"spec\":{\"unschedulable\":true,\"taints\":[{\"key\":\"k\",\"effect\":\"NoSchedule\"}]},"
         "\"status\":{\"capacity\":{\"nvidia.com/gpu\":\"8\"},\"allocatable\":{\"nvidia.com/gpu\":"
         "\"8\"}}}",
-        "{\"apiVersion\":\"scheduling.k8s.io/v1\",\"kind\":\"PriorityClass\",\"metadata\":{\"name\":"
+        "{\"apiVersion\":\"scheduling.k8s.io/"
+        "v1\",\"kind\":\"PriorityClass\",\"metadata\":{\"name\":"
         "\"p\"},\"value\":10,\"globalDefault\":false,\"description\":\"d\",\"preemptionPolicy\":"
         "\"Never\"}",
         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"t\"}}",
@@ -329,8 +353,8 @@ static void test_schema_fields_match_model(void **state)
         if (model_decode_json(manifests[i], strlen(manifests[i]), &o, &e))
             fail_msg("manifest %zu does not decode: %s", i, e.msg);
         const char *kind = json_string_value(json_object_get(o->raw, "kind"));
-        const struct api_kind *k =
-            api_registry_by_api_version(json_string_value(json_object_get(o->raw, "apiVersion")), kind);
+        const struct api_kind *k = api_registry_by_api_version(
+            json_string_value(json_object_get(o->raw, "apiVersion")), kind);
         assert_non_null(k);
         char gv[256];
         gv_of(k, gv, sizeof gv);

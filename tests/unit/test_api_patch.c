@@ -97,8 +97,8 @@ static void test_merge_patch_cases(void **state)
         {"string patch replaces doc", "[1]", "\"s\"", "\"s\"", 0, NULL},
         {"null patch replaces doc", "{\"a\":1}", "null", "null", 0, NULL},
         {"object into scalar", "7", "{\"a\":1}", "{\"a\":1}", 0, NULL},
-        {"nulls in new subtree dropped", "{}", "{\"a\":{\"b\":null,\"c\":2}}",
-         "{\"a\":{\"c\":2}}", 0, NULL},
+        {"nulls in new subtree dropped", "{}", "{\"a\":{\"b\":null,\"c\":2}}", "{\"a\":{\"c\":2}}",
+         0, NULL},
         {"nulls inside arrays kept", "{}", "{\"a\":[null,1]}", "{\"a\":[null,1]}", 0, NULL},
         {"empty patch", "{\"a\":1}", "{}", "{\"a\":1}", 0, NULL},
         {"kubectl label", "{\"metadata\":{\"name\":\"n\",\"labels\":{\"a\":\"1\"}}}",
@@ -131,16 +131,16 @@ static void test_json_patch_cases(void **state)
         {"add nested member", "{\"s\":{}}", "[{\"op\":\"add\",\"path\":\"/s/t\",\"value\":1}]",
          "{\"s\":{\"t\":1}}", 0, NULL},
         {"empty key", "{}", "[{\"op\":\"add\",\"path\":\"/\",\"value\":1}]", "{\"\":1}", 0, NULL},
-        {"remove member", "{\"a\":1,\"b\":2}", "[{\"op\":\"remove\",\"path\":\"/a\"}]",
-         "{\"b\":2}", 0, NULL},
+        {"remove member", "{\"a\":1,\"b\":2}", "[{\"op\":\"remove\",\"path\":\"/a\"}]", "{\"b\":2}",
+         0, NULL},
         {"remove element", "{\"l\":[1,2,3]}", "[{\"op\":\"remove\",\"path\":\"/l/1\"}]",
          "{\"l\":[1,3]}", 0, NULL},
         {"replace", "{\"a\":1,\"b\":2}", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":9}]",
          "{\"a\":9,\"b\":2}", 0, NULL},
         {"replace element", "{\"l\":[1,2]}", "[{\"op\":\"replace\",\"path\":\"/l/0\",\"value\":7}]",
          "{\"l\":[7,2]}", 0, NULL},
-        {"replace root", "{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", "[1]", 0,
-         NULL},
+        {"replace root", "{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", "[1]",
+         0, NULL},
         {"move member", "{\"s\":{\"a\":1},\"t\":{}}",
          "[{\"op\":\"move\",\"from\":\"/s/a\",\"path\":\"/t/b\"}]", "{\"s\":{},\"t\":{\"b\":1}}", 0,
          NULL},
@@ -152,7 +152,8 @@ static void test_json_patch_cases(void **state)
         {"copy", "{\"a\":{\"x\":1}}", "[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/b\"}]",
          "{\"a\":{\"x\":1},\"b\":{\"x\":1}}", 0, NULL},
         {"test ok then add", "{\"a\":\"v\"}",
-         "[{\"op\":\"test\",\"path\":\"/a\",\"value\":\"v\"},{\"op\":\"add\",\"path\":\"/b\",\"value\":1}]",
+         "[{\"op\":\"test\",\"path\":\"/a\",\"value\":\"v\"},{\"op\":\"add\",\"path\":\"/"
+         "b\",\"value\":1}]",
          "{\"a\":\"v\",\"b\":1}", 0, NULL},
         {"test numbers by value", "{\"n\":1}", "[{\"op\":\"test\",\"path\":\"/n\",\"value\":1.0}]",
          "{\"n\":1}", 0, NULL},
@@ -160,10 +161,10 @@ static void test_json_patch_cases(void **state)
          "[{\"op\":\"test\",\"path\":\"/o\",\"value\":{\"b\":2,\"a\":1}}]",
          "{\"o\":{\"a\":1,\"b\":2}}", 0, NULL},
         {"escapes ~1 and ~0", "{\"a/b\":1,\"m~n\":2}",
-         "[{\"op\":\"test\",\"path\":\"/a~1b\",\"value\":1},{\"op\":\"remove\",\"path\":\"/m~0n\"}]",
+         "[{\"op\":\"test\",\"path\":\"/a~1b\",\"value\":1},{\"op\":\"remove\",\"path\":\"/"
+         "m~0n\"}]",
          "{\"a/b\":1}", 0, NULL},
-        {"~01 is ~1 not /", "{\"~1\":5}", "[{\"op\":\"remove\",\"path\":\"/~01\"}]", "{}", 0,
-         NULL},
+        {"~01 is ~1 not /", "{\"~1\":5}", "[{\"op\":\"remove\",\"path\":\"/~01\"}]", "{}", 0, NULL},
         {"unknown members ignored", "{}",
          "[{\"op\":\"add\",\"path\":\"/a\",\"value\":1,\"extra\":true}]", "{\"a\":1}", 0, NULL},
         {"annotation with slash", "{\"metadata\":{\"annotations\":{}}}",
@@ -278,11 +279,12 @@ static void test_content_types(void **state)
 /* ---- strategic merge patch ----------------------------------------------- */
 
 #define POD                                                                                        \
-    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"finalizers\":[\"a\","   \
-    "\"b\"]},\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"img:1\",\"env\":[{\"name\":"  \
-    "\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}],\"ports\":[{\"containerPort\":80}]}," \
-    "{\"name\":\"side\",\"image\":\"s:1\"}],\"tolerations\":[{\"key\":\"k1\",\"operator\":"          \
-    "\"Exists\"}],\"volumes\":[{\"name\":\"v1\",\"emptyDir\":{}}]},\"status\":{\"conditions\":[{"   \
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"finalizers\":[\"a\","  \
+    "\"b\"]},\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"img:1\",\"env\":[{\"name\":" \
+    "\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}],\"ports\":[{\"containerPort\":80}]}" \
+    ","                                                                                            \
+    "{\"name\":\"side\",\"image\":\"s:1\"}],\"tolerations\":[{\"key\":\"k1\",\"operator\":"        \
+    "\"Exists\"}],\"volumes\":[{\"name\":\"v1\",\"emptyDir\":{}}]},\"status\":{\"conditions\":[{"  \
     "\"type\":\"Ready\",\"status\":\"False\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}"
 
 static void test_strategic_cases(void **state)
@@ -291,38 +293,51 @@ static void test_strategic_cases(void **state)
         {"container merged by name", POD,
          "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"main\"},{\"name\":\"side\"}],"
          "\"containers\":[{\"name\":\"side\",\"image\":\"s:2\"}]}}",
-         "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"finalizers\":[\"a\","
-         "\"b\"]},\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"img:1\",\"env\":[{\"name\":"
-         "\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}],\"ports\":[{\"containerPort\":80}]},"
+         "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"finalizers\":["
+         "\"a\","
+         "\"b\"]},\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"img:1\",\"env\":[{"
+         "\"name\":"
+         "\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}],\"ports\":[{\"containerPort\":"
+         "80}]},"
          "{\"name\":\"side\",\"image\":\"s:2\"}],\"tolerations\":[{\"key\":\"k1\",\"operator\":"
-         "\"Exists\"}],\"volumes\":[{\"name\":\"v1\",\"emptyDir\":{}}]},\"status\":{\"conditions\":[{"
-         "\"type\":\"Ready\",\"status\":\"False\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}",
+         "\"Exists\"}],\"volumes\":[{\"name\":\"v1\",\"emptyDir\":{}}]},\"status\":{\"conditions\":"
+         "[{"
+         "\"type\":\"Ready\",\"status\":\"False\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]"
+         "}}",
          0, NULL},
         {"env merged by name, new appended",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}"
+         "}",
          "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"value\":\"9\"},"
          "{\"name\":\"C\",\"value\":\"3\"}]}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"value\":\"9\"},"
          "{\"name\":\"C\",\"value\":\"3\"}]}]}}",
          0, NULL},
         {"delete env entry",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\"},{\"name\":\"B\"}]}]}}",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"$patch\":\"delete\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\"},{\"name\":\"B\"}]}]}"
+         "}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\",\"$patch\":"
+         "\"delete\"}]}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"B\"}]}]}}", 0, NULL},
         {"ports keyed by containerPort",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"name\":\"h\"}]}]}}",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"},"
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"name\":"
+         "\"h\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"protocol\":"
+         "\"TCP\"},"
          "{\"containerPort\":443}]}]}}",
-         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"name\":\"h\","
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{\"containerPort\":80,\"name\":"
+         "\"h\","
          "\"protocol\":\"TCP\"},{\"containerPort\":443}]}]}}",
          0, NULL},
         {"tolerations replaced", "{\"spec\":{\"tolerations\":[{\"key\":\"a\"}]}}",
-         "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}", "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}",
-         0, NULL},
-        {"node taints replaced", "{\"spec\":{\"taints\":[{\"key\":\"a\",\"effect\":\"NoSchedule\"}]}}",
+         "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}",
+         "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}", 0, NULL},
+        {"node taints replaced",
+         "{\"spec\":{\"taints\":[{\"key\":\"a\",\"effect\":\"NoSchedule\"}]}}",
          "{\"spec\":{\"taints\":[{\"key\":\"b\",\"effect\":\"NoSchedule\"}]}}",
          "{\"spec\":{\"taints\":[{\"key\":\"b\",\"effect\":\"NoSchedule\"}]}}", 0, NULL},
-        {"cordon", "{\"spec\":{\"podCIDR\":\"10.0.0.0/24\"}}", "{\"spec\":{\"unschedulable\":true}}",
+        {"cordon", "{\"spec\":{\"podCIDR\":\"10.0.0.0/24\"}}",
+         "{\"spec\":{\"unschedulable\":true}}",
          "{\"spec\":{\"podCIDR\":\"10.0.0.0/24\",\"unschedulable\":true}}", 0, NULL},
         {"condition by type (status patch)",
          "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":"
@@ -350,8 +365,10 @@ static void test_strategic_cases(void **state)
         {"setElementOrder reorders containers",
          "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"s\"}]}}",
          "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},{\"name\":\"a\"}]}}",
-         "{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"a\"},{\"name\":\"s\"}]}}", 0, NULL},
-        {"scalar list replaced", "{\"spec\":{\"containers\":[{\"name\":\"m\",\"args\":[\"x\",\"y\"]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"a\"},{\"name\":\"s\"}]}}", 0,
+         NULL},
+        {"scalar list replaced",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"args\":[\"x\",\"y\"]}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"m\",\"args\":[\"z\"]}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"m\",\"args\":[\"z\"]}]}}", 0, NULL},
         {"$patch replace on a map", "{\"spec\":{\"nodeSelector\":{\"a\":\"1\",\"b\":\"2\"}}}",
@@ -364,14 +381,17 @@ static void test_strategic_cases(void **state)
          "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"1\"},{\"name\":\"b\"}]}}",
          "{\"spec\":{\"containers\":[{\"$patch\":\"replace\"},{\"name\":\"c\"}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}", 0, NULL},
-        {"$retainKeys", "{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"m\":1}}}}",
+        {"$retainKeys",
+         "{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"m\":1}}}}",
          "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
          "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}", 0, NULL},
         {"null deletes", "{\"spec\":{\"a\":1,\"b\":2}}", "{\"spec\":{\"a\":null}}",
          "{\"spec\":{\"b\":2}}", 0, NULL},
         {"new keyed list created from patch, directives stripped", "{}",
-         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"E\",\"value\":\"1\"}]}]}}",
-         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"E\",\"value\":\"1\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"E\",\"value\":\"1\"}]}]}"
+         "}",
+         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"E\",\"value\":\"1\"}]}]}"
+         "}",
          0, NULL},
         /* errors */
         {"missing merge key", "{\"spec\":{\"containers\":[]}}",
@@ -442,8 +462,8 @@ static json_t *apply_ok(json_t *live, const char *cfg, const char *mgr, bool for
 {
     json_t *c = J(cfg);
     struct err e = {0};
-    struct patch_apply_opts o = {.kind = "Pod", .manager = mgr, .now = "2026-11-24T00:00:00Z",
-                                 .force = force};
+    struct patch_apply_opts o = {
+        .kind = "Pod", .manager = mgr, .now = "2026-11-24T00:00:00Z", .force = force};
     json_t *out = patch_apply(live, c, &o, &e);
     if (!out)
         fail_msg("apply by %s failed: %s", mgr, e.msg);
@@ -455,7 +475,8 @@ static json_t *managed_entry(json_t *obj, const char *mgr, const char *op)
 {
     size_t i;
     json_t *en;
-    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "managedFields"), i, en) {
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "managedFields"), i, en)
+    {
         if (!strcmp(json_string_value(json_object_get(en, "manager")), mgr) &&
             !strcmp(json_string_value(json_object_get(en, "operation")), op))
             return en;
@@ -496,9 +517,8 @@ static void test_apply_removes_fields_no_longer_applied(void **state)
     json_object_set_new(json_object_get(json_object_get(v1b, "metadata"), "labels"), "team",
                         json_string("ml"));
     struct err e = {0};
-    assert_int_equal(patch_managed_update(v1b, v1, "Pod", "kubectl-label", "v1",
-                                          "2026-11-24T00:00:01Z", &e),
-                     0);
+    assert_int_equal(
+        patch_managed_update(v1b, v1, "Pod", "kubectl-label", "v1", "2026-11-24T00:00:01Z", &e), 0);
     json_t *v2 = apply_ok(v1b,
                           "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
                           "\"labels\":{\"a\":\"1\"}},\"spec\":{\"containers\":["
@@ -516,10 +536,11 @@ static void test_apply_removes_fields_no_longer_applied(void **state)
 
 static void test_apply_conflict_and_force(void **state)
 {
-    json_t *v1 = apply_ok(NULL,
-                          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
-                          "\"spec\":{\"priority\":1,\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
-                          "alice", false);
+    json_t *v1 =
+        apply_ok(NULL,
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
+                 "\"spec\":{\"priority\":1,\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+                 "alice", false);
     /* Bob sets the same value: shared ownership, no conflict. */
     json_t *v2 = apply_ok(v1,
                           "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
@@ -546,10 +567,11 @@ static void test_apply_conflict_and_force(void **state)
     o.causes = NULL;
     json_t *v3 = patch_apply(v2, c, &o, &e);
     assert_non_null(v3);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(json_object_get(v3, "spec"), "containers"), 0),
-                            "image")),
-                        "evil");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(v3, "spec"), "containers"), 0),
+            "image")),
+        "evil");
     json_t *alice = json_object_get(managed_entry(v3, "alice", "Apply"), "fieldsV1");
     json_t *ck = json_object_get(json_object_get(json_object_get(alice, "f:spec"), "f:containers"),
                                  "k:{\"name\":\"c\"}");
@@ -598,7 +620,8 @@ static void test_apply_ignores_status_when_asked(void **state)
     json_t *c = J("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
                   "\"status\":{\"phase\":\"Running\"}}");
     struct err e = {0};
-    struct patch_apply_opts o = {.kind = "Pod", .manager = "m", .flags = PATCH_APPLY_F_IGNORE_STATUS};
+    struct patch_apply_opts o = {
+        .kind = "Pod", .manager = "m", .flags = PATCH_APPLY_F_IGNORE_STATUS};
     json_t *out = patch_apply(NULL, c, &o, &e);
     assert_non_null(out);
     assert_null(json_object_get(out, "status"));
@@ -610,19 +633,33 @@ static void test_apply_ignores_status_when_asked(void **state)
 
 static json_t *rand_value(struct rng *r, int depth)
 {
-    static const char *const keys[] = {"a", "b", "name", "containers", "env", "$patch",
-                                       "$retainKeys", "$setElementOrder/containers",
-                                       "$deleteFromPrimitiveList/finalizers", "finalizers",
-                                       "spec", "metadata", "f:spec", "k:{\"name\":\"a\"}", "."};
+    static const char *const keys[] = {"a",
+                                       "b",
+                                       "name",
+                                       "containers",
+                                       "env",
+                                       "$patch",
+                                       "$retainKeys",
+                                       "$setElementOrder/containers",
+                                       "$deleteFromPrimitiveList/finalizers",
+                                       "finalizers",
+                                       "spec",
+                                       "metadata",
+                                       "f:spec",
+                                       "k:{\"name\":\"a\"}",
+                                       "."};
     uint64_t k = rng_next(r) % (depth > 4 ? 4 : 7);
     switch (k) {
-    case 0: return json_null();
-    case 1: return json_integer((json_int_t)(rng_next(r) % 5));
+    case 0:
+        return json_null();
+    case 1:
+        return json_integer((json_int_t)(rng_next(r) % 5));
     case 2: {
         static const char *const s[] = {"a", "delete", "replace", "merge", "/a", "/a/0", "", "-"};
         return json_string(s[rng_next(r) % 8]);
     }
-    case 3: return json_boolean(rng_next(r) & 1);
+    case 3:
+        return json_boolean(rng_next(r) & 1);
     case 4:
     case 5: {
         json_t *o = json_object();
@@ -645,8 +682,8 @@ static json_t *rand_value(struct rng *r, int depth)
 static json_t *rand_ops(struct rng *r)
 {
     static const char *const ops[] = {"add", "remove", "replace", "move", "copy", "test", "x"};
-    static const char *const paths[] = {"", "/a", "/a/0", "/a/-", "/b/a", "/spec", "/a/b/c",
-                                        "/~0", "/~1", "/0", "/a/1", "/b"};
+    static const char *const paths[] = {"",       "/a",  "/a/0", "/a/-", "/b/a", "/spec",
+                                        "/a/b/c", "/~0", "/~1",  "/0",   "/a/1", "/b"};
     json_t *arr = json_array();
     int n = (int)(rng_next(r) % 6);
     for (int i = 0; i < n; i++) {

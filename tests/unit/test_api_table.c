@@ -105,7 +105,8 @@ static void check_shape(json_t *t, size_t ncols, size_t nrows, enum table_includ
     assert_int_equal(json_array_size(cols), ncols);
     size_t i;
     json_t *c;
-    json_array_foreach(cols, i, c) {
+    json_array_foreach(cols, i, c)
+    {
         assert_int_equal(json_object_size(c), 5);
         assert_true(json_is_string(json_object_get(c, "name")));
         const char *type = json_string_value(json_object_get(c, "type"));
@@ -115,20 +116,22 @@ static void check_shape(json_t *t, size_t ncols, size_t nrows, enum table_includ
         json_int_t p = json_integer_value(json_object_get(c, "priority"));
         assert_true(p == 0 || p == 1);
     }
-    assert_string_equal(json_string_value(json_object_get(json_array_get(cols, 0), "name")), "Name");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cols, 0), "name")),
+                        "Name");
     assert_string_equal(json_string_value(json_object_get(json_array_get(cols, 0), "format")),
                         "name");
     json_t *rows = json_object_get(t, "rows");
     assert_int_equal(json_array_size(rows), nrows);
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         json_t *cells = json_object_get(r, "cells");
         assert_int_equal(json_array_size(cells), ncols);
         size_t j;
         json_t *cell;
-        json_array_foreach(cells, j, cell) {
-            const char *type = json_string_value(
-                json_object_get(json_array_get(cols, j), "type"));
+        json_array_foreach(cells, j, cell)
+        {
+            const char *type = json_string_value(json_object_get(json_array_get(cols, j), "type"));
             if (!strcmp(type, "integer"))
                 assert_true(json_is_integer(cell) || json_is_null(cell));
             else
@@ -156,7 +159,8 @@ static const char *cell_str(json_t *t, size_t row, const char *col)
     json_t *cols = json_object_get(t, "columnDefinitions");
     size_t i;
     json_t *c;
-    json_array_foreach(cols, i, c) {
+    json_array_foreach(cols, i, c)
+    {
         if (!strcmp(json_string_value(json_object_get(c, "name")), col)) {
             json_t *cell = json_array_get(
                 json_object_get(json_array_get(json_object_get(t, "rows"), row), "cells"), i);
@@ -176,9 +180,10 @@ static int col_priority(json_t *t, const char *col)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(t, "columnDefinitions"), i, c)
-        if (!strcmp(json_string_value(json_object_get(c, "name")), col))
-            return (int)json_integer_value(json_object_get(c, "priority"));
+    json_array_foreach(
+        json_object_get(t, "columnDefinitions"), i,
+        c) if (!strcmp(json_string_value(json_object_get(c, "name")),
+                       col)) return (int)json_integer_value(json_object_get(c, "priority"));
     fail_msg("no column %s", col);
     return -1;
 }
@@ -186,8 +191,8 @@ static int col_priority(json_t *t, const char *col)
 static json_t *convert(const char *kind, const char *objs, enum table_include inc, json_t *pods)
 {
     json_t *o = J(objs);
-    struct table_opts opts = {.include = inc, .now_ns = now_ns(), .resource_version = "101",
-                              .pods = pods};
+    struct table_opts opts = {
+        .include = inc, .now_ns = now_ns(), .resource_version = "101", .pods = pods};
     struct err e;
     json_t *t = table_convert(kind, o, &opts, &e);
     if (!t)
@@ -197,33 +202,35 @@ static json_t *convert(const char *kind, const char *objs, enum table_include in
 }
 
 #define NODE_JSON                                                                                  \
-    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"gpu-node-1\",\"uid\":\"n-1\"," \
-    "\"resourceVersion\":\"2\",\"creationTimestamp\":\"2026-11-23T23:55:00Z\",\"labels\":{"         \
-    "\"kubernetes.io/hostname\":\"gpu-node-1\",\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\"," \
-    "\"topology.kubernetes.io/zone\":\"z1\",\"cloud.provider.com/topology-rack\":\"r7\","            \
-    "\"node-role.kubernetes.io/worker\":\"\"},\"managedFields\":[{\"manager\":\"m\"}]},"            \
-    "\"spec\":{\"unschedulable\":true},\"status\":{\"allocatable\":{\"cpu\":\"63500m\","            \
-    "\"nvidia.com/gpu\":\"8\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"           \
-    "\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"}],\"nodeInfo\":{"             \
+    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"gpu-node-1\",\"uid\":\"n-"  \
+    "1\","                                                                                         \
+    "\"resourceVersion\":\"2\",\"creationTimestamp\":\"2026-11-23T23:55:00Z\",\"labels\":{"        \
+    "\"kubernetes.io/hostname\":\"gpu-node-1\",\"nvidia.com/"                                      \
+    "gpu.product\":\"NVIDIA-H100-80GB-HBM3\","                                                     \
+    "\"topology.kubernetes.io/zone\":\"z1\",\"cloud.provider.com/topology-rack\":\"r7\","          \
+    "\"node-role.kubernetes.io/worker\":\"\"},\"managedFields\":[{\"manager\":\"m\"}]},"           \
+    "\"spec\":{\"unschedulable\":true},\"status\":{\"allocatable\":{\"cpu\":\"63500m\","           \
+    "\"nvidia.com/gpu\":\"8\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"         \
+    "\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"}],\"nodeInfo\":{"            \
     "\"kubeletVersion\":\"v1.32.0\",\"osImage\":\"Ubuntu 24.04\"}}}"
 
 static void test_nodes(void **state)
 {
-    json_t *pods = J(
-        "[{\"metadata\":{\"name\":\"a\"},\"spec\":{\"nodeName\":\"gpu-node-1\",\"containers\":["
-        "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"2\"}}},{\"resources\":{\"limits\":"
-        "{\"nvidia.com/gpu\":1}}}]},\"status\":{\"phase\":\"Running\"}},"
-        "{\"metadata\":{\"name\":\"done\"},\"spec\":{\"nodeName\":\"gpu-node-1\",\"containers\":["
-        "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"4\"}}}]},\"status\":{\"phase\":"
-        "\"Succeeded\"}},"
-        "{\"metadata\":{\"name\":\"elsewhere\"},\"spec\":{\"nodeName\":\"n2\",\"containers\":["
-        "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"4\"}}}]}}]");
+    json_t *pods =
+        J("[{\"metadata\":{\"name\":\"a\"},\"spec\":{\"nodeName\":\"gpu-node-1\",\"containers\":["
+          "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"2\"}}},{\"resources\":{\"limits\":"
+          "{\"nvidia.com/gpu\":1}}}]},\"status\":{\"phase\":\"Running\"}},"
+          "{\"metadata\":{\"name\":\"done\"},\"spec\":{\"nodeName\":\"gpu-node-1\",\"containers\":["
+          "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"4\"}}}]},\"status\":{\"phase\":"
+          "\"Succeeded\"}},"
+          "{\"metadata\":{\"name\":\"elsewhere\"},\"spec\":{\"nodeName\":\"n2\",\"containers\":["
+          "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"4\"}}}]}}]");
     json_t *t = convert("Node", "[" NODE_JSON ",{\"metadata\":{\"name\":\"cpu-node\"}}]",
                         TABLE_INCLUDE_METADATA, pods);
     check_shape(t, 13, 2, TABLE_INCLUDE_METADATA);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "metadata"),
-                                                          "resourceVersion")),
-                        "101");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(t, "metadata"), "resourceVersion")),
+        "101");
     assert_null(json_object_get(json_object_get(t, "metadata"), "continue"));
     assert_string_equal(cell_str(t, 0, "Name"), "gpu-node-1");
     assert_string_equal(cell_str(t, 0, "Status"), "Ready,SchedulingDisabled");
@@ -243,9 +250,8 @@ static void test_nodes(void **state)
     assert_int_equal(col_priority(t, "GPUs"), 0);
     assert_int_equal(col_priority(t, "Zone"), 1);
     assert_int_equal(col_priority(t, "Rack"), 1);
-    json_t *md = json_object_get(json_object_get(json_array_get(json_object_get(t, "rows"), 0),
-                                                 "object"),
-                                 "metadata");
+    json_t *md = json_object_get(
+        json_object_get(json_array_get(json_object_get(t, "rows"), 0), "object"), "metadata");
     assert_string_equal(json_string_value(json_object_get(md, "uid")), "n-1");
     assert_non_null(json_object_get(md, "labels"));
     json_decref(t);
@@ -293,10 +299,12 @@ static void test_kueue_kinds(void **state)
 {
     json_t *t = convert(
         "ClusterQueue",
-        "[{\"metadata\":{\"name\":\"cq\"},\"spec\":{\"cohortName\":\"research\",\"resourceGroups\":["
+        "[{\"metadata\":{\"name\":\"cq\"},\"spec\":{\"cohortName\":\"research\",\"resourceGroups\":"
+        "["
         "{\"coveredResources\":[\"cpu\",\"nvidia.com/gpu\"],\"flavors\":[{\"name\":\"h100\","
         "\"resources\":[{\"name\":\"cpu\",\"nominalQuota\":\"64\"},{\"name\":\"nvidia.com/gpu\","
-        "\"nominalQuota\":16}]},{\"name\":\"a100\",\"resources\":[{\"name\":\"cpu\",\"nominalQuota\":"
+        "\"nominalQuota\":16}]},{\"name\":\"a100\",\"resources\":[{\"name\":\"cpu\","
+        "\"nominalQuota\":"
         "\"500m\"},{\"name\":\"nvidia.com/gpu\",\"nominalQuota\":\"8\"}]}]}]},\"status\":{"
         "\"pendingWorkloads\":3,\"admittedWorkloads\":2,\"flavorsUsage\":[{\"name\":\"h100\","
         "\"resources\":[{\"name\":\"nvidia.com/gpu\",\"total\":\"12\"}]}]}},"
@@ -317,15 +325,16 @@ static void test_kueue_kinds(void **state)
     assert_int_equal(col_priority(t, "Usage"), 1);
     json_decref(t);
 
-    t = convert("Workload",
-                "[{\"metadata\":{\"name\":\"w\",\"namespace\":\"t\"},\"spec\":{\"queueName\":\"lq\","
-                "\"priority\":100},\"status\":{\"conditions\":[{\"type\":\"QuotaReserved\","
-                "\"status\":\"False\",\"reason\":\"Pending\",\"message\":\"couldn't assign flavors "
-                "to pod set main: insufficient quota\"}]}},"
-                "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"queueName\":\"lq\"},\"status\":{"
-                "\"admission\":{\"clusterQueue\":\"cq\"},\"conditions\":[{\"type\":\"Admitted\","
-                "\"status\":\"True\"},{\"type\":\"Finished\",\"status\":\"False\"}]}}]",
-                TABLE_INCLUDE_METADATA, NULL);
+    t = convert(
+        "Workload",
+        "[{\"metadata\":{\"name\":\"w\",\"namespace\":\"t\"},\"spec\":{\"queueName\":\"lq\","
+        "\"priority\":100},\"status\":{\"conditions\":[{\"type\":\"QuotaReserved\","
+        "\"status\":\"False\",\"reason\":\"Pending\",\"message\":\"couldn't assign flavors "
+        "to pod set main: insufficient quota\"}]}},"
+        "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"queueName\":\"lq\"},\"status\":{"
+        "\"admission\":{\"clusterQueue\":\"cq\"},\"conditions\":[{\"type\":\"Admitted\","
+        "\"status\":\"True\"},{\"type\":\"Finished\",\"status\":\"False\"}]}}]",
+        TABLE_INCLUDE_METADATA, NULL);
     check_shape(t, 8, 2, TABLE_INCLUDE_METADATA);
     assert_string_equal(cell_str(t, 0, "Queue"), "lq");
     assert_string_equal(cell_str(t, 0, "Reserved In"), "");
@@ -389,8 +398,9 @@ static void test_kueue_kinds(void **state)
          "State", "allocated,reserved", 3},
         {"DeviceClass", "[{\"metadata\":{\"name\":\"gpu.nvidia.com\"}}]", "Name", "gpu.nvidia.com",
          2},
-        {"SomethingNew", "[{\"metadata\":{\"name\":\"x\",\"creationTimestamp\":"
-                         "\"2026-11-21T00:00:00Z\"}}]",
+        {"SomethingNew",
+         "[{\"metadata\":{\"name\":\"x\",\"creationTimestamp\":"
+         "\"2026-11-21T00:00:00Z\"}}]",
          "Age", "3d", 2},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
@@ -408,8 +418,8 @@ static void test_every_registry_kind(void **state)
 {
     for (size_t i = 0; i < api_registry_len(); i++) {
         const struct api_kind *k = api_registry_kind(i);
-        json_t *t = convert(k->kind, "[{\"metadata\":{\"name\":\"x\"}},{}]",
-                            TABLE_INCLUDE_METADATA, NULL);
+        json_t *t =
+            convert(k->kind, "[{\"metadata\":{\"name\":\"x\"}},{}]", TABLE_INCLUDE_METADATA, NULL);
         json_t *cols = table_columns(k->kind);
         check_shape(t, json_array_size(cols), 2, TABLE_INCLUDE_METADATA);
         json_decref(cols);
@@ -423,8 +433,8 @@ static void test_list_metadata_and_errors(void **state)
     struct table_opts o = {.resource_version = "7", .continue_token = "abc"};
     struct err e;
     json_t *t = table_convert("Pod", objs, &o, &e);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "metadata"), "continue")),
-                        "abc");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(t, "metadata"), "continue")), "abc");
     assert_int_equal(json_array_size(json_object_get(t, "rows")), 0);
     json_decref(t);
     json_decref(objs);
@@ -440,8 +450,9 @@ static void test_list_metadata_and_errors(void **state)
 /* Hostile objects: wrong types everywhere still give a well-formed table. */
 static void test_wrong_types_do_not_crash(void **state)
 {
-    static const char *const kinds[] = {"Node", "Pod", "Event", "Job", "ClusterQueue",
-                                        "Workload", "ResourceFlavor", "Topology", "PriorityClass"};
+    static const char *const kinds[] = {"Node",         "Pod",      "Event",          "Job",
+                                        "ClusterQueue", "Workload", "ResourceFlavor", "Topology",
+                                        "PriorityClass"};
     const char *objs =
         "[{\"metadata\":{\"name\":7,\"labels\":[1],\"creationTimestamp\":5},\"spec\":[],"
         "\"status\":{\"conditions\":{},\"allocatable\":\"x\",\"containerStatuses\":[1,\"a\"],"
