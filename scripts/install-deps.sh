@@ -2,7 +2,8 @@
 # Installs the Debian packages muster needs to build and test, only those missing.
 # Does nothing (and needs no network) when everything is present.
 set -euo pipefail
-pkgs=(gcc make cmake ninja-build pkg-config libcmocka-dev libjansson-dev libfyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev)
+pkgs=(gcc make cmake ninja-build pkg-config libcmocka-dev libjansson-dev libfyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
+      python3-kubernetes) # python3-kubernetes: tests/e2e/python_client.sh
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
