@@ -1134,6 +1134,54 @@ static json_t *val_at(json_t *v, const char *const *seg, int n)
     return v;
 }
 
+/* Like fs_walk, for a set and two values it describes, walked together: fn
+ * receives the values the leaf's path names in a and in b (NULL where absent).
+ * Each k:/v: key is parsed once per set node, not once per leaf below it. */
+typedef int (*leaf2_fn)(void *ctx, struct fpath *p, json_t *a, json_t *b);
+
+static json_t *seg_child(json_t *v, const char *seg, json_t *want)
+{
+    if (!v)
+        return NULL;
+    if (!strncmp(seg, "f:", 2))
+        return json_object_get(v, seg + 2);
+    if (!want || !json_is_array(v))
+        return NULL;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (seg_matches(seg, want, json_array_get(v, i)))
+            return json_array_get(v, i);
+    return NULL;
+}
+
+static int fs_walk2(json_t *node, struct fpath *p, json_t *a, json_t *b, leaf2_fn fn, void *ctx)
+{
+    if (!json_is_object(node) || !json_object_size(node))
+        return p->n ? fn(ctx, p, a, b) : 0;
+    const char *k;
+    json_t *c;
+    json_object_foreach(node, k, c)
+    {
+        if (p->n >= FPATH_MAX)
+            return 0;
+        p->seg[p->n++] = k;
+        int rc;
+        if (!strcmp(k, ".")) {
+            rc = fn(ctx, p, a, b);
+        } else {
+            json_t *want = NULL;
+            if (!strncmp(k, "k:", 2) || !strncmp(k, "v:", 2))
+                want = json_loads(k + 2, JSON_DECODE_ANY, NULL);
+            json_t *ca = seg_child(a, k, want), *cb = seg_child(b, k, want);
+            json_decref(want);
+            rc = fs_walk2(c, p, ca, cb, fn, ctx);
+        }
+        p->n--;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Removes the value a path names from root (for ".", the element itself). */
 static void val_remove(json_t *root, const char *const *seg, int n)
 {
@@ -1362,13 +1410,12 @@ struct apply_ctx {
     char first[200];
 };
 
-static int apply_conflict_leaf(void *vctx, struct fpath *p)
+/* a: the value in the configuration; b: the live one. */
+static int apply_conflict_leaf(void *vctx, struct fpath *p, json_t *av, json_t *lv)
 {
     struct apply_ctx *c = vctx;
     if (!strcmp(p->seg[p->n - 1], "."))
         return 0;
-    json_t *lv = val_at(c->out, p->seg, p->n);
-    json_t *av = val_at(c->conf, p->seg, p->n);
     if (!lv || !av || jeq(lv, av))
         return 0;
     for (size_t i = 0; i < c->m->n; i++) {
@@ -1437,7 +1484,7 @@ json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o,
         goto done;
     c.causes = json_array();
     struct fpath p = {.n = 0};
-    fs_walk(newset, &p, apply_conflict_leaf, &c);
+    fs_walk2(newset, &p, conf, out, apply_conflict_leaf, &c);
     if (json_array_size(c.causes)) {
         size_t n = json_array_size(c.causes);
         errf(e, PATCH_ECONFLICT, "Apply failed with %zu conflict%s: %s%s", n, n > 1 ? "s" : "",
@@ -1475,12 +1522,14 @@ struct upd_ctx {
     struct mgr *ours;
 };
 
-static int upd_changed_leaf(void *vctx, struct fpath *p)
+/* nv: the value in the new object; ov: the old one. */
+static int upd_changed_leaf(void *vctx, struct fpath *p, json_t *nv, json_t *ov)
 {
     struct upd_ctx *c = vctx;
-    json_t *nv = val_at(c->obj, p->seg, p->n);
-    json_t *ov = c->old ? val_at(c->old, p->seg, p->n) : NULL;
-    if (ov && nv && jeq(ov, nv))
+    /* An element ("." leaf) changes hands only when it is new; a change inside
+     * it moves just the fields changed. */
+    bool element = !strcmp(p->seg[p->n - 1], ".");
+    if (ov && (element || (nv && jeq(ov, nv))))
         return 0;
     for (size_t i = 0; i < c->m->n; i++)
         if (&c->m->v[i] != c->ours)
@@ -1517,7 +1566,7 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
     if (!c.ours)
         goto done;
     struct fpath p = {.n = 0};
-    fs_walk(objset, &p, upd_changed_leaf, &c);
+    fs_walk2(objset, &p, obj, old, upd_changed_leaf, &c);
     p.n = 0;
     fs_walk(oldset, &p, upd_removed_leaf, &c);
     mgrs_store(m, obj, c.ours, api_version, now);

@@ -101,7 +101,9 @@
  *     details.causes array; with force the field changes hands.
  *   - Updates that are not applies (PUT, merge/strategic/JSON patch) are recorded
  *     with patch_managed_update(): the fields they change move to that manager's
- *     "Update" entry, so a later apply conflicts with them, as in Kubernetes.
+ *     "Update" entry, so a later apply conflicts with them, as in Kubernetes. A
+ *     keyed list element itself (its "." entry) changes hands only when the
+ *     update creates it; a change inside it moves just the fields changed.
  *
  * What is not: OpenAPI-driven list types for every field (only the table above;
  * an unknown list is atomic), defaulting before the comparison, per-version field

@@ -596,6 +596,42 @@ static void test_apply_conflict_and_force(void **state)
     json_decref(v2);
 }
 
+/* An update that changes a field inside a keyed element takes that field,
+ * not the element: the applier keeps the element and the rest of it. */
+static void test_update_takes_fields_not_elements(void **state)
+{
+    json_t *v1 = apply_ok(NULL,
+                          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
+                          "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+                          "alice", false);
+    json_t *v2 = json_deep_copy(v1);
+    json_object_set_new(
+        json_array_get(json_object_get(json_object_get(v2, "spec"), "containers"), 0), "image",
+        json_string("j"));
+    struct err e = {0};
+    assert_int_equal(patch_managed_update(v2, v1, "Pod", "editor", "v1", "t", &e), 0);
+    json_t *alice = json_object_get(managed_entry(v2, "alice", "Apply"), "fieldsV1");
+    assert_json(alice,
+                "{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"c\\\"}\":{\".\":{},"
+                "\"f:name\":{}}}}}",
+                "alice keeps the element");
+    json_t *ed = json_object_get(managed_entry(v2, "editor", "Update"), "fieldsV1");
+    assert_json(ed,
+                "{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"c\\\"}\":{"
+                "\"f:image\":{}}}}}",
+                "editor owns the image");
+    /* Re-applying alice's old image now conflicts with the editor. */
+    json_t *c = J("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
+                  "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}");
+    struct patch_apply_opts o = {.kind = "Pod", .manager = "alice", .now = "t"};
+    assert_null(patch_apply(v2, c, &o, &e));
+    assert_int_equal(e.code, PATCH_ECONFLICT);
+    assert_non_null(strstr(e.msg, "\"editor\""));
+    json_decref(c);
+    json_decref(v1);
+    json_decref(v2);
+}
+
 static void test_apply_errors(void **state)
 {
     struct err e = {0};
@@ -703,7 +739,7 @@ static void test_fuzz_random_patches(void **state)
     struct rng r;
     rng_seed(&r, 7);
     static const char *const kinds[] = {"Pod", "Node", "Workload", NULL};
-    for (int i = 0; i < 4000; i++) {
+    for (int i = 0; i < 10000; i++) {
         json_t *doc = rand_value(&r, 0), *patch = rand_value(&r, 0), *ops = rand_ops(&r);
         const char *kind = kinds[rng_next(&r) % 4];
         struct err e;
@@ -753,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_apply_create_records_fields),
         cmocka_unit_test(test_apply_removes_fields_no_longer_applied),
         cmocka_unit_test(test_apply_conflict_and_force),
+        cmocka_unit_test(test_update_takes_fields_not_elements),
         cmocka_unit_test(test_apply_errors),
         cmocka_unit_test(test_apply_ignores_status_when_asked),
         cmocka_unit_test(test_fuzz_random_patches),
