@@ -1,11 +1,17 @@
 /*
  * api/discovery: /version, health, and the discovery documents built from the
  * registry: legacy (APIVersions, APIGroupList, APIGroup, APIResourceList) and
- * aggregated v2 (APIGroupDiscoveryList) when the Accept header asks for it.
+ * aggregated v2 (APIGroupDiscoveryList) when the Accept header asks for it;
+ * and the OpenAPI v3 documents of api/openapi.h, which kubectl create, apply and
+ * explain read.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/openapi.h"
+#include "base/alloc.h"
 
 #define AGGREGATED_CT "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
@@ -197,9 +203,65 @@ static json_t *version_doc(void)
                      "compiler", "gcc", "platform", "linux/amd64");
 }
 
+/* ---- OpenAPI v3 ---------------------------------------------------------- */
+
+/* The documents never change while the process runs, so each is built and
+ * serialised once, on first request, and kept until exit (a few hundred KiB for
+ * every group-version). */
+#define OPENAPI_CACHE_MAX 32
+
+static struct {
+    pthread_mutex_t mu;
+    size_t n;
+    struct {
+        char *path; /* "" for the root */
+        char *json;
+    } docs[OPENAPI_CACHE_MAX];
+} openapi_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Serves the root ("") or one group-version ("api/v1", "apis/g/v"); false when
+ * no such document exists. */
+static bool serve_openapi(const char *gv, struct api_resp *r)
+{
+    bool ok = false;
+    pthread_mutex_lock(&openapi_cache.mu);
+    const char *json = NULL;
+    for (size_t i = 0; i < openapi_cache.n && !json; i++)
+        if (!strcmp(openapi_cache.docs[i].path, gv))
+            json = openapi_cache.docs[i].json;
+    if (!json) {
+        json_t *doc = gv[0] ? openapi_doc(gv) : openapi_root();
+        char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        json_decref(doc);
+        if (s && openapi_cache.n < OPENAPI_CACHE_MAX) {
+            openapi_cache.docs[openapi_cache.n].path = xstrdup(gv);
+            openapi_cache.docs[openapi_cache.n++].json = s;
+            json = s;
+        } else if (s) {
+            /* More group-versions than slots: serve uncached. */
+            ok = strbuf_addstr(&r->body, s) == 0;
+            free(s);
+            goto out;
+        }
+    }
+    if (json)
+        ok = strbuf_addstr(&r->body, json) == 0;
+out:
+    pthread_mutex_unlock(&openapi_cache.mu);
+    if (ok) {
+        r->code = 200;
+        r->content_type = "application/json";
+    }
+    return ok;
+}
+
 bool api__discovery(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
 {
     const char *p = req->path;
+    if (!strcmp(p, "/openapi/v3") || !strcmp(p, "/openapi/v3/"))
+        return serve_openapi("", r);
+    if (!strncmp(p, "/openapi/v3/", 12))
+        return serve_openapi(p + 12, r);
     if (!strcmp(p, "/healthz") || !strcmp(p, "/readyz") || !strcmp(p, "/livez")) {
         r->code = 200;
         r->content_type = "text/plain; charset=utf-8";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# kubectl against a real `muster server`: version, api-resources, create and get
-# of Kueue's example manifests (ResourceFlavor, ClusterQueue with cpu, memory and
+# kubectl against a real `muster server`: version, api-resources, create (with
+# server-side validation through OpenAPI v3), explain, and get of Kueue's example
+# manifests (ResourceFlavor, ClusterQueue with cpu, memory and
 # nvidia.com/gpu, LocalQueue), delete, and a watch that sees the changes.
 source "$(dirname "$0")/lib.sh"
 e2e_start
@@ -48,14 +49,23 @@ metadata:
 spec:
   clusterQueue: "cluster-queue"
 YAML
-# --validate=false until the OpenAPI documents are served (kubectl needs them to
-# send fieldValidation=Strict; without, it sends Ignore).
-kubectl create -f "$tmp/kueue.yaml" --validate=false > "$tmp/out"
+# No --validate=false: kubectl reads /openapi/v3, finds the fieldValidation
+# parameter on the patch operations, and leaves validation to the server
+# (fieldValidation=Strict), which refuses an unknown field.
+kubectl create -f "$tmp/kueue.yaml" > "$tmp/out"
 grep -q 'clusterqueue.kueue.x-k8s.io/cluster-queue created' "$tmp/out" || fail "$(cat "$tmp/out")"
 
 # Creating again: AlreadyExists, in kubectl's words.
-if kubectl create -f "$tmp/kueue.yaml" --validate=false 2> "$tmp/err"; then fail "created twice"; fi
+if kubectl create -f "$tmp/kueue.yaml" 2> "$tmp/err"; then fail "created twice"; fi
 grep -q 'AlreadyExists' "$tmp/err" || fail "$(cat "$tmp/err")"
+
+sed 's/^  namespaceSelector: {}/  namespaceSelector: {}\n  bogus: 1/' "$tmp/kueue.yaml" > "$tmp/bad.yaml"
+if kubectl apply -f "$tmp/bad.yaml" > /dev/null 2> "$tmp/err"; then fail "unknown field accepted"; fi
+grep -q 'spec.bogus' "$tmp/err" || fail "strict validation: $(cat "$tmp/err")"
+kubectl explain clusterqueue.spec > "$tmp/explain"
+grep -q 'KIND: *ClusterQueue' "$tmp/explain" && grep -q 'resourceGroups' "$tmp/explain" ||
+    fail "explain: $(cat "$tmp/explain")"
+kubectl explain nodes.spec.unschedulable | grep -q 'boolean' || fail "explain nodes"
 
 kubectl get cq > "$tmp/out"
 grep -q '^cluster-queue ' "$tmp/out" || fail "get cq: $(cat "$tmp/out")"
@@ -67,14 +77,18 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [i["spec"]["
 kubectl get rf default-flavor -o name | grep -qx 'resourceflavor.kueue.x-k8s.io/default-flavor'
 
 # A watch from the list's revision sees the delete.
-rv=$(kubectl get cq -o jsonpath='{.metadata.resourceVersion}')
+# (kubectl get -o jsonpath prints a client-side List with no resourceVersion,
+# so the list's revision comes from the server directly.)
+rv=$(curl -s "$url/apis/kueue.x-k8s.io/v1beta2/clusterqueues" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
 curl -s "$url/apis/kueue.x-k8s.io/v1beta2/clusterqueues?watch=true&resourceVersion=$rv&timeoutSeconds=3" > "$tmp/watch" &
 wpid=$!
 sleep 0.3
 kubectl delete cq cluster-queue > "$tmp/out"
 grep -q 'deleted' "$tmp/out" || fail "$(cat "$tmp/out")"
 wait "$wpid"
-grep -q '"type":"DELETED","object":{"metadata":{"resourceVersion":"4","name":"cluster-queue"' "$tmp/watch" || fail "watch: $(cat "$tmp/watch")"
+[ "$(wc -l < "$tmp/watch")" = 1 ] &&
+    grep -q '"type":"DELETED","object":{"metadata":{"resourceVersion":"'$((rv + 1))'","name":"cluster-queue"' "$tmp/watch" ||
+    fail "watch from $rv: $(cat "$tmp/watch")"
 if kubectl get cq cluster-queue 2> "$tmp/err"; then fail "still there"; fi
 grep -q 'NotFound' "$tmp/err" || fail "$(cat "$tmp/err")"
 kubectl delete -f "$tmp/kueue.yaml" --ignore-not-found > /dev/null

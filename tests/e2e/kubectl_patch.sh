@@ -23,12 +23,12 @@ spec:
       - name: nvidia.com/gpu
         nominalQuota: 8
 YAML
-kubectl apply -f "$tmp/cq.yaml" --validate=false > "$tmp/out"
+kubectl apply -f "$tmp/cq.yaml" > "$tmp/out"
 grep -q 'clusterqueue.kueue.x-k8s.io/cluster-queue created' "$tmp/out" || fail "$(cat "$tmp/out")"
-kubectl apply -f "$tmp/cq.yaml" --validate=false > "$tmp/out"
+kubectl apply -f "$tmp/cq.yaml" > "$tmp/out"
 grep -q 'cluster-queue unchanged' "$tmp/out" || fail "second apply: $(cat "$tmp/out")"
 sed -i 's/nominalQuota: 8/nominalQuota: 16/' "$tmp/cq.yaml"
-kubectl apply -f "$tmp/cq.yaml" --validate=false > "$tmp/out"
+kubectl apply -f "$tmp/cq.yaml" > "$tmp/out"
 grep -q 'cluster-queue configured' "$tmp/out" || fail "third apply: $(cat "$tmp/out")"
 [ "$(kubectl get cq cluster-queue -o jsonpath='{.spec.resourceGroups[0].flavors[0].resources[1].nominalQuota}')" = 16 ] ||
     fail "apply did not change the quota: $(kubectl get cq cluster-queue -o yaml)"
@@ -64,23 +64,23 @@ metadata:
 spec:
   clusterQueue: cluster-queue
 YAML
-kubectl apply --server-side -f "$tmp/lq.yaml" --validate=false > "$tmp/out"
+kubectl apply --server-side -f "$tmp/lq.yaml" > "$tmp/out"
 grep -q 'localqueue.kueue.x-k8s.io/user-queue serverside-applied' "$tmp/out" || fail "$(cat "$tmp/out")"
 echo '  stopPolicy: Hold' >> "$tmp/lq.yaml"
-kubectl apply --server-side -f "$tmp/lq.yaml" --validate=false > "$tmp/out"
+kubectl apply --server-side -f "$tmp/lq.yaml" > "$tmp/out"
 [ "$(kubectl get lq user-queue -o jsonpath='{.spec.stopPolicy}')" = Hold ] || fail "ssa update"
 sed -i 's/stopPolicy: Hold/stopPolicy: HoldAndDrain/' "$tmp/lq.yaml"
-if kubectl apply --server-side --field-manager=other -f "$tmp/lq.yaml" --validate=false 2> "$tmp/err"; then
+if kubectl apply --server-side --field-manager=other -f "$tmp/lq.yaml" 2> "$tmp/err"; then
     fail "conflict not reported"
 fi
 grep -q 'conflict' "$tmp/err" || fail "$(cat "$tmp/err")"
-kubectl apply --server-side --field-manager=other --force-conflicts -f "$tmp/lq.yaml" --validate=false > /dev/null
+kubectl apply --server-side --field-manager=other --force-conflicts -f "$tmp/lq.yaml" > /dev/null
 [ "$(kubectl get lq user-queue -o jsonpath='{.spec.stopPolicy}')" = HoldAndDrain ] || fail "force"
 kubectl get lq user-queue -o jsonpath='{.metadata.managedFields[*].manager}' > "$tmp/out"
 grep -q other "$tmp/out" || fail "managedFields: $(cat "$tmp/out")"
 
 # cordon and uncordon a Node: strategic merge patches of spec.unschedulable.
-kubectl create -f - --validate=false > /dev/null <<'YAML'
+kubectl create -f - > /dev/null <<'YAML'
 apiVersion: v1
 kind: Node
 metadata:

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_start
 
-kubectl apply -f - --validate=false > /dev/null <<'YAML'
+kubectl apply -f - > /dev/null <<'YAML'
 apiVersion: v1
 kind: Node
 metadata:

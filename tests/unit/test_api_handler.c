@@ -348,6 +348,25 @@ static void test_table(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"kind\":\"ClusterQueueList\""));
 }
 
+static void test_openapi(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(call(f, "GET", "/openapi/v3", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"apis/kueue.x-k8s.io/v1beta2\""));
+    assert_non_null(strstr(f->r.body.buf, "serverRelativeURL"));
+    assert_int_equal(call(f, "GET", "/openapi/v3/apis/kueue.x-k8s.io/v1beta2", "hash=x", NULL),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "fieldValidation"));
+    assert_non_null(strstr(f->r.body.buf, "x-kubernetes-group-version-kind"));
+    /* served again from the cache, unchanged */
+    size_t len = f->r.body.len;
+    assert_int_equal(call(f, "GET", "/openapi/v3/apis/kueue.x-k8s.io/v1beta2", NULL, NULL), 200);
+    assert_int_equal(f->r.body.len, len);
+    assert_int_equal(call(f, "GET", "/openapi/v3/api/v1", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/openapi/v3/apis/nosuch.io/v1", NULL, NULL), 404);
+    assert_int_equal(call(f, "GET", "/openapi/v2", NULL, NULL), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch_strategic_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openapi, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
