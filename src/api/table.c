@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/map.h"
 #include "base/strbuf.h"
 #include "model/model.h"
 #include "model/quantity.h"
@@ -58,7 +59,10 @@ int table_age_since(const char *ts, int64_t now_ns, char *buf, size_t size)
     int64_t t;
     if (!ts || model_parse_time(ts, &t, NULL))
         return snprintf(buf, size, "<unknown>");
-    return table_age(now_ns - t, buf, size);
+    int64_t d;
+    if (__builtin_sub_overflow(now_ns, t, &d))
+        d = t < 0 ? INT64_MAX : INT64_MIN;
+    return table_age(d, buf, size);
 }
 
 int table_include_parse(const char *s, enum table_include *out, struct err *e)
@@ -115,6 +119,7 @@ static void add_int(json_t *cells, json_t *v)
 struct row {
     json_t *cells;
     const struct table_opts *o;
+    struct map *gpu_used; /* Node: node name -> GPUs (milli) held by its pods, or NULL */
 };
 
 static void add_age(struct row *r, const char *ts)
@@ -129,7 +134,17 @@ static void add_obj_age(struct row *r, json_t *obj)
     add_age(r, str_at(obj, "metadata.creationTimestamp"));
 }
 
-/* A quantity written as a string or a number, in milli; 0 when absent or bad. */
+/* Sums of quantities from objects anyone may write must not overflow. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+/* A quantity written as a string or a number, in milli; 0 when absent, bad or
+ * negative. */
 static int64_t qty(json_t *v)
 {
     int64_t m = 0;
@@ -139,7 +154,7 @@ static int64_t qty(json_t *v)
         quantity_from_int(json_integer_value(v), &m, NULL);
     else if (json_is_real(v))
         quantity_from_real(json_real_value(v), &m, NULL);
-    return m;
+    return m < 0 ? 0 : m;
 }
 
 /* Whole units (cpu stays in milli: "500m"), as text. */
@@ -239,7 +254,7 @@ static int64_t pod_gpus(json_t *pod)
     int64_t sum = 0, init = 0;
     size_t i;
     json_t *c;
-    json_array_foreach(at(pod, "spec.containers"), i, c) sum += container_gpus(c);
+    json_array_foreach(at(pod, "spec.containers"), i, c) sum = sat_add(sum, container_gpus(c));
     json_array_foreach(at(pod, "spec.initContainers"), i, c)
     {
         int64_t g = container_gpus(c);
@@ -296,20 +311,13 @@ static void row_node(struct row *r, json_t *obj)
     char gpus[64];
     if (!alloc) {
         snprintf(gpus, sizeof gpus, "-");
-    } else if (!r->o->pods) {
+    } else if (!r->gpu_used) {
         snprintf(gpus, sizeof gpus, "%" PRId64, quantity_units_ceil(qty(alloc)));
     } else {
-        int64_t used = 0;
-        size_t i;
-        json_t *p;
-        json_array_foreach(r->o->pods, i, p)
-        {
-            const char *nn = str_at(p, "spec.nodeName");
-            if (nn && name && !strcmp(nn, name) && !pod_finished(p))
-                used += pod_gpus(p);
-        }
-        int64_t total = quantity_units_ceil(qty(alloc)), u = quantity_units_ceil(used);
-        snprintf(gpus, sizeof gpus, "%" PRId64 "/%" PRId64, total - u, total);
+        union map_val *u = name ? map_get(r->gpu_used, name, strlen(name)) : NULL;
+        int64_t total = quantity_units_ceil(qty(alloc));
+        int64_t used = u ? quantity_units_ceil((int64_t)u->u64) : 0;
+        snprintf(gpus, sizeof gpus, "%" PRId64 "/%" PRId64, total - used, total);
     }
     add_str(r->cells, gpus, "");
     add_obj_age(r, obj);
@@ -358,7 +366,7 @@ static void row_pod(struct row *r, json_t *obj)
     {
         if (json_is_true(json_object_get(cs, "ready")))
             ready++;
-        restarts += json_integer_value(json_object_get(cs, "restartCount"));
+        restarts = sat_add(restarts, json_integer_value(json_object_get(cs, "restartCount")));
         const char *w = str_at(cs, "state.waiting.reason");
         const char *t = str_at(cs, "state.terminated.reason");
         if (w)
@@ -454,7 +462,10 @@ static void row_job(struct row *r, json_t *obj, int64_t now_ns)
     if (st && !model_parse_time(st, &start, NULL)) {
         if (ct)
             model_parse_time(ct, &end, NULL);
-        table_age(end - start, dur, sizeof dur);
+        int64_t d;
+        if (__builtin_sub_overflow(end, start, &d))
+            d = start < 0 ? INT64_MAX : INT64_MIN;
+        table_age(d, dur, sizeof dur);
     }
     add_str(r->cells, dur, "");
     add_str(
@@ -532,7 +543,7 @@ static void res_add(struct res_sum *rs, size_t *n, const char *name, int64_t mil
         return;
     for (size_t i = 0; i < *n; i++)
         if (!strcmp(rs[i].name, name)) {
-            rs[i].milli += milli;
+            rs[i].milli = sat_add(rs[i].milli, milli);
             return;
         }
     if (*n == RES_MAX)
@@ -872,6 +883,25 @@ json_t *table_convert(const char *kind, json_t *objs, const struct table_opts *o
     size_t ncols = 1;
     for (const struct col *k = c->cols; k->name; k++)
         ncols++;
+    /* GPUs in use per node, summed once: a node list against a pod list would
+     * otherwise cost nodes x pods. Keys point into the pods' strings, which
+     * outlive the map. */
+    struct map used_map, *used = NULL;
+    if (c->row == row_node && json_is_array(o->pods)) {
+        used = &used_map;
+        map_init(used, MAP_KEY_STR);
+        size_t j;
+        json_t *p;
+        json_array_foreach(o->pods, j, p)
+        {
+            const char *nn = str_at(p, "spec.nodeName");
+            if (!nn || pod_finished(p))
+                continue;
+            bool found;
+            union map_val *v = map_put(used, nn, strlen(nn), &found);
+            v->u64 = (uint64_t)sat_add(found ? (int64_t)v->u64 : 0, pod_gpus(p));
+        }
+    }
     json_t *rows = json_array();
     size_t i;
     json_t *obj;
@@ -879,9 +909,11 @@ json_t *table_convert(const char *kind, json_t *objs, const struct table_opts *o
     {
         if (!json_is_object(obj)) {
             json_decref(rows);
+            if (used)
+                map_release(used);
             return errf(e, EINVAL, "table: item %zu is not an object", i), NULL;
         }
-        struct row r = {.cells = json_array(), .o = o};
+        struct row r = {.cells = json_array(), .o = o, .gpu_used = used};
         add_str(r.cells, str_at(obj, "metadata.name"), "");
         c->row(&r, obj);
         /* Every row has exactly one cell per column; a converter that wrote a
@@ -893,6 +925,8 @@ json_t *table_convert(const char *kind, json_t *objs, const struct table_opts *o
             json_object_set_new(row, "object", row_object(obj, o->include));
         json_array_append_new(rows, row);
     }
+    if (used)
+        map_release(used);
     json_t *md = json_object();
     if (o->resource_version)
         json_object_set_new(md, "resourceVersion", json_string(o->resource_version));

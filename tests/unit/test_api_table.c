@@ -471,6 +471,38 @@ static void test_wrong_types_do_not_crash(void **state)
     }
 }
 
+/* Sums that would overflow int64 saturate instead (UBSan checks). */
+static void test_huge_values_saturate(void **state)
+{
+    json_t *pods = J("[{\"spec\":{\"nodeName\":\"n\",\"containers\":["
+                     "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"9e15\"}}},"
+                     "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"9e15\"}}}]}},"
+                     "{\"spec\":{\"nodeName\":\"n\",\"containers\":["
+                     "{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"9e15\"}}}]}}]");
+    json_t *t = convert("Node",
+                        "[{\"metadata\":{\"name\":\"n\",\"creationTimestamp\":"
+                        "\"0001-01-01T00:00:00Z\"},\"status\":{\"allocatable\":{"
+                        "\"nvidia.com/gpu\":\"9e15\"}}}]",
+                        TABLE_INCLUDE_NONE, pods);
+    check_shape(t, 13, 1, TABLE_INCLUDE_NONE);
+    json_decref(t);
+    json_decref(pods);
+    t = convert("Pod",
+                "[{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{}]},\"status\":{"
+                "\"containerStatuses\":[{\"restartCount\":9223372036854775807},"
+                "{\"restartCount\":9223372036854775807}]}}]",
+                TABLE_INCLUDE_NONE, NULL);
+    assert_string_equal(cell_str(t, 0, "Restarts"), "9223372036854775807");
+    json_decref(t);
+    t = convert("ClusterQueue",
+                "[{\"metadata\":{\"name\":\"c\"},\"spec\":{\"resourceGroups\":[{\"flavors\":["
+                "{\"resources\":[{\"name\":\"x\",\"nominalQuota\":\"9e15\"}]},"
+                "{\"resources\":[{\"name\":\"x\",\"nominalQuota\":\"9e15\"}]}]}]}}]",
+                TABLE_INCLUDE_NONE, NULL);
+    check_shape(t, 9, 1, TABLE_INCLUDE_NONE);
+    json_decref(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_every_registry_kind),
         cmocka_unit_test(test_list_metadata_and_errors),
         cmocka_unit_test(test_wrong_types_do_not_crash),
+        cmocka_unit_test(test_huge_values_saturate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
