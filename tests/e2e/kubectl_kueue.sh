@@ -65,7 +65,8 @@ grep -q 'spec.bogus' "$tmp/err" || fail "strict validation: $(cat "$tmp/err")"
 kubectl explain clusterqueue.spec > "$tmp/explain"
 grep -q 'KIND: *ClusterQueue' "$tmp/explain" && grep -q 'resourceGroups' "$tmp/explain" ||
     fail "explain: $(cat "$tmp/explain")"
-kubectl explain nodes.spec.unschedulable | grep -q 'boolean' || fail "explain nodes"
+kubectl explain nodes.spec.unschedulable > "$tmp/explain"
+grep -q 'boolean' "$tmp/explain" || fail "explain nodes: $(cat "$tmp/explain")"
 
 kubectl get cq > "$tmp/out"
 grep -q '^cluster-queue ' "$tmp/out" || fail "get cq: $(cat "$tmp/out")"
@@ -74,7 +75,7 @@ grep -q 'nominalQuota: 36Gi' "$tmp/cq.yaml" || fail "get -o yaml: $(cat "$tmp/cq
 grep -q 'uid: ' "$tmp/cq.yaml" && grep -q 'resourceVersion: "2"' "$tmp/cq.yaml" || fail "metadata: $(cat "$tmp/cq.yaml")"
 kubectl get lq -o json > "$tmp/lq.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [i["spec"]["clusterQueue"] for i in d["items"]]==["cluster-queue"], d' "$tmp/lq.json"
-kubectl get rf default-flavor -o name | grep -qx 'resourceflavor.kueue.x-k8s.io/default-flavor'
+grep -qx 'resourceflavor.kueue.x-k8s.io/default-flavor' <<< "$(kubectl get rf default-flavor -o name)"
 
 # A watch from the list's revision sees the delete.
 # (kubectl get -o jsonpath prints a client-side List with no resourceVersion,

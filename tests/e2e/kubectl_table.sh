@@ -36,21 +36,21 @@ spec:
 YAML
 
 kubectl get cq > "$tmp/out"
-head -1 "$tmp/out" | grep -q '^NAME *COHORT *STRATEGY *PENDING WORKLOADS *ADMITTED WORKLOADS *AGE' || fail "columns: $(cat "$tmp/out")"
+grep -q '^NAME *COHORT *STRATEGY *PENDING WORKLOADS *ADMITTED WORKLOADS *AGE' <<< "$(head -1 "$tmp/out")" || fail "columns: $(cat "$tmp/out")"
 grep -q '^cluster-queue *research *StrictFIFO ' "$tmp/out" || fail "row: $(cat "$tmp/out")"
 kubectl get cq -o wide > "$tmp/out"
-head -1 "$tmp/out" | grep -q 'QUOTA' || fail "wide columns: $(cat "$tmp/out")"
+grep -q 'QUOTA' <<< "$(head -1 "$tmp/out")" || fail "wide columns: $(cat "$tmp/out")"
 grep -q 'nvidia.com/gpu=8' "$tmp/out" || fail "wide row: $(cat "$tmp/out")"
-kubectl get cq --show-labels | grep -q 'team=a' || fail "--show-labels"
-kubectl get cq --sort-by=.metadata.name | grep -q '^cluster-queue' || fail "--sort-by"
+grep -q 'team=a' <<< "$(kubectl get cq --show-labels)" || fail "--show-labels"
+grep -q '^cluster-queue' <<< "$(kubectl get cq --sort-by=.metadata.name)" || fail "--sort-by"
 
 kubectl get nodes > "$tmp/out"
-head -1 "$tmp/out" | grep -q '^NAME *STATUS *ROLES *GPUS *AGE *VERSION' || fail "node columns: $(cat "$tmp/out")"
+grep -q '^NAME *STATUS *ROLES *GPUS *AGE *VERSION' <<< "$(head -1 "$tmp/out")" || fail "node columns: $(cat "$tmp/out")"
 grep -q '^gpu-node-1 *Ready .*v1.32.0' "$tmp/out" || fail "node row: $(cat "$tmp/out")"
 kubectl get nodes -o wide > "$tmp/out"
 grep -q 'INTERNAL-IP' "$tmp/out" && grep -q '10.0.0.1' "$tmp/out" && grep -q 'Ubuntu 24.04' "$tmp/out" ||
     fail "nodes -o wide: $(cat "$tmp/out")"
-kubectl get node gpu-node-1 | grep -q '^gpu-node-1 ' || fail "get one node"
+grep -q '^gpu-node-1 ' <<< "$(kubectl get node gpu-node-1)" || fail "get one node"
 
 # kubectl get -w: the list, then one line per change.
 kubectl get cq -w > "$tmp/watch" 2>&1 &
