@@ -1256,7 +1256,7 @@ static void mgrs_release(struct mgrs *m)
     m->n = 0;
 }
 
-static int mgrs_load(struct mgrs *m, json_t *obj, struct err *e)
+static void mgrs_load(struct mgrs *m, json_t *obj)
 {
     m->n = 0;
     json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
@@ -1266,11 +1266,12 @@ static int mgrs_load(struct mgrs *m, json_t *obj, struct err *e)
     {
         if (!json_is_object(en))
             continue;
-        if (m->n == sizeof m->v / sizeof m->v[0]) {
-            mgrs_release(m);
-            return errf(e, PATCH_ELIMIT, "metadata.managedFields: more than %zu entries",
-                        sizeof m->v / sizeof m->v[0]);
-        }
+        /* Entries past the cap are dropped rather than refused, leaving room for
+         * the writer's own: refusing would block every later write, including
+         * the one that repairs the object. Losing ownership only loses
+         * conflict detection. */
+        if (m->n == sizeof m->v / sizeof m->v[0] - 1)
+            break;
         struct mgr *g = &m->v[m->n++];
         g->entry = json_deep_copy(en);
         json_t *fs = json_object_get(en, "fieldsV1");
@@ -1282,7 +1283,6 @@ static int mgrs_load(struct mgrs *m, json_t *obj, struct err *e)
         if (!g->op)
             g->op = "";
     }
-    return 0;
 }
 
 /* The entry of (name, op), added empty when absent; NULL when full. */
@@ -1477,8 +1477,9 @@ json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o,
     struct mgrs *m = xcalloc(1, sizeof *m);
     json_t *result = NULL;
     struct apply_ctx c = {.out = out, .conf = conf, .newset = newset, .m = m, .force = o->force};
-    if (!newset || mgrs_load(m, out, e))
+    if (!newset)
         goto done;
+    mgrs_load(m, out);
     c.ours = mgrs_get(m, o->manager, "Apply", e);
     if (!c.ours)
         goto done;
@@ -1559,8 +1560,9 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
     json_t *oldset = old ? patch_field_set(old, kind, e) : json_object();
     struct mgrs *m = xcalloc(1, sizeof *m);
     int rc = -1;
-    if (!objset || !oldset || mgrs_load(m, old ? old : obj, e))
+    if (!objset || !oldset)
         goto done;
+    mgrs_load(m, old ? old : obj);
     struct upd_ctx c = {.obj = obj, .old = old, .objset = objset, .m = m};
     c.ours = mgrs_get(m, manager, "Update", e);
     if (!c.ours)

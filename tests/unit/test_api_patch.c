@@ -632,6 +632,36 @@ static void test_update_takes_fields_not_elements(void **state)
     json_decref(v2);
 }
 
+/* An object with more managedFields entries than the cap still takes writes;
+ * the extra entries are dropped. */
+static void test_too_many_managers_still_writable(void **state)
+{
+    json_t *obj = J("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+                    "\"managedFields\":[]},\"spec\":{\"a\":1}}");
+    json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
+    for (int i = 0; i < 100; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "m%d", i);
+        json_array_append_new(mf, json_pack("{ss ss s{s{s{}}}}", "manager", name, "operation",
+                                            "Update", "fieldsV1", "f:spec", "f:a"));
+    }
+    json_t *out = apply_ok(obj,
+                           "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
+                           "\"spec\":{\"b\":2}}",
+                           "late", false);
+    json_t *omf = json_object_get(json_object_get(out, "metadata"), "managedFields");
+    assert_true(json_array_size(omf) <= 64);
+    assert_non_null(managed_entry(out, "late", "Apply"));
+    struct err e = {0};
+    json_t *upd = json_deep_copy(obj);
+    json_object_set_new(json_object_get(upd, "spec"), "c", json_integer(3));
+    assert_int_equal(patch_managed_update(upd, obj, "Pod", "editor", "v1", "t", &e), 0);
+    assert_non_null(managed_entry(upd, "editor", "Update"));
+    json_decref(upd);
+    json_decref(out);
+    json_decref(obj);
+}
+
 static void test_apply_errors(void **state)
 {
     struct err e = {0};
@@ -790,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_apply_removes_fields_no_longer_applied),
         cmocka_unit_test(test_apply_conflict_and_force),
         cmocka_unit_test(test_update_takes_fields_not_elements),
+        cmocka_unit_test(test_too_many_managers_still_writable),
         cmocka_unit_test(test_apply_errors),
         cmocka_unit_test(test_apply_ignores_status_when_asked),
         cmocka_unit_test(test_fuzz_random_patches),
