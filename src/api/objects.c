@@ -884,6 +884,28 @@ fail:
     api__fail(r, &e, &ref);
 }
 
+/* Fills in details of the Status in r (which api__fail wrote without a kind,
+ * to keep its message as given): name, group (if not ""), kind and, if not
+ * NULL, causes (borrowed). */
+static void status_details(struct api_resp *r, const char *name, const char *group,
+                           const char *kind, json_t *causes)
+{
+    json_t *st = json_loadb(r->body.buf, r->body.len, 0, NULL);
+    json_t *det = json_object_get(st, "details");
+    if (!json_is_object(det)) {
+        json_decref(st);
+        return;
+    }
+    json_object_set_new(det, "name", json_string(name));
+    if (group[0])
+        json_object_set_new(det, "group", json_string(group));
+    json_object_set_new(det, "kind", json_string(kind));
+    if (causes)
+        json_object_set(det, "causes", causes);
+    int code = r->code;
+    api__json(r, code, st);
+}
+
 /* pods/NAME/binding and the legacy namespaces/NS/bindings. */
 static void do_bind(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
                     struct api_resp *r)
@@ -998,6 +1020,7 @@ conflict:
     json_decref(b);
     json_decref(pod);
     api__fail(r, &e, NULL);
+    status_details(r, namebuf, "", "pods/binding", NULL);
     return;
 fail:
     store_kv_unref(kv);
@@ -1306,19 +1329,7 @@ fail:
     if (causes && e.code == STORE_ECONFLICT) {
         /* An apply conflict: Kubernetes' message, and one cause per field. */
         api__fail(r, &e, NULL);
-        json_t *st = json_loadb(r->body.buf, r->body.len, 0, NULL);
-        json_t *det = json_object_get(st, "details");
-        if (json_is_object(det)) {
-            json_object_set_new(det, "name", json_string(t->name));
-            if (t->kind->group[0])
-                json_object_set_new(det, "group", json_string(t->kind->group));
-            json_object_set_new(det, "kind", json_string(t->kind->resource));
-            json_object_set(det, "causes", causes);
-            int code = r->code;
-            api__json(r, code, st);
-        } else {
-            json_decref(st);
-        }
+        status_details(r, t->name, t->kind->group, t->kind->resource, causes);
         json_decref(causes);
         return;
     }

@@ -138,6 +138,8 @@ static void test_binding(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"status\":\"Success\""));
     assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods/p/binding", NULL, b), 409);
     assert_non_null(strstr(f->r.body.buf, "already assigned to node"));
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"pods/binding\""));
+    assert_non_null(strstr(f->r.body.buf, "\"reason\":\"Conflict\""));
     assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/p", NULL, NULL), 200);
     assert_non_null(strstr(f->r.body.buf, "\"nodeName\":\"n1\""));
     assert_non_null(strstr(f->r.body.buf, "\"gpus\":\"0,1\""));
