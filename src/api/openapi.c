@@ -37,6 +37,10 @@ enum ftype {
 #define F_REQ 1u /* required */
 #define F_B1  2u /* kueue v1beta1 only */
 #define F_B2  4u /* kueue v1beta2 only */
+/* Only in the flags of a schema being built: the kind is built in, so its keyed
+ * lists carry the strategic-merge extensions (x-kubernetes-patch-strategy and
+ * -patch-merge-key) that custom resources do not have. */
+#define F_CORE 8u
 
 struct fld {
     const char *name;
@@ -772,6 +776,10 @@ static json_t *field_schema(const struct fld *f, unsigned vflags)
         if (f->key) {
             json_object_set_new(s, "x-kubernetes-list-type", json_string("map"));
             json_object_set_new(s, "x-kubernetes-list-map-keys", json_pack("[s]", f->key));
+            if (vflags & F_CORE) {
+                json_object_set_new(s, "x-kubernetes-patch-merge-key", json_string(f->key));
+                json_object_set_new(s, "x-kubernetes-patch-strategy", json_string("merge"));
+            }
         } else {
             json_object_set_new(s, "x-kubernetes-list-type", json_string("atomic"));
         }
@@ -779,6 +787,8 @@ static json_t *field_schema(const struct fld *f, unsigned vflags)
     case T_STRLIST:
         s = json_pack("{ss s{ss}}", "type", "array", "items", "type", "string");
         json_object_set_new(s, "x-kubernetes-list-type", json_string(f->key ? "set" : "atomic"));
+        if (f->key && (vflags & F_CORE))
+            json_object_set_new(s, "x-kubernetes-patch-strategy", json_string("merge"));
         break;
     case T_STRMAP:
         s = json_pack("{ss s{ss}}", "type", "object", "additionalProperties", "type", "string");
@@ -957,23 +967,23 @@ static void add_common_schemas(json_t *schemas)
 {
     json_object_set_new(
         schemas, META "ObjectMeta",
-        object_schema(object_meta, 0,
+        object_schema(object_meta, F_CORE,
                       "ObjectMeta is metadata that all persisted resources must have."));
     json_object_set_new(schemas, META "ListMeta",
-                        object_schema(list_meta, 0, "ListMeta describes a list."));
+                        object_schema(list_meta, F_CORE, "ListMeta describes a list."));
     json_object_set_new(schemas, META "Condition",
-                        object_schema(condition, 0,
+                        object_schema(condition, F_CORE,
                                       "Condition contains details for one aspect of the current "
                                       "state of this API Resource."));
     json_object_set_new(
         schemas, META "LabelSelector",
-        object_schema(label_selector, 0,
+        object_schema(label_selector, F_CORE,
                       "A label selector: the requirements are ANDed; empty matches everything."));
     json_object_set_new(
         schemas, META "OwnerReference",
-        object_schema(owner_ref, 0, "OwnerReference names an object this one depends on."));
+        object_schema(owner_ref, F_CORE, "OwnerReference names an object this one depends on."));
     json_object_set_new(schemas, META "ManagedFieldsEntry",
-                        object_schema(managed_entry, 0, "A manager and the fields it owns."));
+                        object_schema(managed_entry, F_CORE, "A manager and the fields it owns."));
     json_object_set_new(schemas, META "Patch",
                         json_pack("{ss ss}", "type", "object", "description",
                                   "Patch is provided to give a concrete name and type to the "
@@ -996,6 +1006,8 @@ static void add_kind_schemas(json_t *schemas, const struct api_kind *k)
         }
     unsigned vflags =
         !strcmp(k->group, "kueue.x-k8s.io") && !strcmp(k->version, "v1beta1") ? F_B1 : F_B2;
+    if (builtin_group(k->group))
+        vflags |= F_CORE;
     json_t *s;
     if (fields) {
         s = object_schema(fields, vflags, desc);

@@ -22,7 +22,8 @@
  * fieldManager, dryRun and force parameters. components.schemas holds, for
  * every kind, the kind (tagged with its GVK) and its List, with types,
  * descriptions, required fields, enums and list types (x-kubernetes-list-type
- * and -list-map-keys, which match api/patch's merge keys), plus the shared
+ * and -list-map-keys, which match api/patch's merge keys; for built-in kinds also
+ * x-kubernetes-patch-strategy and -patch-merge-key), plus the shared
  * ObjectMeta, ListMeta, Condition, LabelSelector, OwnerReference,
  * ManagedFieldsEntry and Patch. The schemas are generated from compact field
  * tables in openapi.c whose field names are the ones src/model decodes; fields

@@ -259,6 +259,33 @@ static void test_explain_cluster_queue(void **state)
     json_decref(doc);
 }
 
+/* Built-in kinds carry the strategic-merge extensions on keyed lists (with the
+ * same keys api/patch merges by); custom resources only the list types. */
+static void test_patch_extensions(void **state)
+{
+    json_t *doc = openapi_doc("api/v1");
+    json_t *s = kind_schema(doc, api_registry_find_kind("", "v1", "Pod"));
+    json_t *env = explain(doc, s, "spec.containers.env");
+    assert_string_equal(json_string_value(json_object_get(env, "x-kubernetes-patch-merge-key")),
+                        "name");
+    assert_string_equal(json_string_value(json_object_get(env, "x-kubernetes-patch-strategy")),
+                        "merge");
+    json_t *ports = explain(doc, s, "spec.containers.ports");
+    assert_string_equal(json_string_value(json_object_get(ports, "x-kubernetes-patch-merge-key")),
+                        "containerPort");
+    json_t *tol = explain(doc, s, "spec.tolerations");
+    assert_null(json_object_get(tol, "x-kubernetes-patch-strategy"));
+    assert_string_equal(json_string_value(json_object_get(tol, "x-kubernetes-list-type")),
+                        "atomic");
+    json_decref(doc);
+    doc = openapi_doc("apis/kueue.x-k8s.io/v1beta2");
+    s = kind_schema(doc, api_registry_find_kind("kueue.x-k8s.io", "v1beta2", "Workload"));
+    json_t *ps = explain(doc, s, "spec.podSets");
+    assert_null(json_object_get(ps, "x-kubernetes-patch-strategy"));
+    assert_string_equal(json_string_value(json_object_get(ps, "x-kubernetes-list-type")), "map");
+    json_decref(doc);
+}
+
 /* Field names in the schemas are the ones the decoder reads: each manifest
  * below decodes with src/model, and every field it sets is in the schema. */
 static void check_fields_known(json_t *doc, json_t *schema, json_t *v, const char *path)
@@ -394,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_every_kind_has_patch_gvk_and_schema),
         cmocka_unit_test(test_paths_of_a_namespaced_kind),
         cmocka_unit_test(test_explain_cluster_queue),
+        cmocka_unit_test(test_patch_extensions),
         cmocka_unit_test(test_schema_fields_match_model),
         cmocka_unit_test(test_schema_names),
     };
