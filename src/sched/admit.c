@@ -72,14 +72,13 @@ static void free_qspec(struct adm__qspec *q)
 
 /* ---- small helpers ---- */
 
-static char *kv_dup(struct adm_kv **dst, const struct adm_kv *src, uint32_t n)
+static void kv_dup(struct adm_kv **dst, const struct adm_kv *src, uint32_t n)
 {
     *dst = xcalloc(n ? n : 1, sizeof **dst);
     for (uint32_t i = 0; i < n; i++) {
         (*dst)[i].key = xstrdup(src[i].key);
         (*dst)[i].value = xstrdup(src[i].value ? src[i].value : "");
     }
-    return NULL;
 }
 
 static void kv_free(struct adm_kv *kv, uint32_t n)
