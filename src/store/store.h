@@ -39,7 +39,7 @@
  *
  * Backends: memory (for the simulator and unit tests), SQLite in WAL mode in a data
  * directory (the default; group-committed, survives kill -9 at any moment); etcd
- * v3 is to come, behind the same interface (see docs/internals/store.md).
+ * v3 through its JSON gateway (store_open_etcd; see docs/internals/store.md).
  *
  * Threads. Every function may be called from any thread, concurrently, on the same
  * store. A store_watch is used by one thread at a time (its owner); publication to
@@ -142,12 +142,26 @@ struct store *store_open_mem(const struct store_mem_opts *o);
  * Returns the store, or NULL with e filled. */
 struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts *o, struct err *e);
 
+struct store_etcd_opts {
+    long timeout_ms; /* per request to etcd; 0 means 10000 */
+};
+
+/* Opens a store kept in etcd v3 (3.4 or later) through its JSON gateway at
+ * endpoint ("http://127.0.0.1:2379", or "host:port"). Store key k is etcd key
+ * prefix + k (prefix may be NULL or "": no prefix). The store's revision is
+ * etcd's minus one (etcd's first write is its revision 2). Revisions are dense
+ * only while nothing else writes to that etcd; history and compaction are
+ * etcd's, so they survive a restart of either side. o may be NULL. Returns the
+ * store, or NULL with e filled (STORE_EIO when etcd cannot be reached). */
+struct store *store_open_etcd(const char *endpoint, const char *prefix,
+                              const struct store_etcd_opts *o, struct err *e);
+
 /* Closes the store: waits for writes in flight, cancels every watcher with
  * STORE_ECLOSED (each must still be destroyed by its owner) and frees the store.
  * No other call on s may be running or start. NULL is allowed. */
 void store_close(struct store *s);
 
-/* The backend's name: "memory" or "sqlite". */
+/* The backend's name: "memory", "sqlite" or "etcd". */
 const char *store_backend(const struct store *s);
 
 /* The current revision: that of the last acknowledged write (0 when empty). */
