@@ -891,13 +891,16 @@ int cli_bench(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: muster bench place ...  (muster bench place --help)\n"
-                "       muster bench admit ...  (muster bench admit --help)\n");
+                "       muster bench admit ...  (muster bench admit --help)\n"
+                "       muster bench api ...    (muster bench api --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "place"))
         return bench_place(argc - 1, argv + 1);
     if (!strcmp(argv[1], "admit"))
         return bench_admit(argc - 1, argv + 1);
-    fprintf(stderr, "muster bench: unknown benchmark '%s' (known: place, admit)\n", argv[1]);
+    if (!strcmp(argv[1], "api"))
+        return cli_bench_api(argc - 1, argv + 1);
+    fprintf(stderr, "muster bench: unknown benchmark '%s' (known: place, admit, api)\n", argv[1]);
     return 2;
 }
