@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api_int.h"
 #include "base/alloc.h"
@@ -109,6 +110,50 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
     return rc;
 }
 
+/* Counts the Content-Length headers of a request and notes a comma in one. */
+static enum MHD_Result count_cl(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    int *n = cls;
+    if (key && strcasecmp(key, "Content-Length") == 0) {
+        n[0]++;
+        if (value && strchr(value, ','))
+            n[1] = 1;
+    }
+    return MHD_YES;
+}
+
+/* Framing a request could be read two ways (RFC 9112 section 6.3): several
+ * Content-Length headers, a list in one, or Content-Length beside
+ * Transfer-Encoding. A server and a proxy that disagree on where the body ends
+ * let a second request be smuggled in, so such a request is refused before its
+ * body is read, and the connection closes. */
+static bool ambiguous_framing(struct MHD_Connection *c)
+{
+    int n[2] = {0, 0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_cl, n);
+    if (n[0] > 1 || n[1])
+        return true;
+    return n[0] == 1 &&
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
+}
+
+/* Like send_resp, and asks libmicrohttpd to close the connection after it. */
+static enum MHD_Result send_resp_close(struct MHD_Connection *c, struct api_resp *r)
+{
+    size_t len;
+    char *body = strbuf_take(&r->body, &len);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    MHD_add_response_header(resp, "Connection", "close");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->code, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -119,6 +164,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cn = xcalloc(1, sizeof *cn);
         strbuf_init(&cn->body, API_BODY_MAX);
         *con_cls = cn;
+        if (ambiguous_framing(c)) {
+            struct api_resp r;
+            api_resp_init(&r);
+            struct err e;
+            errf(&e, API_EBADREQ, "ambiguous request framing: several Content-Length headers, "
+                                  "or Content-Length with Transfer-Encoding");
+            api__fail(&r, &e, NULL);
+            enum MHD_Result rc = send_resp_close(c, &r);
+            api_resp_release(&r);
+            cn->too_big = true;
+            return rc;
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
             /* Refuse before reading: libmicrohttpd then closes the connection. */
