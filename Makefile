@@ -40,7 +40,7 @@ fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)"; exit 1; }
 	cmake -B build/fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DMUSTER_SANITIZE=ON -DMUSTER_LIBFUZZER=ON >/dev/null
 	cmake --build build/fuzz
-	@echo "run e.g.: build/fuzz/tests/libfuzzer_decode -max_total_time=60 tests/fuzz/corpus/decode"
+	@echo "run e.g.: build/fuzz/tests/libfuzzer_decode -max_total_time=60 tests/fuzz/corpus/decode (also libfuzzer_quantity, libfuzzer_http, libfuzzer_objects)"
 
 clean:
 	rm -rf build
