@@ -62,7 +62,9 @@ def exchange(raw, shut=True, timeout=10):
         s.sendall(raw)
         if shut:
             s.shutdown(socket.SHUT_WR)
-    except (BrokenPipeError, ConnectionResetError):
+    except OSError:
+        # The server may already have answered and closed (a refused request):
+        # sendall or shutdown then fail with EPIPE, ECONNRESET or ENOTCONN.
         pass
     out = b""
     try:
@@ -71,7 +73,7 @@ def exchange(raw, shut=True, timeout=10):
             if not b:
                 break
             out += b
-    except (ConnectionResetError, socket.timeout):
+    except (OSError, socket.timeout):
         pass
     s.close()
     return out
