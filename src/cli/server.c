@@ -13,16 +13,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: muster server --data-dir DIR [--listen HOST:PORT] [--store sqlite|memory]\n"
-               "                     [--port-file FILE] [--log-level LEVEL]\n\n"
+    fprintf(f, "usage: muster server --data-dir DIR [--listen HOST:PORT]\n"
+               "                     [--store sqlite|memory|etcd] [--etcd-endpoint URL]\n"
+               "                     [--etcd-prefix PREFIX] [--port-file FILE] [--log-level LEVEL]\n\n"
                "Serves the Kubernetes API on HOST:PORT (default 127.0.0.1:6443; port 0 picks a\n"
                "free one, written to --port-file). Plain HTTP, no authentication: keep it on\n"
-               "127.0.0.1. Stops on SIGINT or SIGTERM.\n");
+               "127.0.0.1. Stops on SIGINT or SIGTERM. --store etcd keeps the state in an etcd\n"
+               "(v3, default endpoint http://127.0.0.1:2379, keys under --etcd-prefix, default\n"
+               "/muster) so several servers can share it.\n");
 }
 
 int cli_server(int argc, char **argv)
 {
     const char *dir = NULL, *listen = "127.0.0.1:6443", *backend = "sqlite", *port_file = NULL;
+    const char *etcd_endpoint = "http://127.0.0.1:2379", *etcd_prefix = "/muster";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -37,6 +41,12 @@ int cli_server(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--store") && v) {
             backend = v;
+            i++;
+        } else if (!strcmp(a, "--etcd-endpoint") && v) {
+            etcd_endpoint = v;
+            i++;
+        } else if (!strcmp(a, "--etcd-prefix") && v) {
+            etcd_prefix = v;
             i++;
         } else if (!strcmp(a, "--port-file") && v) {
             port_file = v;
@@ -84,8 +94,15 @@ int cli_server(int argc, char **argv)
             fprintf(stderr, "muster server: %s\n", e.msg);
             return 1;
         }
+    } else if (!strcmp(backend, "etcd")) {
+        st = store_open_etcd(etcd_endpoint, etcd_prefix, NULL, &e);
+        if (!st) {
+            fprintf(stderr, "muster server: %s\n", e.msg);
+            return 1;
+        }
     } else {
-        fprintf(stderr, "muster server: --store must be sqlite or memory, not '%s'\n", backend);
+        fprintf(stderr, "muster server: --store must be sqlite, memory or etcd, not '%s'\n",
+                backend);
         return 2;
     }
 
