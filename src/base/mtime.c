@@ -184,3 +184,13 @@ int mtime_format_duration(int64_t ns, char *buf, size_t size)
     tmp[n] = '\0';
     return snprintf(buf, size, "%s", tmp);
 }
+
+int64_t mtime_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}

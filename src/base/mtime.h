@@ -46,6 +46,11 @@ int64_t mtime_wall_ns(void);
  * (EINVAL for bad syntax, ERANGE past about 292 years) and *ns unchanged. */
 int mtime_parse_duration(const char *s, int64_t *ns, struct err *e);
 
+/* Days from 1970-01-01 to year y, month m (1-12), day d in the proleptic
+ * Gregorian calendar, without the C library's time zone (Howard Hinnant's
+ * days_from_civil). Callers validate the ranges. */
+int64_t mtime_days_from_civil(int64_t y, int m, int d);
+
 /* The same for the len bytes at s, which need not be NUL-terminated. */
 int mtime_parse_duration_n(const char *s, size_t len, int64_t *ns, struct err *e);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/mtime.h"
 #include "model/model.h"
 #include "model/model_internal.h"
 
@@ -136,17 +137,6 @@ const struct model_condition *model_workload_condition(const struct model_worklo
 
 /* ---- time ---------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static bool digits(const char *s, int n, int *out)
 {
     int v = 0;
@@ -202,7 +192,7 @@ int model_parse_time(const char *s, int64_t *ns, struct err *e)
     }
     if (*p)
         goto bad;
-    int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = mtime_days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off;
     /* int64 nanoseconds reach from 1677 to 2262. */
     if (secs <= INT64_MIN / 1000000000 || secs >= INT64_MAX / 1000000000)
         return errf(e, ERANGE, "invalid time \"%.40s\": out of range (years 1678 to 2261)", s);

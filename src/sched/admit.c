@@ -1607,7 +1607,7 @@ static void admit(struct adm *a, uint32_t id, const struct adm__assign *as)
     order_add(a, id);
     bump(a, w);
     if (w->max_exec_ns > 0)
-        dl_push(a, a->now + (w->max_exec_ns - w->ran_ns), a->now, id);
+        dl_push(a, adm__end_if_started(w, a->now), a->now, id);
     a->stats.admissions++;
     a->changes++;
     if (a->hooks.admitted)
@@ -1972,7 +1972,6 @@ static void drain(struct adm *a)
 struct head {
     uint32_t wl;
     bool borrow;
-    int64_t drs;
 };
 
 static int cmp_head(const struct adm *a, const struct head *x, const struct head *y)

@@ -89,9 +89,7 @@ void adm__resv_clear(struct adm *a)
 
 static int64_t end_of(const struct adm_wl *w)
 {
-    if (w->max_exec_ns <= 0)
-        return ADM_NEVER;
-    return w->admitted_ns + (w->max_exec_ns - w->ran_ns);
+    return adm__end_if_started(w, w->admitted_ns);
 }
 
 /* Whether one pod fits exactly where it was placed (same node, same GPUs). */
@@ -265,7 +263,7 @@ void adm__resv_make(struct adm *a, uint32_t id, struct adm__assign *as)
     struct adm__resv *r = &a->resv[a->nresv++];
     r->wl = id;
     r->start = start;
-    r->end = h->max_exec_ns > 0 ? start + (h->max_exec_ns - h->ran_ns) : ADM_NEVER;
+    r->end = adm__end_if_started(h, start);
     r->usage = usage;
     r->pools = pools;
     r->wl_usage = xmalloc(a->nfr * sizeof *r->wl_usage);
@@ -282,7 +280,7 @@ bool adm__resv_allows(struct adm *a, uint32_t id, const struct adm__assign *as, 
                       size_t rsize)
 {
     struct adm_wl *w = &a->wl[id];
-    int64_t end = w->max_exec_ns > 0 ? a->now + (w->max_exec_ns - w->ran_ns) : ADM_NEVER;
+    int64_t end = adm__end_if_started(w, a->now);
     for (uint32_t k = 0; k < a->nresv; k++) {
         struct adm__resv *r = &a->resv[k];
         if (r->wl == id || end <= r->start)

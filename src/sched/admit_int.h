@@ -212,6 +212,13 @@ static inline uint32_t adm__fr(uint32_t flavor, uint32_t res)
     return flavor * ADM_MAX_RES + res;
 }
 
+/* When w would end if it started (or restarted) at t: maximumExecutionTimeSeconds
+ * counts its earlier runs too. ADM_NEVER when it has no maximum. */
+static inline int64_t adm__end_if_started(const struct adm_wl *w, int64_t t)
+{
+    return w->max_exec_ns > 0 ? t + (w->max_exec_ns - w->ran_ns) : ADM_NEVER;
+}
+
 /* Quota arithmetic over a usage array (the live one, a->usage, or a copy). */
 int64_t adm__guaranteed(const struct adm *a, uint32_t q, uint32_t fr);
 int64_t adm__available(const struct adm *a, const int64_t *usage, uint32_t q, uint32_t fr);

@@ -590,8 +590,8 @@ static int64_t bound_of(const struct adm *a, const struct adm__cq *c, uint32_t f
 {
     uint32_t q = c->node;
     bool in_cohort = a->qn[q].parent != ADM_NONE;
-    bool may_other = in_cohort && (c->reclaim != ADM_P_NEVER || c->borrow != ADM_P_NEVER ||
-                                   a->cfg.fair_sharing);
+    /* As prepare(): reclaimWithinCohort gates every other queue's candidate. */
+    bool may_other = in_cohort && c->reclaim != ADM_P_NEVER;
     const struct adm__qnode *rt = &a->qn[a->qn[q].root];
     int64_t bound = c->within != ADM_P_NEVER ? a->usage[(size_t)q * a->nfr + fr] : 0;
     for (uint32_t k = 0; may_other && k < rt->ntree_cqs; k++) {

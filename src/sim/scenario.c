@@ -428,8 +428,6 @@ static int add_workload(struct run *r, struct wlinfo *wi, struct err *e)
     return 0;
 }
 
-static struct run *g_run; /* for the hooks */
-
 static void on_admitted(void *ctx, uint32_t id, int64_t now)
 {
     struct run *r = ctx;
@@ -733,7 +731,6 @@ int scenario_run_file(const char *path, FILE *out, bool verbose, struct err *e)
     r.by_id = xcalloc(r.nw + 1, sizeof *r.by_id);
     struct adm_hooks hooks = {&r, on_admitted, on_evicted};
     adm_set_hooks(r.a, &hooks);
-    g_run = &r;
     /* Pre-admitted workloads first, at their admission times. */
     for (size_t i = 0; i < r.nw; i++)
         if (r.w[i].pre_admitted) {
@@ -744,8 +741,6 @@ int scenario_run_file(const char *path, FILE *out, bool verbose, struct err *e)
         }
     const struct model_scenario *sc = &r.scen->u.scenario;
     bool ok = true;
-    char lines[1] = "";
-    (void)lines;
     char *report = NULL;
     size_t report_len = 0;
     FILE *rep = open_memstream(&report, &report_len);
@@ -796,6 +791,5 @@ done:
     free(r.w);
     free(r.by_id);
     model_objs_free(r.objs, r.nobjs);
-    g_run = NULL;
     return result;
 }
