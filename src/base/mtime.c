@@ -194,3 +194,12 @@ int64_t mtime_days_from_civil(int64_t y, int m, int d)
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
+
+int mtime_format_rfc3339(int64_t wall_ns, char *buf, size_t size)
+{
+    time_t t = (time_t)(wall_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

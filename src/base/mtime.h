@@ -42,6 +42,11 @@ int64_t mtime_now_ns(void);
  * system clock is set: for timestamps shown to people and stored in objects. */
 int64_t mtime_wall_ns(void);
 
+/* Writes the wall-clock time wall_ns (from mtime_wall_ns) as RFC 3339 in UTC
+ * with whole seconds, "2026-11-24T02:05:36Z", as Kubernetes writes metav1.Time.
+ * Returns snprintf's count. */
+int mtime_format_rfc3339(int64_t wall_ns, char *buf, size_t size);
+
 /* Parses the NUL-terminated duration s into *ns. Returns 0, or -1 with e filled
  * (EINVAL for bad syntax, ERANGE past about 292 years) and *ns unchanged. */
 int mtime_parse_duration(const char *s, int64_t *ns, struct err *e);

@@ -9,24 +9,31 @@
 #include "api/api.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "ctrl/ctrl.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: muster server --data-dir DIR [--listen HOST:PORT]\n"
                "                     [--store sqlite|memory|etcd] [--etcd-endpoint URL]\n"
-               "                     [--etcd-prefix PREFIX] [--port-file FILE] [--log-level LEVEL]\n\n"
+               "                     [--etcd-prefix PREFIX] [--port-file FILE] [--log-level LEVEL]\n"
+               "                     [--no-controllers] [--fair-sharing] [--backfill]\n\n"
                "Serves the Kubernetes API on HOST:PORT (default 127.0.0.1:6443; port 0 picks a\n"
                "free one, written to --port-file). Plain HTTP, no authentication: keep it on\n"
                "127.0.0.1. Stops on SIGINT or SIGTERM. --store etcd keeps the state in an etcd\n"
                "(v3, default endpoint http://127.0.0.1:2379, keys under --etcd-prefix, default\n"
-               "/muster) so several servers can share it.\n");
+               "/muster) so several servers can share it.\n\n"
+               "The server also runs the controllers (docs/cluster.md): the scheduler loop,\n"
+               "the Job controller and node lifecycle; --no-controllers serves the API only.\n"
+               "--fair-sharing and --backfill turn on those admission policies.\n");
 }
 
 int cli_server(int argc, char **argv)
 {
     const char *dir = NULL, *listen = "127.0.0.1:6443", *backend = "sqlite", *port_file = NULL;
     const char *etcd_endpoint = "http://127.0.0.1:2379", *etcd_prefix = "/muster";
+    bool controllers = true;
+    struct ctrl_opts co = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -48,6 +55,12 @@ int cli_server(int argc, char **argv)
         } else if (!strcmp(a, "--etcd-prefix") && v) {
             etcd_prefix = v;
             i++;
+        } else if (!strcmp(a, "--no-controllers")) {
+            controllers = false;
+        } else if (!strcmp(a, "--fair-sharing")) {
+            co.fair_sharing = true;
+        } else if (!strcmp(a, "--backfill")) {
+            co.backfill = true;
         } else if (!strcmp(a, "--port-file") && v) {
             port_file = v;
             i++;
@@ -122,10 +135,18 @@ int cli_server(int argc, char **argv)
         return 1;
     }
     int bound = api_server_port(srv);
+    struct ctrl *ctl = NULL;
+    if (controllers && !(ctl = ctrl_start(st, &co, &e))) {
+        fprintf(stderr, "muster server: controllers: %s\n", e.msg);
+        api_server_stop(srv);
+        store_close(st);
+        return 1;
+    }
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (!f || fprintf(f, "%d\n", bound) < 0 || fclose(f) != 0) {
             fprintf(stderr, "muster server: cannot write %s: %s\n", port_file, strerror(errno));
+            ctrl_stop(ctl);
             api_server_stop(srv);
             store_close(st);
             return 1;
@@ -136,6 +157,7 @@ int cli_server(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "muster server: stopping (signal %d)\n", sig);
+    ctrl_stop(ctl);
     api_server_stop(srv);
     store_close(st);
     return 0;

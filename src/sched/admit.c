@@ -1682,8 +1682,58 @@ void adm_finish(struct adm *a, uint32_t id, int64_t now)
     w->reason[0] = '\0';
 }
 
-int adm_admit_existing(struct adm *a, uint32_t id, const char *const *fl, int64_t at,
-                       struct err *e)
+/* Places w's pods where fixed[] says; returns how many could not be. */
+static uint32_t place_fixed(struct adm *a, struct adm_wl *w, const struct adm_fixed_pod *fixed,
+                            uint32_t nfixed)
+{
+    uint32_t dropped = 0;
+    w->npods = 0;
+    for (uint32_t i = 0; i < w->nps; i++)
+        w->psa[i].first_pod = 0;
+    /* Pods are kept grouped by pod set, as adm__place keeps them. */
+    for (uint32_t i = 0; i < w->nps; i++) {
+        w->psa[i].first_pod = w->npods;
+        for (uint32_t k = 0; k < nfixed; k++) {
+            const struct adm_fixed_pod *fp = &fixed[k];
+            if (fp->podset != i)
+                continue;
+            uint32_t g = 0;
+            while (g < a->nnodes && strcmp(a->nodes[g].name, fp->node) != 0)
+                g++;
+            const struct adm_podset *ps = &w->ps[i];
+            if (g == a->nnodes || w->npods == w->npods_total || fp->ngpu != ps->pod.gpus) {
+                dropped++;
+                continue;
+            }
+            struct adm__node *n = &a->nodes[g];
+            struct adm__pool *pl = &a->pools[n->pool];
+            bool ok = cluster_fits(&pl->c, n->local, &ps->pod);
+            const uint16_t *free_milli = cluster_gpus(&pl->c, n->local);
+            for (uint8_t x = 0; ok && x < fp->ngpu; x++)
+                ok = fp->gpu[x] < pl->c.gpu_n[n->local] &&
+                     free_milli[fp->gpu[x]] >= (ps->pod.gpu_milli ? ps->pod.gpu_milli : 1000);
+            if (!ok) {
+                dropped++;
+                continue;
+            }
+            struct placement pc;
+            memset(&pc, 0, sizeof pc);
+            pc.node = n->local;
+            pc.ngpu = fp->ngpu;
+            memcpy(pc.gpu, fp->gpu, fp->ngpu);
+            engine_apply(&pl->en, &ps->pod, &pc);
+            struct adm_pod_place *pp = &w->pods[w->npods++];
+            pp->node = g;
+            pp->podset = i;
+            pp->p = pc;
+        }
+    }
+    return dropped;
+}
+
+static int admit_existing(struct adm *a, uint32_t id, const char *const *fl,
+                          const struct adm_fixed_pod *fixed, uint32_t nfixed, int64_t at,
+                          uint32_t *dropped, struct err *e)
 {
     struct adm_wl *w = &a->wl[id];
     if (w->state != ADM_PENDING || w->cq == ADM_NONE)
@@ -1720,10 +1770,31 @@ int adm_admit_existing(struct adm *a, uint32_t id, const char *const *fl, int64_
     }
     a->now = at;
     char why[256];
-    if (!adm__place(a, w, &as, why, sizeof why))
+    if (fixed) {
+        uint32_t d = place_fixed(a, w, fixed, nfixed);
+        if (dropped)
+            *dropped = d;
+    } else if (!adm__place(a, w, &as, why, sizeof why)) {
         w->npods = 0; /* quota is held even if the nodes we know cannot hold it */
+    }
     admit(a, id, &as);
     return 0;
+}
+
+int adm_admit_existing(struct adm *a, uint32_t id, const char *const *fl, int64_t at,
+                       struct err *e)
+{
+    return admit_existing(a, id, fl, NULL, 0, at, NULL, e);
+}
+
+int adm_admit_placed(struct adm *a, uint32_t id, const char *const *fl,
+                     const struct adm_fixed_pod *pods, uint32_t npods, int64_t at,
+                     uint32_t *dropped, struct err *e)
+{
+    if (dropped)
+        *dropped = 0;
+    return admit_existing(a, id, fl, pods ? pods : (const struct adm_fixed_pod *)"", npods, at,
+                          dropped, e);
 }
 
 /* ---- the cycle ---- */

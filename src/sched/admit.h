@@ -278,6 +278,24 @@ int64_t adm_add_workload(struct adm *a, const struct adm_wl_spec *s, struct err 
 int adm_admit_existing(struct adm *a, uint32_t wl, const char *const *flavor_per_podset_res,
                        int64_t at, struct err *e);
 
+/* Where one pod of an admitted workload already is (the live scheduler reads
+ * it back from the store after a restart): its pod set, node name and GPU
+ * indices on that node. */
+struct adm_fixed_pod {
+    uint32_t podset;
+    const char *node;
+    uint8_t ngpu;
+    uint8_t gpu[CLUSTER_MAX_GPUS];
+};
+
+/* Like adm_admit_existing, but the pods are where pods[] says rather than
+ * where the engine would put them. A pod on an unknown node, or whose GPUs or
+ * resources are not free there, is left out and counted in *dropped (may be
+ * NULL): it holds quota but no node, and the caller should treat it as lost. */
+int adm_admit_placed(struct adm *a, uint32_t wl, const char *const *flavor_per_podset_res,
+                     const struct adm_fixed_pod *pods, uint32_t npods, int64_t at,
+                     uint32_t *dropped, struct err *e);
+
 /* A workload finished at `now`: releases quota and nodes. */
 void adm_finish(struct adm *a, uint32_t wl, int64_t now);
 

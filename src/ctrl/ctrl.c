@@ -1,0 +1,576 @@
+/*
+ * ctrl: the loop, its cache of the store, and the writer pool (see ctrl.h).
+ */
+#include "ctrl/ctrl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/mtime.h"
+#include "ctrl/ctrl_int.h"
+
+/* Store key prefixes of the cached kinds, and their API paths. */
+static const struct {
+    const char *prefix; /* /registry/<group>/<resource>/ */
+    const char *api;    /* path up to the resource, without it */
+    const char *resource;
+    bool namespaced;
+} kinds[CK_COUNT] = {
+    [CK_NAMESPACE] = {"/registry/core/namespaces/", "/api/v1", "namespaces", false},
+    [CK_NODE] = {"/registry/core/nodes/", "/api/v1", "nodes", false},
+    [CK_POD] = {"/registry/core/pods/", "/api/v1", "pods", true},
+    [CK_JOB] = {"/registry/batch/jobs/", "/apis/batch/v1", "jobs", true},
+    [CK_WORKLOAD] = {"/registry/kueue.x-k8s.io/workloads/", "/apis/kueue.x-k8s.io/v1beta2",
+                     "workloads", true},
+    [CK_LEASE] = {"/registry/coordination.k8s.io/leases/", "/apis/coordination.k8s.io/v1",
+                  "leases", true},
+    [CK_FLAVOR] = {"/registry/kueue.x-k8s.io/resourceflavors/", "/apis/kueue.x-k8s.io/v1beta2",
+                   "resourceflavors", false},
+    [CK_CQ] = {"/registry/kueue.x-k8s.io/clusterqueues/", "/apis/kueue.x-k8s.io/v1beta2",
+               "clusterqueues", false},
+    [CK_COHORT] = {"/registry/kueue.x-k8s.io/cohorts/", "/apis/kueue.x-k8s.io/v1beta2",
+                   "cohorts", false},
+    [CK_LQ] = {"/registry/kueue.x-k8s.io/localqueues/", "/apis/kueue.x-k8s.io/v1beta2",
+               "localqueues", true},
+    [CK_TOPOLOGY] = {"/registry/kueue.x-k8s.io/topologies/", "/apis/kueue.x-k8s.io/v1beta2",
+                     "topologies", false},
+    [CK_PRIORITY_CLASS] = {"/registry/scheduling.k8s.io/priorityclasses/",
+                           "/apis/scheduling.k8s.io/v1", "priorityclasses", false},
+    [CK_WPC] = {"/registry/kueue.x-k8s.io/workloadpriorityclasses/",
+                "/apis/kueue.x-k8s.io/v1beta2", "workloadpriorityclasses", false},
+};
+
+/* ---- JSON helpers ---- */
+
+json_t *ctrl_path(json_t *obj, const char *path)
+{
+    char seg[128];
+    const char *p = path;
+    while (obj && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof seg)
+            return NULL;
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        obj = json_object_get(obj, seg);
+        p += n + (dot ? 1 : 0);
+    }
+    return obj;
+}
+
+const char *ctrl_str(json_t *obj, const char *path)
+{
+    return json_string_value(ctrl_path(obj, path));
+}
+
+const char *ctrl_label(json_t *obj, const char *k)
+{
+    return json_string_value(json_object_get(ctrl_path(obj, "metadata.labels"), k));
+}
+
+const char *ctrl_annotation(json_t *obj, const char *k)
+{
+    return json_string_value(json_object_get(ctrl_path(obj, "metadata.annotations"), k));
+}
+
+json_t *ctrl_condition(json_t *obj, const char *type)
+{
+    json_t *conds = ctrl_path(obj, "status.conditions"), *x;
+    size_t i;
+    json_array_foreach(conds, i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        if (t && strcmp(t, type) == 0)
+            return x;
+    }
+    return NULL;
+}
+
+bool ctrl_condition_true(json_t *obj, const char *type)
+{
+    json_t *x = ctrl_condition(obj, type);
+    const char *s = x ? json_string_value(json_object_get(x, "status")) : NULL;
+    return s && strcmp(s, "True") == 0;
+}
+
+void ctrl_time(const struct ctrl *c, char *buf, size_t size)
+{
+    mtime_format_rfc3339(c->now, buf, size);
+}
+
+json_t *ctrl_make_condition(const struct ctrl *c, const char *type, bool status,
+                            const char *reason, const char *message)
+{
+    char ts[40];
+    ctrl_time(c, ts, sizeof ts);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", type, "status", status ? "True" : "False",
+                     "reason", reason, "message", message ? message : "", "lastTransitionTime",
+                     ts);
+}
+
+void ctrl_set_condition(json_t *conds, json_t *cond)
+{
+    const char *type = json_string_value(json_object_get(cond, "type"));
+    size_t i;
+    json_t *x;
+    json_array_foreach(conds, i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        if (!t || strcmp(t, type) != 0)
+            continue;
+        const char *old = json_string_value(json_object_get(x, "status"));
+        const char *now = json_string_value(json_object_get(cond, "status"));
+        if (old && now && strcmp(old, now) == 0)
+            json_object_set(cond, "lastTransitionTime", json_object_get(x, "lastTransitionTime"));
+        json_array_set_new(conds, i, cond);
+        return;
+    }
+    json_array_append_new(conds, cond);
+}
+
+/* ---- cache ---- */
+
+static enum ck kind_of_key(const char *key)
+{
+    for (int k = 0; k < CK_COUNT; k++)
+        if (strncmp(key, kinds[k].prefix, strlen(kinds[k].prefix)) == 0)
+            return (enum ck)k;
+    return CK_COUNT;
+}
+
+static void cobj_free(struct cobj *o)
+{
+    if (!o)
+        return;
+    json_decref(o->j);
+    model_obj_free(o->m);
+    free(o->key);
+    free(o);
+}
+
+static bool world_kind(enum ck k)
+{
+    return k == CK_NAMESPACE || k == CK_NODE || k == CK_FLAVOR || k == CK_CQ ||
+           k == CK_COHORT || k == CK_LQ || k == CK_TOPOLOGY || k == CK_PRIORITY_CLASS ||
+           k == CK_WPC;
+}
+
+/* What of a Node matters to the admission world (not its heartbeats). */
+static char *node_signature(json_t *j)
+{
+    json_t *sig = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "labels",
+                            ctrl_path(j, "metadata.labels"), "alloc",
+                            ctrl_path(j, "status.allocatable"), "taints",
+                            ctrl_path(j, "spec.taints"), "unsched",
+                            ctrl_path(j, "spec.unschedulable"), "ready",
+                            json_object_get(ctrl_condition(j, "Ready"), "status"));
+    char *s = json_dumps(sig, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(sig);
+    return s;
+}
+
+static void apply_kv(struct ctrl *c, struct store_kv *kv)
+{
+    enum ck k = kind_of_key(kv->key);
+    if (kv->mod_rev > c->seen_rev)
+        c->seen_rev = kv->mod_rev;
+    if (k == CK_COUNT)
+        return;
+    struct map *m = &c->objs[k];
+    union map_val *v = map_get(m, kv->key, kv->key_len);
+    struct cobj *old = v ? v->ptr : NULL;
+    struct cobj *o = NULL;
+    if (kv->type != STORE_DELETED) {
+        json_error_t je;
+        json_t *j = json_loadb(kv->value, kv->value_len, 0, &je);
+        if (!j) {
+            log_warn("ctrl: %s: stored value is not JSON: %s", kv->key, je.text);
+            return;
+        }
+        o = xcalloc(1, sizeof *o);
+        o->key = xstrdup(kv->key);
+        o->kind = k;
+        o->j = j;
+        o->rev = kv->mod_rev;
+        o->ns = ctrl_str(j, "metadata.namespace");
+        o->name = ctrl_str(j, "metadata.name");
+        if (k != CK_POD && k != CK_JOB && k != CK_LEASE) {
+            struct err e;
+            err_clear(&e);
+            if (model_decode_value(j, &o->m, &e))
+                log_warn("ctrl: %s: %s", kv->key, e.msg);
+        }
+    }
+    /* Dirty flags: world kinds when something the world reads changed. */
+    if (world_kind(k)) {
+        if (k == CK_NODE && old && o) {
+            char *a = node_signature(old->j), *b = node_signature(o->j);
+            if (strcmp(a, b) != 0)
+                c->world_dirty = true;
+            free(a);
+            free(b);
+        } else {
+            c->world_dirty = true;
+        }
+    }
+    if (k == CK_WORKLOAD)
+        c->wl_dirty = true;
+    if (k == CK_POD)
+        c->pods_dirty = true;
+    if (k == CK_JOB)
+        c->jobs_dirty = true;
+    if (o) {
+        bool found;
+        union map_val *slot = map_put(m, o->key, strlen(o->key), &found);
+        slot->ptr = o;
+    } else if (old) {
+        map_del(m, old->key, strlen(old->key));
+    }
+    cobj_free(old);
+}
+
+struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name)
+{
+    char key[STORE_KEY_MAX];
+    int n = ns && kinds[k].namespaced
+                ? snprintf(key, sizeof key, "%s%s/%s", kinds[k].prefix, ns, name)
+                : snprintf(key, sizeof key, "%s%s", kinds[k].prefix, name);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return NULL;
+    union map_val *v = map_get(&c->objs[k], key, (size_t)n);
+    return v ? v->ptr : NULL;
+}
+
+struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it)
+{
+    struct map_entry *e = map_next(&c->objs[k], it);
+    return e ? e->val.ptr : NULL;
+}
+
+int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, char *buf,
+                  size_t size)
+{
+    int n;
+    if (kinds[k].namespaced)
+        n = snprintf(buf, size, "%s/namespaces/%s/%s%s%s%s%s", kinds[k].api, ns, kinds[k].resource,
+                     name ? "/" : "", name ? name : "", sub ? "/" : "", sub ? sub : "");
+    else
+        n = snprintf(buf, size, "%s/%s%s%s%s%s", kinds[k].api, kinds[k].resource, name ? "/" : "",
+                     name ? name : "", sub ? "/" : "", sub ? sub : "");
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* ---- writers ---- */
+
+struct ctrl_flight {
+    char *key;
+    bool done;
+    int64_t done_rev;
+};
+
+struct ctrl_op {
+    struct ctrl_op *next;
+    struct ctrl_flight *flight; /* NULL when not deduplicated */
+    char method[8];
+    char *path, *ctype, *body;
+};
+
+bool ctrl_busy(struct ctrl *c, const char *dedupe)
+{
+    pthread_mutex_lock(&c->mu);
+    union map_val *v = map_get(&c->flights, dedupe, strlen(dedupe));
+    bool busy = false;
+    if (v) {
+        struct ctrl_flight *f = v->ptr;
+        if (f->done && c->seen_rev >= f->done_rev) {
+            map_del(&c->flights, f->key, strlen(f->key));
+            free(f->key);
+            free(f);
+        } else {
+            busy = true;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return busy;
+}
+
+bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
+                 const char *ctype, json_t *body)
+{
+    if (dedupe && ctrl_busy(c, dedupe)) {
+        json_decref(body);
+        return false;
+    }
+    struct ctrl_op *op = xcalloc(1, sizeof *op);
+    snprintf(op->method, sizeof op->method, "%s", method);
+    op->path = xstrdup(path);
+    op->ctype = ctype ? xstrdup(ctype) : NULL;
+    op->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    pthread_mutex_lock(&c->mu);
+    if (dedupe) {
+        struct ctrl_flight *f = xcalloc(1, sizeof *f);
+        f->key = xstrdup(dedupe);
+        bool found;
+        map_put(&c->flights, f->key, strlen(f->key), &found)->ptr = f;
+        op->flight = f;
+    }
+    if (c->tail)
+        c->tail->next = op;
+    else
+        c->head = op;
+    c->tail = op;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return true;
+}
+
+static void run_op(struct ctrl *c, struct ctrl_op *op)
+{
+    struct api_req req;
+    memset(&req, 0, sizeof req);
+    req.method = op->method;
+    req.path = op->path;
+    req.content_type = op->ctype ? op->ctype : "application/json";
+    req.accept = "application/json";
+    req.body = op->body;
+    req.body_len = op->body ? strlen(op->body) : 0;
+    req.query[0] = (struct api_param){"fieldManager", "muster-controller"};
+    req.n_query = 1;
+    struct api_resp r;
+    api_resp_init(&r);
+    api_handle(&c->api, &req, &r);
+    bool ok = r.code >= 200 && r.code < 300;
+    if (!ok && r.code != 404 && r.code != 409)
+        log_warn("ctrl: %s %s: %d %.300s", op->method, op->path, r.code,
+                 r.body.len ? r.body.buf : "");
+    else if (!ok)
+        log_debug("ctrl: %s %s: %d", op->method, op->path, r.code);
+    if (r.stream && r.stream->free_fn)
+        r.stream->free_fn(r.stream);
+    r.stream = NULL;
+    api_resp_release(&r);
+    pthread_mutex_lock(&c->mu);
+    c->writes++;
+    if (!ok)
+        c->write_errors++;
+    if (op->flight) {
+        if (ok) {
+            op->flight->done = true;
+            op->flight->done_rev = store_rev(c->store);
+        } else {
+            /* Failed: the loop decides again from what the store says. */
+            map_del(&c->flights, op->flight->key, strlen(op->flight->key));
+            free(op->flight->key);
+            free(op->flight);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *writer_main(void *arg)
+{
+    struct ctrl *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->head && !c->wstop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (!c->head)
+            break;
+        struct ctrl_op *op = c->head;
+        c->head = op->next;
+        if (!c->head)
+            c->tail = NULL;
+        pthread_mutex_unlock(&c->mu);
+        run_op(c, op);
+        free(op->path);
+        free(op->ctype);
+        free(op->body);
+        free(op);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_t *obj,
+                const char *type, const char *reason, const char *message)
+{
+    const char *ns = ctrl_str(obj, "metadata.namespace");
+    const char *name = ctrl_str(obj, "metadata.name");
+    if (!name)
+        return;
+    if (!ns)
+        ns = "default";
+    char ts[40], ename[300], path[400];
+    ctrl_time(c, ts, sizeof ts);
+    snprintf(ename, sizeof ename, "%.200s.%" PRIx64, name, (uint64_t)c->now);
+    json_t *ev = json_pack(
+        "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s?},s:s,s:s,s:s,s:s,s:s,s:i,s:{s:s}}",
+        "apiVersion", "v1", "kind", "Event", "metadata", "name", ename, "namespace", ns,
+        "involvedObject", "kind", kind, "apiVersion", api_version, "name", name, "namespace", ns,
+        "uid", ctrl_str(obj, "metadata.uid"), "type", type, "reason", reason, "message", message,
+        "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "source", "component",
+        "muster-scheduler");
+    if (!ctrl_str(obj, "metadata.namespace"))
+        json_object_del(json_object_get(ev, "involvedObject"), "namespace");
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
+    ctrl_submit(c, NULL, "POST", path, NULL, ev);
+}
+
+/* ---- the loop ---- */
+
+static int load(struct ctrl *c, struct err *e)
+{
+    struct store_list l;
+    struct store_list_opts lo = {0};
+    if (store_list(c->store, "/registry/", &lo, &l, e)) {
+        store_list_release(&l);
+        return -1;
+    }
+    for (size_t i = 0; i < l.len; i++)
+        apply_kv(c, l.items[i]);
+    c->seen_rev = l.rev;
+    int64_t rev = l.rev;
+    store_list_release(&l);
+    struct store_watch_opts wo = {.cap = 1000000};
+    c->w = store_watch(c->store, "/registry/", rev, &wo, e);
+    return c->w ? 0 : -1;
+}
+
+static void *loop_main(void *arg)
+{
+    struct ctrl *c = arg;
+    c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
+    while (!c->stop) {
+        c->now = mtime_wall_ns();
+        int64_t wait = c->o.tick_ns;
+        if (c->wake_at && c->wake_at - c->now < wait)
+            wait = c->wake_at - c->now > 0 ? c->wake_at - c->now : 0;
+        struct store_kv *kv;
+        struct err e;
+        err_clear(&e);
+        int rc = store_watch_next(c->w, wait, &kv, &e);
+        if (rc < 0) {
+            /* Fell behind or the store went away: start over from a fresh list. */
+            log_warn("ctrl: watch ended (%s); reloading", e.msg);
+            store_watch_destroy(c->w);
+            c->w = NULL;
+            for (int k = 0; k < CK_COUNT; k++) {
+                size_t it = 0;
+                struct map_entry *me;
+                while ((me = map_next(&c->objs[k], &it)))
+                    cobj_free(me->val.ptr);
+                map_release(&c->objs[k]);
+                map_init(&c->objs[k], MAP_KEY_STR);
+            }
+            if (c->stop || load(c, &e)) {
+                if (!c->stop)
+                    log_error("ctrl: %s", e.msg);
+                break;
+            }
+            c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
+            continue;
+        }
+        if (rc == 1) {
+            apply_kv(c, kv);
+            store_kv_unref(kv);
+            /* Take everything queued before deciding. */
+            while (store_watch_next(c->w, 0, &kv, &e) == 1) {
+                apply_kv(c, kv);
+                store_kv_unref(kv);
+            }
+        }
+        c->now = mtime_wall_ns();
+        c->wake_at = 0;
+        ctrl_nodes_pass(c);
+        ctrl_jobs_pass(c);
+        ctrl_sched_pass(c);
+        c->pods_dirty = c->jobs_dirty = false;
+    }
+    return NULL;
+}
+
+struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct err *e)
+{
+    struct ctrl *c = xcalloc(1, sizeof *c);
+    c->store = store;
+    c->api.store = store;
+    if (o)
+        c->o = *o;
+    if (c->o.writers <= 0)
+        c->o.writers = 8;
+    if (c->o.tick_ns <= 0)
+        c->o.tick_ns = 200 * 1000000LL;
+    if (c->o.requeue_base_ns <= 0)
+        c->o.requeue_base_ns = 1000000000LL;
+    if (!c->o.scheduler_name)
+        c->o.scheduler_name = "muster";
+    for (int k = 0; k < CK_COUNT; k++)
+        map_init(&c->objs[k], MAP_KEY_STR);
+    map_init(&c->flights, MAP_KEY_STR);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->now = mtime_wall_ns();
+    if (load(c, e)) {
+        ctrl_stop(c);
+        return NULL;
+    }
+    c->s = ctrl_sched_new(c);
+    c->nthreads = c->o.writers;
+    c->threads = xcalloc((size_t)c->nthreads, sizeof *c->threads);
+    for (int i = 0; i < c->nthreads; i++)
+        pthread_create(&c->threads[i], NULL, writer_main, c);
+    pthread_create(&c->loop, NULL, loop_main, c);
+    return c;
+}
+
+void ctrl_stop(struct ctrl *c)
+{
+    if (!c)
+        return;
+    c->stop = true;
+    if (c->threads) {
+        pthread_join(c->loop, NULL);
+        pthread_mutex_lock(&c->mu);
+        c->wstop = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        for (int i = 0; i < c->nthreads; i++)
+            pthread_join(c->threads[i], NULL);
+        free(c->threads);
+    }
+    store_watch_destroy(c->w);
+    ctrl_sched_free(c->s);
+    for (int k = 0; k < CK_COUNT; k++) {
+        size_t it = 0;
+        struct map_entry *me;
+        while ((me = map_next(&c->objs[k], &it)))
+            cobj_free(me->val.ptr);
+        map_release(&c->objs[k]);
+    }
+    size_t it = 0;
+    struct map_entry *me;
+    while ((me = map_next(&c->flights, &it))) {
+        struct ctrl_flight *f = me->val.ptr;
+        free(f->key);
+        free(f);
+    }
+    map_release(&c->flights);
+    while (c->head) {
+        struct ctrl_op *op = c->head;
+        c->head = op->next;
+        free(op->path);
+        free(op->ctype);
+        free(op->body);
+        free(op);
+    }
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}

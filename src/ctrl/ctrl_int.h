@@ -1,0 +1,129 @@
+/*
+ * ctrl internals: the cache, the writer pool and the three controllers' entry
+ * points. Everything here runs on the loop thread except the writer pool.
+ */
+#ifndef MUSTER_CTRL_CTRL_INT_H
+#define MUSTER_CTRL_CTRL_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "base/map.h"
+#include "ctrl/ctrl.h"
+#include "model/model.h"
+
+/* The kinds the controllers keep in their cache. */
+enum ck {
+    CK_NAMESPACE,
+    CK_NODE,
+    CK_POD,
+    CK_JOB,
+    CK_WORKLOAD,
+    CK_LEASE,
+    CK_FLAVOR,
+    CK_CQ,
+    CK_COHORT,
+    CK_LQ,
+    CK_TOPOLOGY,
+    CK_PRIORITY_CLASS,
+    CK_WPC,
+    CK_COUNT
+};
+
+/* One cached object: the stored JSON and, for the kinds the admission world is
+ * built from, the decoded model object. */
+struct cobj {
+    char *key; /* store key; owned */
+    enum ck kind;
+    json_t *j;
+    struct model_obj *m; /* NULL for Pod, Job, Lease, or when it did not decode */
+    int64_t rev;         /* mod_rev */
+    const char *ns, *name; /* into j */
+};
+
+struct ctrl_flight;
+struct ctrl_op;
+struct ctrl_sched;
+
+struct ctrl {
+    struct api_ctx api;
+    struct store *store;
+    struct ctrl_opts o;
+    pthread_t loop;
+    _Atomic bool stop;
+
+    /* The cache, by kind: store key -> struct cobj *. */
+    struct map objs[CK_COUNT];
+    struct store_watch *w;
+    int64_t seen_rev; /* the last revision the loop has applied */
+    int64_t now;      /* wall clock of this pass (ns) */
+
+    /* What changed since the last pass. */
+    bool world_dirty;    /* flavors, queues, cohorts, topologies, nodes, namespaces */
+    bool wl_dirty;       /* workloads */
+    bool pods_dirty;     /* pods */
+    bool jobs_dirty;     /* jobs */
+    int64_t wake_at;     /* a controller wants a pass at this time */
+
+    /* Writers. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ctrl_op *head, *tail;
+    int nthreads;
+    pthread_t *threads;
+    bool wstop;
+    struct map flights; /* dedupe key -> struct ctrl_flight *; under mu */
+    uint64_t writes, write_errors;
+
+    struct ctrl_sched *s;
+};
+
+/* ---- cache ---- */
+struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name);
+/* Iterates the objects of kind k: *it starts at 0; returns NULL at the end. */
+struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it);
+
+/* JSON helpers. */
+const char *ctrl_str(json_t *obj, const char *path); /* "a.b.c"; NULL when absent */
+json_t *ctrl_path(json_t *obj, const char *path);
+const char *ctrl_label(json_t *obj, const char *k);
+const char *ctrl_annotation(json_t *obj, const char *k);
+/* The condition of type t in status.conditions, or NULL. */
+json_t *ctrl_condition(json_t *obj, const char *type);
+bool ctrl_condition_true(json_t *obj, const char *type);
+/* A condition object as Kubernetes writes one (lastTransitionTime now). */
+json_t *ctrl_make_condition(const struct ctrl *c, const char *type, bool status,
+                            const char *reason, const char *message);
+/* Replaces (or appends) the condition of the same type in the array; keeps the old
+ * lastTransitionTime when the status did not change. */
+void ctrl_set_condition(json_t *conds, json_t *cond);
+void ctrl_time(const struct ctrl *c, char *buf, size_t size);
+
+/* ---- writes ---- */
+/* Queues a write; returns false (and does nothing) when a write with the same
+ * dedupe key is still in flight or not yet seen by the loop. body is stolen.
+ * ctype: NULL for JSON, else the PATCH content type. */
+bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
+                 const char *ctype, json_t *body);
+bool ctrl_busy(struct ctrl *c, const char *dedupe);
+/* The API path of an object: /api/v1/namespaces/NS/pods/NAME and so on. */
+int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, char *buf,
+                  size_t size);
+/* Publishes an Event about an object (kind/ns/name/uid). */
+void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_t *obj,
+                const char *type, const char *reason, const char *message);
+
+/* ---- the controllers (one pass each) ---- */
+struct ctrl_sched *ctrl_sched_new(struct ctrl *c);
+void ctrl_sched_free(struct ctrl_sched *s);
+void ctrl_sched_pass(struct ctrl *c);
+/* Asks the scheduler to evict a workload (node lifecycle); reason for Evicted. */
+void ctrl_sched_evict(struct ctrl *c, const char *wl_key, const char *reason,
+                      const char *message);
+void ctrl_jobs_pass(struct ctrl *c);
+void ctrl_nodes_pass(struct ctrl *c);
+
+#endif

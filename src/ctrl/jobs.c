@@ -1,0 +1,436 @@
+/*
+ * ctrl/jobs: the Job controller for Jobs that Kueue would manage (labelled
+ * kueue.x-k8s.io/queue-name): suspend until admitted, a Workload per Job, one pod
+ * per index once admitted, Job and Workload status from the pods, and garbage
+ * collection of what a deleted Job leaves (docs/cluster.md).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "ctrl/ctrl_int.h"
+
+#define QUEUE_LABEL "kueue.x-k8s.io/queue-name"
+#define PRIO_LABEL  "kueue.x-k8s.io/priority-class"
+#define UID_LABEL   "batch.kubernetes.io/controller-uid"
+#define INDEX_ANN   "batch.kubernetes.io/job-completion-index"
+
+/* Pods grouped by the uid of their Job. */
+struct podidx {
+    struct map by_uid; /* uid -> struct podvec * */
+};
+
+struct podvec {
+    struct cobj **v;
+    size_t n, cap;
+};
+
+static void index_pods(struct ctrl *c, struct podidx *ix)
+{
+    map_init(&ix->by_uid, MAP_KEY_STR);
+    size_t it = 0;
+    struct cobj *p;
+    while ((p = ctrl_next(c, CK_POD, &it))) {
+        const char *uid = ctrl_label(p->j, UID_LABEL);
+        if (!uid)
+            continue;
+        bool found;
+        union map_val *v = map_put(&ix->by_uid, uid, strlen(uid), &found);
+        if (!found)
+            v->ptr = xcalloc(1, sizeof(struct podvec));
+        struct podvec *pv = v->ptr;
+        if (pv->n == pv->cap) {
+            pv->cap = pv->cap ? 2 * pv->cap : 8;
+            pv->v = xreallocarray(pv->v, pv->cap, sizeof *pv->v);
+        }
+        pv->v[pv->n++] = p;
+    }
+}
+
+static void index_free(struct podidx *ix)
+{
+    size_t it = 0;
+    struct map_entry *e;
+    while ((e = map_next(&ix->by_uid, &it))) {
+        struct podvec *pv = e->val.ptr;
+        free(pv->v);
+        free(pv);
+    }
+    map_release(&ix->by_uid);
+}
+
+static int64_t int_or(json_t *j, const char *path, int64_t dflt)
+{
+    json_t *x = ctrl_path(j, path);
+    return json_is_integer(x) ? json_integer_value(x) : dflt;
+}
+
+static const char *phase(json_t *pod)
+{
+    const char *ph = ctrl_str(pod, "status.phase");
+    return ph ? ph : "Pending";
+}
+
+static bool terminal(json_t *pod)
+{
+    const char *ph = phase(pod);
+    return strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0;
+}
+
+/* The Workload's name for a Job: job-<name>-<5 hex of its uid>. */
+static void workload_name(json_t *job, char *buf, size_t size)
+{
+    const char *uid = ctrl_str(job, "metadata.uid");
+    char h[6] = "00000";
+    size_t k = 0;
+    for (const char *p = uid ? uid : ""; *p && k < 5; p++)
+        if (*p != '-')
+            h[k++] = *p;
+    snprintf(buf, size, "job-%.200s-%s", ctrl_str(job, "metadata.name"), h);
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; s && *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void delete_pod(struct ctrl *c, struct cobj *p)
+{
+    if (ctrl_path(p->j, "metadata.deletionTimestamp"))
+        return;
+    char dd[400], path[600];
+    snprintf(dd, sizeof dd, "del/%s", p->key);
+    ctrl_obj_path(CK_POD, p->ns, p->name, NULL, path, sizeof path);
+    ctrl_submit(c, dd, "DELETE", path, NULL, NULL);
+}
+
+static void patch(struct ctrl *c, enum ck k, struct cobj *o, const char *sub, const char *what,
+                  json_t *body)
+{
+    char dd[400], path[600];
+    snprintf(dd, sizeof dd, "%s/%s", what, o->key);
+    if (ctrl_obj_path(k, o->ns, o->name, sub, path, sizeof path)) {
+        json_decref(body);
+        return;
+    }
+    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json", body);
+}
+
+static void create_workload(struct ctrl *c, struct cobj *job, const char *wlname,
+                            const char *queue, int64_t count)
+{
+    json_t *j = job->j;
+    json_t *tmpl = json_deep_copy(ctrl_path(j, "spec.template"));
+    if (!tmpl)
+        tmpl = json_object();
+    json_t *ps = json_pack("{s:s,s:I,s:o}", "name", "main", "count", (json_int_t)count, "template",
+                           tmpl);
+    json_t *spec = json_pack("{s:s,s:[o]}", "queueName", queue, "podSets", ps);
+    const char *prio = ctrl_label(j, PRIO_LABEL);
+    if (prio) {
+        json_object_set_new(spec, "priorityClassName", json_string(prio));
+        json_object_set_new(spec, "priorityClassSource",
+                            json_string("kueue.x-k8s.io/workloadpriorityclass"));
+    }
+    const char *mx = ctrl_label(j, "kueue.x-k8s.io/max-exec-time-seconds");
+    if (mx)
+        json_object_set_new(spec, "maximumExecutionTimeSeconds",
+                            json_integer(strtoll(mx, NULL, 10)));
+    json_t *wl = json_pack(
+        "{s:s,s:s,s:{s:s,s:s,s:{s:s},s:[{s:s,s:s,s:s,s:s,s:b,s:b}]},s:o}", "apiVersion",
+        "kueue.x-k8s.io/v1beta2", "kind", "Workload", "metadata", "name", wlname, "namespace",
+        job->ns, "labels", "kueue.x-k8s.io/job-uid", ctrl_str(j, "metadata.uid"),
+        "ownerReferences", "apiVersion", "batch/v1", "kind", "Job", "name", job->name, "uid",
+        ctrl_str(j, "metadata.uid"), "controller", 1, "blockOwnerDeletion", 1, "spec", spec);
+    char dd[400], path[600];
+    snprintf(dd, sizeof dd, "mkwl/%s", job->key);
+    ctrl_obj_path(CK_WORKLOAD, job->ns, NULL, NULL, path, sizeof path);
+    ctrl_submit(c, dd, "POST", path, NULL, wl);
+}
+
+static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int64_t idx,
+                       int64_t world)
+{
+    json_t *j = job->j;
+    const char *uid = ctrl_str(j, "metadata.uid");
+    char dd[400];
+    snprintf(dd, sizeof dd, "mkpod/%s/%" PRId64, job->key, idx);
+    if (ctrl_busy(c, dd))
+        return;
+    uint8_t rnd[3];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        memset(rnd, 0, sizeof rnd);
+    char name[300], sidx[24], sworld[24], sport[24];
+    snprintf(name, sizeof name, "%.230s-%" PRId64 "-%02x%02x%x", job->name, idx, rnd[0], rnd[1],
+             rnd[2] & 0xf);
+    snprintf(sidx, sizeof sidx, "%" PRId64, idx);
+    snprintf(sworld, sizeof sworld, "%" PRId64, world);
+    snprintf(sport, sizeof sport, "%u", 20000 + fnv1a(uid) % 20000);
+    json_t *tmpl = ctrl_path(j, "spec.template");
+    json_t *meta = json_deep_copy(json_object_get(tmpl, "metadata"));
+    if (!json_is_object(meta)) {
+        json_decref(meta);
+        meta = json_object();
+    }
+    json_object_set_new(meta, "name", json_string(name));
+    json_object_set_new(meta, "namespace", json_string(job->ns));
+    json_t *labels = json_object_get(meta, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(meta, "labels", labels);
+    }
+    json_object_set_new(labels, "batch.kubernetes.io/job-name", json_string(job->name));
+    json_object_set_new(labels, "job-name", json_string(job->name));
+    json_object_set_new(labels, UID_LABEL, json_string(uid));
+    json_object_set_new(labels, "controller-uid", json_string(uid));
+    json_object_set_new(labels, "batch.kubernetes.io/job-completion-index", json_string(sidx));
+    json_t *ann = json_object_get(meta, "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        json_object_set_new(meta, "annotations", ann);
+    }
+    json_object_set_new(ann, INDEX_ANN, json_string(sidx));
+    json_object_set_new(ann, "muster.dev/workload", json_string(wlname));
+    json_object_set_new(ann, "muster.dev/rank", json_string(sidx));
+    json_object_set_new(ann, "muster.dev/world-size", json_string(sworld));
+    json_object_set_new(ann, "muster.dev/master-port", json_string(sport));
+    const char *rt = ctrl_annotation(j, "muster.dev/runtime");
+    if (rt && !json_object_get(ann, "muster.dev/runtime"))
+        json_object_set_new(ann, "muster.dev/runtime", json_string(rt));
+    json_object_set_new(meta, "ownerReferences",
+                        json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion", "batch/v1", "kind",
+                                  "Job", "name", job->name, "uid", uid, "controller", 1,
+                                  "blockOwnerDeletion", 1));
+    json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+    if (!json_is_object(spec)) {
+        json_decref(spec);
+        spec = json_object();
+    }
+    if (!json_object_get(spec, "schedulerName"))
+        json_object_set_new(spec, "schedulerName", json_string(c->o.scheduler_name));
+    json_t *pod = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                            meta, "spec", spec);
+    char path[600];
+    ctrl_obj_path(CK_POD, job->ns, NULL, NULL, path, sizeof path);
+    ctrl_submit(c, dd, "POST", path, NULL, pod);
+}
+
+static bool job_done(json_t *j, const char **how)
+{
+    if (ctrl_condition_true(j, "Complete")) {
+        *how = "Succeeded";
+        return true;
+    }
+    if (ctrl_condition_true(j, "Failed")) {
+        *how = "Failed";
+        return true;
+    }
+    return false;
+}
+
+static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
+{
+    json_t *j = job->j;
+    const char *queue = ctrl_label(j, QUEUE_LABEL);
+    const char *uid = ctrl_str(j, "metadata.uid");
+    if (!queue || !uid || !job->ns || ctrl_path(j, "metadata.deletionTimestamp"))
+        return;
+    char wlname[300];
+    workload_name(j, wlname, sizeof wlname);
+    struct cobj *wl = ctrl_get(c, CK_WORKLOAD, job->ns, wlname);
+    union map_val *pvv = map_get(&ix->by_uid, uid, strlen(uid));
+    struct podvec *pv = pvv ? pvv->ptr : NULL;
+    size_t npods = pv ? pv->n : 0;
+    int64_t parallelism = int_or(j, "spec.parallelism", 1);
+    int64_t completions = int_or(j, "spec.completions", parallelism);
+    int64_t backoff = int_or(j, "spec.backoffLimit", 6);
+    bool suspended = json_is_true(ctrl_path(j, "spec.suspend"));
+
+    /* Count the pods: active, succeeded indices, failures. */
+    int64_t active = 0, failed = 0, ready = 0;
+    uint8_t *done_idx = xcalloc((size_t)(parallelism > 0 ? parallelism : 1), 1);
+    uint8_t *live_idx = xcalloc((size_t)(parallelism > 0 ? parallelism : 1), 1);
+    int64_t succeeded = 0;
+    for (size_t i = 0; i < npods; i++) {
+        json_t *p = pv->v[i]->j;
+        const char *is = ctrl_annotation(p, INDEX_ANN);
+        int64_t idx = is ? strtoll(is, NULL, 10) : -1;
+        const char *ph = phase(p);
+        if (strcmp(ph, "Succeeded") == 0) {
+            if (idx >= 0 && idx < parallelism && !done_idx[idx]) {
+                done_idx[idx] = 1;
+                succeeded++;
+            }
+        } else if (strcmp(ph, "Failed") == 0) {
+            failed++;
+        } else if (!ctrl_path(p, "metadata.deletionTimestamp")) {
+            active++;
+            if (strcmp(ph, "Running") == 0)
+                ready++;
+            if (idx >= 0 && idx < parallelism)
+                live_idx[idx] = 1;
+        }
+    }
+
+    const char *how = "";
+    bool done = job_done(j, &how);
+    json_t *conds = json_deep_copy(ctrl_path(j, "status.conditions"));
+    if (!json_is_array(conds)) {
+        json_decref(conds);
+        conds = json_array();
+    }
+    char ts[40];
+    ctrl_time(c, ts, sizeof ts);
+    bool newly_done = false;
+    if (!done && succeeded >= completions && completions > 0) {
+        ctrl_set_condition(conds, ctrl_make_condition(c, "SuccessCriteriaMet", true,
+                                                      "CompletionsReached",
+                                                      "Reached expected number of succeeded pods"));
+        ctrl_set_condition(conds, ctrl_make_condition(c, "Complete", true, "CompletionsReached",
+                                                      "Reached expected number of succeeded pods"));
+        done = newly_done = true;
+        how = "Succeeded";
+    } else if (!done && failed > backoff) {
+        ctrl_set_condition(conds, ctrl_make_condition(c, "FailureTarget", true,
+                                                      "BackoffLimitExceeded",
+                                                      "Job has reached the specified backoff limit"));
+        ctrl_set_condition(conds, ctrl_make_condition(c, "Failed", true, "BackoffLimitExceeded",
+                                                      "Job has reached the specified backoff limit"));
+        done = newly_done = true;
+        how = "Failed";
+    }
+
+    bool admitted = wl && ctrl_condition_true(wl->j, "QuotaReserved") &&
+                    ctrl_path(wl->j, "status.admission");
+    if (done) {
+        for (size_t i = 0; i < npods; i++)
+            if (!terminal(pv->v[i]->j))
+                delete_pod(c, pv->v[i]);
+        if (wl && !ctrl_condition_true(wl->j, "Finished")) {
+            json_t *wc = json_deep_copy(ctrl_path(wl->j, "status.conditions"));
+            if (!json_is_array(wc)) {
+                json_decref(wc);
+                wc = json_array();
+            }
+            ctrl_set_condition(wc, ctrl_make_condition(c, "Finished", true, how,
+                                                       strcmp(how, "Succeeded") == 0
+                                                           ? "Job finished successfully"
+                                                           : "Job failed"));
+            patch(c, CK_WORKLOAD, wl, "status", "wlfin",
+                  json_pack("{s:{s:o}}", "status", "conditions", wc));
+        }
+    } else if (!wl) {
+        if (!suspended)
+            patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 1));
+        create_workload(c, job, wlname, queue, parallelism);
+    } else if (!admitted) {
+        if (!suspended)
+            patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 1));
+        for (size_t i = 0; i < npods; i++)
+            if (!terminal(pv->v[i]->j))
+                delete_pod(c, pv->v[i]);
+        if (!ctrl_condition_true(j, "Suspended") && suspended)
+            ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", true, "JobSuspended",
+                                                          "Job suspended"));
+    } else if (suspended) {
+        patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 0));
+    } else {
+        if (ctrl_condition_true(j, "Suspended"))
+            ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", false, "JobResumed",
+                                                          "Job resumed"));
+        /* One live pod per index not done yet, while failures allow it. */
+        for (int64_t idx = 0; idx < parallelism && failed <= backoff; idx++)
+            if (!done_idx[idx] && !live_idx[idx])
+                create_pod(c, job, wlname, idx, parallelism);
+    }
+    free(done_idx);
+    free(live_idx);
+
+    /* Status, when it changed. */
+    json_t *st = json_pack("{s:I,s:I,s:I,s:I,s:o}", "active", (json_int_t)active, "succeeded",
+                           (json_int_t)succeeded, "failed", (json_int_t)failed, "ready",
+                           (json_int_t)ready, "conditions", conds);
+    const char *start = ctrl_str(j, "status.startTime");
+    if (start)
+        json_object_set_new(st, "startTime", json_string(start));
+    else if (!suspended && admitted)
+        json_object_set_new(st, "startTime", json_string(ts));
+    const char *ct = ctrl_str(j, "status.completionTime");
+    if (ct)
+        json_object_set_new(st, "completionTime", json_string(ct));
+    else if (newly_done && strcmp(how, "Succeeded") == 0)
+        json_object_set_new(st, "completionTime", json_string(ts));
+    json_t *cur = json_object_get(j, "status");
+    json_t *cmp = json_deep_copy(cur ? cur : json_object());
+    json_object_del(cmp, "uncountedTerminatedPods");
+    json_object_del(cmp, "terminating");
+    bool same = json_equal(cmp, st);
+    if (!same) {
+        json_t *cc = json_object_get(cmp, "conditions");
+        if (!cc && json_array_size(json_object_get(st, "conditions")) == 0) {
+            json_object_set(cmp, "conditions", json_object_get(st, "conditions"));
+            same = json_equal(cmp, st);
+        }
+    }
+    json_decref(cmp);
+    if (!same)
+        patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st));
+    else
+        json_decref(st);
+}
+
+/* What a deleted Job leaves: its Workload and its pods. */
+static void collect(struct ctrl *c, struct podidx *ix)
+{
+    size_t it = 0;
+    struct cobj *o;
+    struct map uids;
+    map_init(&uids, MAP_KEY_STR);
+    while ((o = ctrl_next(c, CK_JOB, &it))) {
+        const char *uid = ctrl_str(o->j, "metadata.uid");
+        bool found;
+        if (uid)
+            map_put(&uids, uid, strlen(uid), &found)->u64 = 1;
+    }
+    it = 0;
+    while ((o = ctrl_next(c, CK_WORKLOAD, &it))) {
+        const char *uid = ctrl_label(o->j, "kueue.x-k8s.io/job-uid");
+        if (uid && !map_get(&uids, uid, strlen(uid))) {
+            char dd[400], path[600];
+            snprintf(dd, sizeof dd, "delwl/%s", o->key);
+            ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);
+            ctrl_submit(c, dd, "DELETE", path, NULL, NULL);
+        }
+    }
+    it = 0;
+    struct map_entry *e;
+    while ((e = map_next(&ix->by_uid, &it))) {
+        if (map_get(&uids, e->key.str, e->key.len))
+            continue;
+        struct podvec *pv = e->val.ptr;
+        for (size_t i = 0; i < pv->n; i++)
+            delete_pod(c, pv->v[i]);
+    }
+    map_release(&uids);
+}
+
+void ctrl_jobs_pass(struct ctrl *c)
+{
+    if (!c->jobs_dirty && !c->pods_dirty && !c->wl_dirty)
+        return;
+    struct podidx ix;
+    index_pods(c, &ix);
+    size_t it = 0;
+    struct cobj *job;
+    while ((job = ctrl_next(c, CK_JOB, &it)))
+        reconcile(c, job, &ix);
+    collect(c, &ix);
+    index_free(&ix);
+}

@@ -1,0 +1,145 @@
+/*
+ * ctrl/nodes: node lifecycle. A node whose Lease (kube-node-lease/<node>) is not
+ * renewed within leaseDurationSeconds becomes NotReady with the taint
+ * node.kubernetes.io/unreachable:NoExecute; its pods fail (reason NodeLost) and
+ * every workload with a pod there is evicted as a whole, to be requeued with
+ * backoff. A renewed Lease makes the node Ready again.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "ctrl/ctrl_int.h"
+
+#define UNREACHABLE "node.kubernetes.io/unreachable"
+
+static bool has_taint(json_t *node, const char *key)
+{
+    json_t *t;
+    size_t i;
+    json_array_foreach(ctrl_path(node, "spec.taints"), i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "key"));
+        if (k && strcmp(k, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void set_node(struct ctrl *c, struct cobj *n, bool ready)
+{
+    char dd[400], path[600];
+    /* The taint (spec). */
+    json_t *taints = json_array(), *t;
+    size_t i;
+    json_array_foreach(ctrl_path(n->j, "spec.taints"), i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "key"));
+        if (!k || strcmp(k, UNREACHABLE) != 0)
+            json_array_append(taints, t);
+    }
+    if (!ready) {
+        char ts[40];
+        ctrl_time(c, ts, sizeof ts);
+        json_array_append_new(taints, json_pack("{s:s,s:s,s:s}", "key", UNREACHABLE, "effect",
+                                                "NoExecute", "timeAdded", ts));
+    }
+    snprintf(dd, sizeof dd, "ntaint/%s", n->key);
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", n->name);
+    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                json_pack("{s:{s:o}}", "spec", "taints", taints));
+    /* The Ready condition (status). */
+    json_t *conds = json_deep_copy(ctrl_path(n->j, "status.conditions"));
+    if (!json_is_array(conds)) {
+        json_decref(conds);
+        conds = json_array();
+    }
+    json_t *cond = ready ? ctrl_make_condition(c, "Ready", true, "LeaseRenewed",
+                                               "The node agent renewed its Lease")
+                         : ctrl_make_condition(c, "Ready", false, "NodeStatusUnknown",
+                                               "The node agent stopped renewing its Lease");
+    char ts[40];
+    ctrl_time(c, ts, sizeof ts);
+    json_object_set_new(cond, "lastHeartbeatTime", json_string(ts));
+    ctrl_set_condition(conds, cond);
+    snprintf(dd, sizeof dd, "nready/%s", n->key);
+    snprintf(path, sizeof path, "/api/v1/nodes/%s/status", n->name);
+    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                json_pack("{s:{s:o}}", "status", "conditions", conds));
+    ctrl_event(c, "Node", "v1", n->j, ready ? "Normal" : "Warning",
+               ready ? "NodeReady" : "NodeNotReady",
+               ready ? "Node is Ready again: its agent renewed the Lease"
+                     : "Node is NotReady: its agent stopped renewing the Lease");
+}
+
+/* The node is lost: fail its pods and evict their workloads. */
+static void lose_pods(struct ctrl *c, const char *node)
+{
+    size_t it = 0;
+    struct cobj *p;
+    while ((p = ctrl_next(c, CK_POD, &it))) {
+        const char *nn = ctrl_str(p->j, "spec.nodeName");
+        const char *ph = ctrl_str(p->j, "status.phase");
+        if (!nn || strcmp(nn, node) != 0 ||
+            (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0)))
+            continue;
+        char dd[400], path[600], msg[300];
+        snprintf(dd, sizeof dd, "plost/%s", p->key);
+        ctrl_obj_path(CK_POD, p->ns, p->name, "status", path, sizeof path);
+        snprintf(msg, sizeof msg, "Node %s which was running pod %s is unresponsive", node,
+                 p->name);
+        ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                    json_pack("{s:{s:s,s:s,s:s}}", "status", "phase", "Failed", "reason",
+                              "NodeLost", "message", msg));
+        const char *wl = ctrl_annotation(p->j, "muster.dev/workload");
+        if (wl && p->ns) {
+            char key[600];
+            snprintf(key, sizeof key, "%s/%s", p->ns, wl);
+            char emsg[400];
+            snprintf(emsg, sizeof emsg, "Node %s was lost with pod %s of this workload", node,
+                     p->name);
+            ctrl_sched_evict(c, key, "NodeFailure", emsg);
+        }
+    }
+}
+
+void ctrl_nodes_pass(struct ctrl *c)
+{
+    size_t it = 0;
+    struct cobj *l;
+    while ((l = ctrl_next(c, CK_LEASE, &it))) {
+        if (!l->ns || strcmp(l->ns, "kube-node-lease") != 0)
+            continue;
+        struct cobj *n = ctrl_get(c, CK_NODE, NULL, l->name);
+        if (!n)
+            continue;
+        const char *rt = ctrl_str(l->j, "spec.renewTime");
+        int64_t renew = 0;
+        if (!rt || model_parse_time(rt, &renew, NULL))
+            continue;
+        int64_t dur = json_integer_value(ctrl_path(l->j, "spec.leaseDurationSeconds"));
+        if (dur <= 0)
+            dur = 40;
+        int64_t expires = renew + dur * 1000000000LL;
+        json_t *ready = ctrl_condition(n->j, "Ready");
+        const char *st = ready ? json_string_value(json_object_get(ready, "status")) : NULL;
+        bool is_ready = !st || strcmp(st, "True") == 0;
+        if (c->now >= expires) {
+            if (is_ready || !has_taint(n->j, UNREACHABLE)) {
+                log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
+                         (double)(c->now - expires) / 1e9);
+                set_node(c, n, false);
+            }
+            lose_pods(c, l->name);
+        } else {
+            if (has_taint(n->j, UNREACHABLE) || (st && strcmp(st, "True") != 0)) {
+                log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
+                set_node(c, n, true);
+            }
+            if (!c->wake_at || expires < c->wake_at)
+                c->wake_at = expires;
+        }
+    }
+}

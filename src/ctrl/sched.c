@@ -1,0 +1,704 @@
+/*
+ * ctrl/sched: the scheduler loop's pass. Keeps an admission world in step with
+ * the cache, runs the engine, writes Workload admissions, evictions and pending
+ * reasons, and binds pods to the places their workload's admission chose.
+ *
+ * The world (flavors, queues, cohorts, topologies, nodes) is rebuilt from the
+ * cache when any of it changes, and so is the whole engine when the store
+ * disagrees with it in a way the engine did not cause (an eviction by the node
+ * lifecycle controller, a user's edit): the engine's state is always a function
+ * of the store. Admitted workloads come back with their pods where the store
+ * says they are (muster.dev/placement), so a restart never moves a running pod
+ * or gives its GPUs to another.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/mtime.h"
+#include "ctrl/ctrl_int.h"
+#include "model/quantity.h"
+#include "sched/kueue.h"
+
+#define PLACEMENT_ANN "muster.dev/placement"
+
+struct wlent {
+    char key[300];       /* ns/name */
+    bool store_admitted; /* what the store said when last looked at */
+    int64_t evict_why;   /* -1, or the enum adm_evict_reason of the last eviction */
+};
+
+struct ctrl_sched {
+    struct adm *a;
+    struct wlent *ents; /* by adm id */
+    size_t n, cap;
+    struct map ids; /* ns/name -> adm id + 1; keys point into ents... */
+    char **keys;    /* owned copies of the map's keys */
+    size_t nkeys, capkeys;
+    bool rebuild;
+    uint64_t rebuilds;
+};
+
+struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
+{
+    (void)c;
+    struct ctrl_sched *s = xcalloc(1, sizeof *s);
+    map_init(&s->ids, MAP_KEY_STR);
+    s->rebuild = true;
+    return s;
+}
+
+static void reset(struct ctrl_sched *s)
+{
+    adm_destroy(s->a);
+    s->a = NULL;
+    s->n = 0;
+    map_clear(&s->ids);
+    for (size_t i = 0; i < s->nkeys; i++)
+        free(s->keys[i]);
+    s->nkeys = 0;
+}
+
+void ctrl_sched_free(struct ctrl_sched *s)
+{
+    if (!s)
+        return;
+    reset(s);
+    map_release(&s->ids);
+    free(s->keys);
+    free(s->ents);
+    free(s);
+}
+
+/* ---- lookups for sched/kueue ---- */
+
+static const struct model_obj *find(void *ctx, enum model_kind k, const char *ns,
+                                    const char *name)
+{
+    struct ctrl *c = ctx;
+    enum ck ck;
+    switch (k) {
+    case MODEL_NAMESPACE:
+        ck = CK_NAMESPACE;
+        break;
+    case MODEL_LOCAL_QUEUE:
+        ck = CK_LQ;
+        break;
+    case MODEL_CLUSTER_QUEUE:
+        ck = CK_CQ;
+        break;
+    case MODEL_PRIORITY_CLASS:
+        ck = CK_PRIORITY_CLASS;
+        break;
+    case MODEL_WORKLOAD_PRIORITY_CLASS:
+        ck = CK_WPC;
+        break;
+    case MODEL_RESOURCE_FLAVOR:
+        ck = CK_FLAVOR;
+        break;
+    default:
+        return NULL;
+    }
+    struct cobj *o = ctrl_get(c, ck, ns, name);
+    return o ? o->m : NULL;
+}
+
+static struct kueue_lookup lookup(struct ctrl *c)
+{
+    struct kueue_lookup l = {find, c, NULL};
+    size_t it = 0;
+    struct cobj *o;
+    while ((o = ctrl_next(c, CK_PRIORITY_CLASS, &it)))
+        if (o->m && o->m->u.priority_class.global_default)
+            l.default_priority_class = o->m;
+    return l;
+}
+
+/* ---- sorting cache objects for a deterministic order ---- */
+
+static int cmp_key(const void *x, const void *y)
+{
+    const struct cobj *const *a = x, *const *b = y;
+    return strcmp((*a)->key, (*b)->key);
+}
+
+static int64_t created_ns(const struct cobj *o)
+{
+    return o->m && o->m->meta.has_creation ? o->m->meta.creation_ns : 0;
+}
+
+static int cmp_created(const void *x, const void *y)
+{
+    const struct cobj *const *a = x, *const *b = y;
+    int64_t ta = created_ns(*a), tb = created_ns(*b);
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return strcmp((*a)->key, (*b)->key);
+}
+
+static struct cobj **sorted(struct ctrl *c, enum ck k, size_t *n,
+                            int (*cmp)(const void *, const void *))
+{
+    size_t cap = c->objs[k].len + 1, it = 0;
+    struct cobj **v = xcalloc(cap, sizeof *v), *o;
+    *n = 0;
+    while ((o = ctrl_next(c, k, &it)))
+        v[(*n)++] = o;
+    qsort(v, *n, sizeof *v, cmp);
+    return v;
+}
+
+static bool node_ready(json_t *node)
+{
+    json_t *r = ctrl_condition(node, "Ready");
+    const char *st = r ? json_string_value(json_object_get(r, "status")) : NULL;
+    return !st || strcmp(st, "True") == 0;
+}
+
+/* ---- the placement annotation ---- */
+
+/* Parses muster.dev/placement into fixed pods (one per rank, pod set 0 unless the
+ * entry says "podSet"). Returns the count, or -1 when absent or malformed. */
+static int parse_placement(json_t *wl, struct adm_fixed_pod **out, json_t **keep)
+{
+    const char *s = ctrl_annotation(wl, PLACEMENT_ANN);
+    *out = NULL;
+    *keep = NULL;
+    if (!s)
+        return -1;
+    json_t *arr = json_loads(s, 0, NULL);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return -1;
+    }
+    size_t n = json_array_size(arr), i;
+    struct adm_fixed_pod *fp = xcalloc(n + 1, sizeof *fp);
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        fp[i].node = json_string_value(json_object_get(x, "node"));
+        if (!fp[i].node)
+            fp[i].node = "";
+        fp[i].podset = (uint32_t)json_integer_value(json_object_get(x, "podSet"));
+        json_t *g = json_object_get(x, "gpus"), *gi;
+        size_t k;
+        json_array_foreach(g, k, gi)
+        {
+            if (fp[i].ngpu < CLUSTER_MAX_GPUS)
+                fp[i].gpu[fp[i].ngpu++] = (uint8_t)json_integer_value(gi);
+        }
+    }
+    *out = fp;
+    *keep = arr;
+    return (int)n;
+}
+
+/* ---- adding workloads ---- */
+
+static bool wl_finished(json_t *j)
+{
+    return ctrl_condition_true(j, "Finished");
+}
+
+static bool wl_admitted(json_t *j)
+{
+    return ctrl_condition_true(j, "QuotaReserved") && ctrl_path(j, "status.admission");
+}
+
+static int64_t requeue_at(json_t *j)
+{
+    const char *s = ctrl_str(j, "status.requeueState.requeueAt");
+    int64_t t = 0;
+    if (s && model_parse_time(s, &t, NULL))
+        t = 0;
+    return t;
+}
+
+static void add_ent(struct ctrl_sched *s, int64_t id, const char *key, bool admitted)
+{
+    if ((size_t)id >= s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        while (s->cap <= (size_t)id)
+            s->cap *= 2;
+        s->ents = xreallocarray(s->ents, s->cap, sizeof *s->ents);
+    }
+    if ((size_t)id >= s->n)
+        s->n = (size_t)id + 1;
+    struct wlent *w = &s->ents[id];
+    memset(w, 0, sizeof *w);
+    snprintf(w->key, sizeof w->key, "%s", key);
+    w->store_admitted = admitted;
+    w->evict_why = -1;
+    if (s->nkeys == s->capkeys) {
+        s->capkeys = s->capkeys ? 2 * s->capkeys : 256;
+        s->keys = xreallocarray(s->keys, s->capkeys, sizeof *s->keys);
+    }
+    char *k = xstrdup(key);
+    s->keys[s->nkeys++] = k;
+    bool found;
+    map_put(&s->ids, k, strlen(k), &found)->u64 = (uint64_t)id + 1;
+}
+
+static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o)
+{
+    struct ctrl_sched *s = c->s;
+    char key[300];
+    snprintf(key, sizeof key, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
+    if (!o->m || wl_finished(o->j))
+        return;
+    int64_t ra = requeue_at(o->j);
+    if (!wl_admitted(o->j) && ra > c->now) {
+        if (!c->wake_at || ra < c->wake_at)
+            c->wake_at = ra;
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    int64_t id = kueue_add_workload(s->a, l, o->m, key, created_ns(o), &e);
+    if (id < 0) {
+        log_warn("ctrl: Workload %s: %s", key, e.msg);
+        return;
+    }
+    bool admitted = wl_admitted(o->j);
+    add_ent(s, id, key, admitted);
+    if (admitted && adm_workload(s->a, (uint32_t)id)->cq != ADM_NONE) {
+        const char *fl[KUEUE_MAX_PODSETS * ADM_MAX_RES];
+        kueue_admission_flavors(s->a, o->m, fl);
+        struct adm_fixed_pod *fp;
+        json_t *keep;
+        int n = parse_placement(o->j, &fp, &keep);
+        json_t *qr = ctrl_condition(o->j, "QuotaReserved");
+        int64_t at = c->now;
+        const char *ts = qr ? json_string_value(json_object_get(qr, "lastTransitionTime")) : NULL;
+        if (ts)
+            model_parse_time(ts, &at, NULL);
+        uint32_t dropped = 0;
+        int rc = n >= 0 ? adm_admit_placed(s->a, (uint32_t)id, fl, fp, (uint32_t)n, at, &dropped,
+                                           &e)
+                        : adm_admit_existing(s->a, (uint32_t)id, fl, at, &e);
+        if (rc)
+            log_warn("ctrl: Workload %s: %s", key, e.msg);
+        else if (dropped)
+            log_warn("ctrl: Workload %s: %u pods of its placement are no longer placeable", key,
+                     dropped);
+        free(fp);
+        json_decref(keep);
+    }
+}
+
+/* ---- hooks ---- */
+
+static void on_evicted(void *ctx, uint32_t id, uint32_t by, enum adm_evict_reason why,
+                       int64_t now)
+{
+    struct ctrl_sched *s = ctx;
+    (void)by;
+    (void)now;
+    if (id < s->n)
+        s->ents[id].evict_why = why;
+}
+
+static bool rebuild(struct ctrl *c)
+{
+    struct ctrl_sched *s = c->s;
+    reset(s);
+    struct adm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.fair_sharing = c->o.fair_sharing;
+    cfg.backfill = c->o.backfill;
+    cfg.policy = c->o.policy;
+    s->a = adm_create(&cfg);
+    struct adm_hooks h = {s, NULL, on_evicted};
+    adm_set_hooks(s->a, &h);
+    static const enum ck world[] = {CK_TOPOLOGY, CK_FLAVOR, CK_COHORT, CK_CQ, CK_NODE};
+    struct err e;
+    err_clear(&e);
+    for (size_t w = 0; w < sizeof world / sizeof world[0]; w++) {
+        size_t n;
+        struct cobj **v = sorted(c, world[w], &n, cmp_key);
+        for (size_t i = 0; i < n; i++) {
+            if (!v[i]->m || (world[w] == CK_NODE && !node_ready(v[i]->j)))
+                continue;
+            if (kueue_add_object(s->a, v[i]->m, &e)) {
+                log_warn("ctrl: %s: %s (left out)", v[i]->key, e.msg);
+                err_clear(&e);
+            }
+        }
+        free(v);
+    }
+    if (adm_seal(s->a, &e)) {
+        log_warn("ctrl: the admission world does not seal: %s", e.msg);
+        adm_destroy(s->a);
+        s->a = NULL;
+        return false;
+    }
+    struct kueue_lookup l = lookup(c);
+    size_t n;
+    struct cobj **v = sorted(c, CK_WORKLOAD, &n, cmp_created);
+    /* Admitted workloads first, so that they keep their places. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            if (wl_admitted(v[i]->j) == (pass == 0))
+                add_workload(c, &l, v[i]);
+    free(v);
+    s->rebuilds++;
+    return true;
+}
+
+/* ---- writing decisions ---- */
+
+static void fmt_qty(const char *res, int64_t v, char *buf, size_t size)
+{
+    if (strcmp(res, "cpu") == 0 && v % 1000 != 0)
+        snprintf(buf, size, "%" PRId64 "m", v);
+    else if (strcmp(res, "cpu") == 0)
+        snprintf(buf, size, "%" PRId64, v / 1000);
+    else
+        snprintf(buf, size, "%" PRId64, v);
+}
+
+static json_t *conditions_copy(json_t *wl)
+{
+    json_t *conds = ctrl_path(wl, "status.conditions");
+    return json_is_array(conds) ? json_deep_copy(conds) : json_array();
+}
+
+static void patch_status(struct ctrl *c, struct cobj *o, const char *dedupe, json_t *status)
+{
+    char path[600];
+    if (ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, "status", path, sizeof path)) {
+        json_decref(status);
+        return;
+    }
+    json_t *body = json_pack("{s:o}", "status", status);
+    ctrl_submit(c, dedupe, "PATCH", path, "application/merge-patch+json", body);
+}
+
+static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
+{
+    struct ctrl_sched *s = c->s;
+    const struct adm_wl *w = adm_workload(s->a, id);
+    char dd[400];
+    snprintf(dd, sizeof dd, "adm/%s", s->ents[id].key);
+    if (ctrl_busy(c, dd))
+        return;
+    /* The placement first (metadata), then the admission (status). */
+    json_t *pl = json_array();
+    for (uint32_t k = 0; k < w->npods; k++) {
+        const struct adm_pod_place *pp = &w->pods[k];
+        json_t *g = json_array();
+        for (uint8_t x = 0; x < pp->p.ngpu; x++)
+            json_array_append_new(g, json_integer(pp->p.gpu[x]));
+        json_t *e = json_pack("{s:s,s:o}", "node", adm_node_name(s->a, pp->node), "gpus", g);
+        if (pp->podset)
+            json_object_set_new(e, "podSet", json_integer(pp->podset));
+        json_array_append_new(pl, e);
+    }
+    char *pls = json_dumps(pl, JSON_COMPACT);
+    json_decref(pl);
+    char path[600];
+    ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);
+    json_t *meta = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", PLACEMENT_ANN, pls);
+    free(pls);
+    char dd2[400];
+    snprintf(dd2, sizeof dd2, "place/%s", s->ents[id].key);
+    ctrl_submit(c, dd2, "PATCH", path, "application/merge-patch+json", meta);
+
+    json_t *psas = json_array();
+    for (uint32_t i = 0; i < w->nps; i++) {
+        json_t *fl = json_object(), *use = json_object();
+        for (uint32_t r = 0; r < ADM_MAX_RES; r++) {
+            if (w->psa[i].flavor[r] == 0xff)
+                continue;
+            const char *res = adm_resource_name(s->a, r);
+            json_object_set_new(fl, res, json_string(adm_flavor_name(s->a, w->psa[i].flavor[r])));
+            char q[48];
+            fmt_qty(res, w->ps[i].req[r] * (int64_t)w->psa[i].count, q, sizeof q);
+            json_object_set_new(use, res, json_string(q));
+        }
+        json_array_append_new(psas, json_pack("{s:s,s:o,s:o,s:i}", "name", w->ps[i].name,
+                                              "flavors", fl, "resourceUsage", use, "count",
+                                              (json_int_t)w->psa[i].count));
+    }
+    json_t *conds = conditions_copy(o->j);
+    char msg[400];
+    snprintf(msg, sizeof msg, "Quota reserved in ClusterQueue %s", adm_cq_name(s->a, w->cq));
+    ctrl_set_condition(conds, ctrl_make_condition(c, "QuotaReserved", true, "QuotaReserved", msg));
+    ctrl_set_condition(conds, ctrl_make_condition(c, "Admitted", true, "Admitted",
+                                                  "The workload is admitted"));
+    json_t *ev = ctrl_condition(o->j, "Evicted");
+    if (ev && ctrl_condition_true(o->j, "Evicted"))
+        ctrl_set_condition(conds, ctrl_make_condition(c, "Evicted", false, "Admitted",
+                                                      "The workload is admitted again"));
+    json_t *st = json_pack("{s:{s:s,s:o},s:o}", "admission", "clusterQueue",
+                           adm_cq_name(s->a, w->cq), "podSetAssignments", psas, "conditions",
+                           conds);
+    patch_status(c, o, dd, st);
+    ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "QuotaReserved", msg);
+    s->ents[id].store_admitted = true;
+}
+
+static const char *evict_reason(int64_t why, const char **msg)
+{
+    switch (why) {
+    case ADM_EV_IN_CLUSTER_QUEUE:
+        *msg = "Preempted to accommodate a workload in the same ClusterQueue";
+        return "Preempted";
+    case ADM_EV_IN_COHORT_RECLAIM:
+        *msg = "Preempted to reclaim quota lent to its ClusterQueue's cohort";
+        return "Preempted";
+    case ADM_EV_RECLAIM_WHILE_BORROW:
+        *msg = "Preempted by a workload borrowing in the cohort";
+        return "Preempted";
+    case ADM_EV_FAIR_SHARING:
+        *msg = "Preempted to restore fair sharing in the cohort";
+        return "Preempted";
+    case ADM_EV_STOPPED:
+        *msg = "The ClusterQueue or LocalQueue is stopped (HoldAndDrain)";
+        return "InactiveWorkload";
+    case ADM_EV_DEACTIVATED:
+        *msg = "exceeded the maximum execution time";
+        return "MaximumExecutionTimeExceeded";
+    }
+    *msg = "Evicted";
+    return "Evicted";
+}
+
+/* Evicted: the admission is cleared, the condition says why. */
+static void write_eviction(struct ctrl *c, struct cobj *o, const char *key, const char *reason,
+                           const char *message, bool deactivate, int64_t backoff_ns)
+{
+    char dd[400];
+    snprintf(dd, sizeof dd, "evict/%s", key);
+    if (ctrl_busy(c, dd))
+        return;
+    json_t *conds = conditions_copy(o->j);
+    ctrl_set_condition(conds, ctrl_make_condition(c, "Evicted", true, reason, message));
+    ctrl_set_condition(conds, ctrl_make_condition(c, "QuotaReserved", false, "Pending", message));
+    ctrl_set_condition(conds, ctrl_make_condition(c, "Admitted", false, "NoReservation",
+                                                  "The workload has no reservation"));
+    json_t *st = json_pack("{s:n,s:o}", "admission", "conditions", conds);
+    if (backoff_ns > 0) {
+        json_int_t count = json_integer_value(ctrl_path(o->j, "status.requeueState.count")) + 1;
+        int64_t delay = backoff_ns;
+        for (json_int_t k = 1; k < count && delay < 600 * 1000000000LL; k++)
+            delay *= 2;
+        char ts[40];
+        mtime_format_rfc3339(c->now + delay, ts, sizeof ts);
+        json_object_set_new(st, "requeueState",
+                            json_pack("{s:I,s:s}", "count", count, "requeueAt", ts));
+    }
+    if (deactivate) {
+        char path[600];
+        ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);
+        char dd2[400];
+        snprintf(dd2, sizeof dd2, "deact/%s", key);
+        ctrl_submit(c, dd2, "PATCH", path, "application/merge-patch+json",
+                    json_pack("{s:{s:b}}", "spec", "active", 0));
+    }
+    patch_status(c, o, dd, st);
+    ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "Evicted", message);
+}
+
+void ctrl_sched_evict(struct ctrl *c, const char *wl_key, const char *reason,
+                      const char *message)
+{
+    char ns[256];
+    const char *slash = strchr(wl_key, '/');
+    if (!slash || (size_t)(slash - wl_key) >= sizeof ns)
+        return;
+    memcpy(ns, wl_key, (size_t)(slash - wl_key));
+    ns[slash - wl_key] = '\0';
+    struct cobj *o = ctrl_get(c, CK_WORKLOAD, ns, slash + 1);
+    if (!o || !wl_admitted(o->j))
+        return;
+    write_eviction(c, o, wl_key, reason, message, false, c->o.requeue_base_ns);
+}
+
+static void write_pending(struct ctrl *c, struct cobj *o, const char *key, const char *reason)
+{
+    json_t *qr = ctrl_condition(o->j, "QuotaReserved");
+    const char *old = qr ? json_string_value(json_object_get(qr, "message")) : NULL;
+    if (old && strcmp(old, reason) == 0)
+        return;
+    char dd[400];
+    snprintf(dd, sizeof dd, "pend/%s", key);
+    if (ctrl_busy(c, dd))
+        return;
+    json_t *conds = conditions_copy(o->j);
+    ctrl_set_condition(conds, ctrl_make_condition(c, "QuotaReserved", false, "Pending", reason));
+    patch_status(c, o, dd, json_pack("{s:o}", "conditions", conds));
+    ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "Pending", reason);
+}
+
+static struct cobj *wl_obj(struct ctrl *c, const char *key)
+{
+    char ns[256];
+    const char *slash = strchr(key, '/');
+    if (!slash || (size_t)(slash - key) >= sizeof ns)
+        return NULL;
+    memcpy(ns, key, (size_t)(slash - key));
+    ns[slash - key] = '\0';
+    return ctrl_get(c, CK_WORKLOAD, ns, slash + 1);
+}
+
+/* ---- binding pods ---- */
+
+static const char *node_ip(struct ctrl *c, const char *node)
+{
+    struct cobj *n = ctrl_get(c, CK_NODE, NULL, node);
+    json_t *addrs = n ? ctrl_path(n->j, "status.addresses") : NULL, *a;
+    size_t i;
+    json_array_foreach(addrs, i, a)
+    {
+        const char *t = json_string_value(json_object_get(a, "type"));
+        if (t && strcmp(t, "InternalIP") == 0)
+            return json_string_value(json_object_get(a, "address"));
+    }
+    return node;
+}
+
+static void bind_pods(struct ctrl *c)
+{
+    size_t it = 0;
+    struct cobj *p;
+    while ((p = ctrl_next(c, CK_POD, &it))) {
+        json_t *j = p->j;
+        const char *node = ctrl_str(j, "spec.nodeName");
+        const char *sn = ctrl_str(j, "spec.schedulerName");
+        const char *wln = ctrl_annotation(j, "muster.dev/workload");
+        if ((node && *node) || !wln || ctrl_path(j, "metadata.deletionTimestamp") ||
+            (sn && strcmp(sn, c->o.scheduler_name) != 0))
+            continue;
+        struct cobj *w = ctrl_get(c, CK_WORKLOAD, p->ns, wln);
+        if (!w || !wl_admitted(w->j))
+            continue;
+        const char *rs = ctrl_annotation(j, "muster.dev/rank");
+        long rank = rs ? strtol(rs, NULL, 10) : 0;
+        const char *pls = ctrl_annotation(w->j, PLACEMENT_ANN);
+        json_t *pl = pls ? json_loads(pls, 0, NULL) : NULL;
+        json_t *me = json_array_get(pl, (size_t)rank), *first = json_array_get(pl, 0);
+        const char *target = json_string_value(json_object_get(me, "node"));
+        if (!target || rank < 0) {
+            json_decref(pl);
+            continue;
+        }
+        char gpus[128] = "";
+        size_t o = 0, k;
+        json_t *g;
+        json_array_foreach(json_object_get(me, "gpus"), k, g)
+        {
+            o += (size_t)snprintf(gpus + o, o < sizeof gpus ? sizeof gpus - o : 0, "%s%lld",
+                                  o ? "," : "", (long long)json_integer_value(g));
+        }
+        const char *n0 = json_string_value(json_object_get(first, "node"));
+        char dd[400], path[600];
+        snprintf(dd, sizeof dd, "bind/%s", p->key);
+        ctrl_obj_path(CK_POD, p->ns, p->name, "binding", path, sizeof path);
+        json_t *b = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:s,s:s}}", "apiVersion", "v1",
+                              "kind", "Binding", "metadata", "name", p->name, "annotations",
+                              "muster.dev/gpus", gpus, "muster.dev/master-addr",
+                              node_ip(c, n0 ? n0 : target), "target", "apiVersion", "v1", "kind",
+                              "Node", "name", target);
+        json_decref(pl);
+        ctrl_submit(c, dd, "POST", path, NULL, b);
+    }
+}
+
+/* ---- the pass ---- */
+
+void ctrl_sched_pass(struct ctrl *c)
+{
+    struct ctrl_sched *s = c->s;
+    bool changed = c->world_dirty || c->wl_dirty || s->rebuild || !s->a ||
+                   (c->wake_at == 0 && adm_next_deadline(s->a) <= c->now);
+    if (s->a && adm_next_deadline(s->a) <= c->now)
+        changed = true;
+    if (!changed) {
+        if (c->pods_dirty)
+            bind_pods(c);
+        return;
+    }
+    struct kueue_lookup l = lookup(c);
+    if (c->world_dirty || s->rebuild || !s->a) {
+        if (!rebuild(c)) {
+            c->world_dirty = false;
+            return;
+        }
+        s->rebuild = false;
+        c->world_dirty = false;
+    } else {
+        /* Workloads: new ones join, finished and deleted ones leave; anything
+         * else the engine did not cause means rebuilding. */
+        size_t n;
+        struct cobj **v = sorted(c, CK_WORKLOAD, &n, cmp_created);
+        for (size_t i = 0; i < n && !s->rebuild; i++) {
+            struct cobj *o = v[i];
+            char key[300];
+            snprintf(key, sizeof key, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
+            union map_val *idv = map_get(&s->ids, key, strlen(key));
+            if (!idv) {
+                if (wl_admitted(o->j))
+                    s->rebuild = true; /* admitted by someone else */
+                else
+                    add_workload(c, &l, o);
+                continue;
+            }
+            uint32_t id = (uint32_t)(idv->u64 - 1);
+            const struct adm_wl *w = adm_workload(s->a, id);
+            if (wl_finished(o->j)) {
+                if (w->state != ADM_FINISHED)
+                    adm_finish(s->a, id, c->now);
+                continue;
+            }
+            bool st = wl_admitted(o->j);
+            char dd[400];
+            snprintf(dd, sizeof dd, "adm/%s", key);
+            char de[400];
+            snprintf(de, sizeof de, "evict/%s", key);
+            if (ctrl_busy(c, dd) || ctrl_busy(c, de))
+                continue;
+            if (st != (w->state == ADM_ADMITTED) ||
+                (!o->m->u.workload.active && w->state == ADM_PENDING))
+                s->rebuild = true;
+        }
+        for (size_t i = 0; i < s->n && !s->rebuild; i++) {
+            if (!wl_obj(c, s->ents[i].key) &&
+                adm_workload(s->a, (uint32_t)i)->state != ADM_FINISHED)
+                adm_finish(s->a, (uint32_t)i, c->now);
+        }
+        free(v);
+        if (s->rebuild) {
+            s->rebuild = false;
+            if (!rebuild(c))
+                return;
+        }
+    }
+    c->wl_dirty = false;
+    adm_settle(s->a, c->now);
+    /* Write back what changed. */
+    for (size_t i = 0; i < s->n; i++) {
+        struct wlent *e = &s->ents[i];
+        const struct adm_wl *w = adm_workload(s->a, (uint32_t)i);
+        struct cobj *o = wl_obj(c, e->key);
+        if (!o)
+            continue;
+        bool st = wl_admitted(o->j);
+        if (w->state == ADM_ADMITTED && !st) {
+            write_admission(c, o, (uint32_t)i);
+        } else if (w->state != ADM_ADMITTED && w->state != ADM_FINISHED && st) {
+            const char *msg;
+            const char *reason = evict_reason(e->evict_why, &msg);
+            write_eviction(c, o, e->key, reason, msg, e->evict_why == ADM_EV_DEACTIVATED, 0);
+        } else if (w->state == ADM_PENDING && !st && w->reason[0]) {
+            write_pending(c, o, e->key, w->reason);
+        }
+    }
+    int64_t dl = adm_next_deadline(s->a);
+    if (dl != ADM_NEVER && (!c->wake_at || dl < c->wake_at))
+        c->wake_at = dl;
+    bind_pods(c);
+}
