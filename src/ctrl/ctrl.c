@@ -224,12 +224,12 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
         c->pods_dirty = true;
     if (k == CK_JOB)
         c->jobs_dirty = true;
+    /* The map keeps the key pointer of the first insertion: replace the entry. */
+    if (old)
+        map_del(m, old->key, strlen(old->key));
     if (o) {
         bool found;
-        union map_val *slot = map_put(m, o->key, strlen(o->key), &found);
-        slot->ptr = o;
-    } else if (old) {
-        map_del(m, old->key, strlen(old->key));
+        map_put(m, o->key, strlen(o->key), &found)->ptr = o;
     }
     cobj_free(old);
 }
