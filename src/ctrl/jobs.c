@@ -368,7 +368,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
     else if (newly_done && strcmp(how, "Succeeded") == 0)
         json_object_set_new(st, "completionTime", json_string(ts));
     json_t *cur = json_object_get(j, "status");
-    json_t *cmp = json_deep_copy(cur ? cur : json_object());
+    json_t *cmp = cur ? json_deep_copy(cur) : json_object();
     json_object_del(cmp, "uncountedTerminatedPods");
     json_object_del(cmp, "terminating");
     bool same = json_equal(cmp, st);

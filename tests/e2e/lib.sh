@@ -18,6 +18,7 @@ e2e_cleanup() {
         cat "$tmp/server.log"
         rc=1
     fi
+    [ -n "${E2E_KEEP_LOG:-}" ] && cp "$tmp/server.log" "$E2E_KEEP_LOG"
     rm -rf "$tmp"
     [ $rc = 0 ] || exit 1
 }
