@@ -5,6 +5,8 @@
 #ifndef MUSTER_CLI_H
 #define MUSTER_CLI_H
 
+#include <stdio.h>
+
 int cli_sim(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 /* muster bench api (cli/bench_api.c); argv[0] is "api". */
@@ -12,6 +14,10 @@ int cli_bench_api(int argc, char **argv);
 int cli_scenario(int argc, char **argv);
 int cli_server(int argc, char **argv);
 int cli_kubeconfig(int argc, char **argv);
+int cli_up(int argc, char **argv);
+
+/* Writes a kubeconfig for the server at URL (an http URL without quotes). */
+void cli_write_kubeconfig(FILE *f, const char *server);
 
 /* Parses "42-51" or "42" or "1,5,9" into a list of seeds; returns the count or -1. */
 int cli_parse_seeds(const char *s, unsigned long long *out, int max);

@@ -4,6 +4,28 @@
 
 #include "cli/cli.h"
 
+void cli_write_kubeconfig(FILE *f, const char *server)
+{
+    fprintf(f, "apiVersion: v1\n"
+           "kind: Config\n"
+           "clusters:\n"
+           "- name: muster\n"
+           "  cluster:\n"
+           "    server: \"%s\"\n"
+           "contexts:\n"
+           "- name: muster\n"
+           "  context:\n"
+           "    cluster: muster\n"
+           "    user: muster\n"
+           "    namespace: default\n"
+           "current-context: muster\n"
+           "users:\n"
+           "- name: muster\n"
+           "  user: {}\n"
+           "preferences: {}\n",
+           server);
+}
+
 int cli_kubeconfig(int argc, char **argv)
 {
     const char *server = "http://127.0.0.1:6443";
@@ -26,23 +48,6 @@ int cli_kubeconfig(int argc, char **argv)
         fprintf(stderr, "muster kubeconfig: --server must be an http(s) URL, got '%s'\n", server);
         return 2;
     }
-    printf("apiVersion: v1\n"
-           "kind: Config\n"
-           "clusters:\n"
-           "- name: muster\n"
-           "  cluster:\n"
-           "    server: \"%s\"\n"
-           "contexts:\n"
-           "- name: muster\n"
-           "  context:\n"
-           "    cluster: muster\n"
-           "    user: muster\n"
-           "    namespace: default\n"
-           "current-context: muster\n"
-           "users:\n"
-           "- name: muster\n"
-           "  user: {}\n"
-           "preferences: {}\n",
-           server);
+    cli_write_kubeconfig(stdout, server);
     return 0;
 }

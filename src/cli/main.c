@@ -18,6 +18,7 @@ static const struct {
     {"scenario", cli_scenario, "run scenario files (manifests + expectations) and check them"},
     {"server", cli_server, "the Kubernetes-compatible API server on a store"},
     {"kubeconfig", cli_kubeconfig, "print a kubeconfig for kubectl"},
+    {"up", cli_up, "a whole local cluster: server, scheduler, agents, example queues"},
 };
 
 static void usage(FILE *f)
