@@ -901,6 +901,8 @@ int cli_bench(int argc, char **argv)
         return bench_admit(argc - 1, argv + 1);
     if (!strcmp(argv[1], "api"))
         return cli_bench_api(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "e2e"))
+        return cli_bench_e2e(argc - 1, argv + 1);
     fprintf(stderr, "muster bench: unknown benchmark '%s' (known: place, admit, api)\n", argv[1]);
     return 2;
 }

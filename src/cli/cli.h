@@ -11,6 +11,8 @@ int cli_sim(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 /* muster bench api (cli/bench_api.c); argv[0] is "api". */
 int cli_bench_api(int argc, char **argv);
+/* muster bench e2e (cli/bench_e2e.c); argv[0] is "e2e". */
+int cli_bench_e2e(int argc, char **argv);
 int cli_scenario(int argc, char **argv);
 int cli_server(int argc, char **argv);
 int cli_kubeconfig(int argc, char **argv);

@@ -1,0 +1,439 @@
+/* muster bench e2e: Jobs created through the API until their pods are Running, on
+ * simulated nodes: the whole path (API, Job controller, Workload, admission with
+ * placement, pod creation, binding, the agent's status) end to end. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/alloc.h"
+#include "base/map.h"
+#include "base/mtime.h"
+#include "cli/benchproc.h"
+#include "cli/cli.h"
+#include "sim/httpload.h"
+
+struct e2e_opts {
+    unsigned nodes, pods, per_job, gpus, clients, timeout_s;
+    const char *store;
+    bool json, keep;
+};
+
+struct e2e {
+    const struct e2e_opts *o;
+    struct httpload *h;
+    unsigned njobs, next_job, jobs_done, job_errors;
+    int64_t *job_sent; /* per job index, ns */
+    struct map running; /* pod name -> 1 */
+    int64_t *start_lat; /* per Running pod */
+    size_t nrunning;
+    int64_t first_sent, last_running;
+    char *line; /* the watch stream's partial line */
+    size_t line_len, line_cap;
+    bool watch_ok, watch_closed;
+    char first_error[256];
+    /* one-shot requests */
+    bool got;
+    int status;
+    char *body;
+};
+
+static void note(const struct e2e_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note(const struct e2e_opts *o, const char *fmt, ...)
+{
+    if (getenv("MUSTER_NO_PROGRESS") || (o->json && !isatty(2)))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench e2e: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void err_once(struct e2e *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_once(struct e2e *r, const char *fmt, ...)
+{
+    if (r->first_error[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->first_error, sizeof r->first_error, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- the watch of pods ---- */
+
+static void pod_event(struct e2e *r, const char *line, size_t len)
+{
+    json_t *ev = json_loadb(line, len, 0, NULL);
+    json_t *obj = json_object_get(ev, "object");
+    const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+    json_t *md = json_object_get(obj, "metadata");
+    const char *name = json_string_value(json_object_get(md, "name"));
+    const char *job = json_string_value(
+        json_object_get(json_object_get(md, "labels"), "batch.kubernetes.io/job-name"));
+    if (phase && name && job && strcmp(phase, "Running") == 0 &&
+        !map_get(&r->running, name, strlen(name))) {
+        char *k = xstrdup(name);
+        bool found;
+        map_put(&r->running, k, strlen(k), &found)->ptr = k;
+        unsigned idx = (unsigned)strtoul(job + strlen("bench-"), NULL, 10);
+        int64_t now = mtime_now_ns();
+        if (idx < r->njobs && r->job_sent[idx] && r->nrunning < r->o->pods) {
+            r->start_lat[r->nrunning++] = now - r->job_sent[idx];
+            r->last_running = now;
+        }
+    }
+    json_decref(ev);
+}
+
+static void watch_data(void *ctx, struct httpload_conn *c, const char *data, size_t len)
+{
+    struct e2e *r = ctx;
+    (void)c;
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\n') {
+            pod_event(r, r->line, r->line_len);
+            r->line_len = 0;
+            continue;
+        }
+        if (r->line_len + 1 >= r->line_cap) {
+            r->line_cap = r->line_cap ? 2 * r->line_cap : 65536;
+            r->line = xrealloc(r->line, r->line_cap);
+        }
+        r->line[r->line_len++] = data[i];
+    }
+}
+
+static void watch_start(void *ctx, struct httpload_conn *c, int status)
+{
+    struct e2e *r = ctx;
+    (void)c;
+    r->watch_ok = status == 200;
+    if (!r->watch_ok)
+        err_once(r, "watch of pods: HTTP %d", status);
+}
+
+/* ---- requests ---- */
+
+static struct httpload_conn *g_watch;
+
+static void job_body(struct e2e *r, unsigned i, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"bench-%u\","
+             "\"namespace\":\"bench\",\"labels\":{\"kueue.x-k8s.io/queue-name\":\"q\"}},"
+             "\"spec\":{\"parallelism\":%u,\"completions\":%u,\"completionMode\":\"Indexed\","
+             "\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":"
+             "\"main\",\"image\":\"busybox\",\"command\":[\"sleep\",\"3600\"],\"resources\":{"
+             "\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\",\"nvidia.com/gpu\":\"%u\"}}}]}}}}",
+             i, r->o->per_job, r->o->per_job, r->o->gpus);
+}
+
+static void job_send(struct e2e *r, struct httpload_conn *c)
+{
+    if (r->next_job >= r->njobs)
+        return;
+    unsigned i = r->next_job++;
+    char body[2048];
+    job_body(r, i, body, sizeof body);
+    r->job_sent[i] = mtime_now_ns();
+    if (!r->first_sent)
+        r->first_sent = r->job_sent[i];
+    httpload_send(c, "POST", "/apis/batch/v1/namespaces/bench/jobs", "application/json", body,
+                  strlen(body), false);
+}
+
+static void on_resp(void *ctx, struct httpload_conn *c, int status, const char *body, size_t len,
+                    int64_t lat)
+{
+    struct e2e *r = ctx;
+    (void)lat;
+    if (httpload_conn_id(c) == 0) { /* one-shot */
+        r->got = true;
+        r->status = status;
+        free(r->body);
+        r->body = xstrndup(body, len);
+        return;
+    }
+    r->jobs_done++;
+    if (status != 201) {
+        r->job_errors++;
+        err_once(r, "create Job: HTTP %d %.200s", status, body);
+    }
+    job_send(r, c);
+}
+
+static void on_close(void *ctx, struct httpload_conn *c, const char *msg)
+{
+    struct e2e *r = ctx;
+    if (c == g_watch)
+        r->watch_closed = true;
+    err_once(r, "connection closed: %s", msg);
+}
+
+/* Sends one request on c and waits for its answer (status; body in r->body). */
+static int once(struct e2e *r, struct httpload_conn *c, const char *method, const char *path,
+                const char *body)
+{
+    r->got = false;
+    if (httpload_send(c, method, path, body ? "application/json" : NULL, body,
+                      body ? strlen(body) : 0, false))
+        return -1;
+    struct err e;
+    int64_t deadline = mtime_now_ns() + 30 * 1000000000LL;
+    while (!r->got && mtime_now_ns() < deadline)
+        if (httpload_poll(r->h, 100, &e) < 0)
+            return -1;
+    return r->got ? r->status : -1;
+}
+
+static int setup(struct e2e *r, struct httpload_conn *c)
+{
+    const struct e2e_opts *o = r->o;
+    char cq[2048];
+    snprintf(cq, sizeof cq,
+             "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ClusterQueue\",\"metadata\":"
+             "{\"name\":\"bench\"},\"spec\":{\"namespaceSelector\":{},\"resourceGroups\":[{"
+             "\"coveredResources\":[\"cpu\",\"memory\",\"nvidia.com/gpu\"],\"flavors\":[{\"name\":"
+             "\"bench\",\"resources\":[{\"name\":\"cpu\",\"nominalQuota\":%u},{\"name\":\"memory\","
+             "\"nominalQuota\":\"%uGi\"},{\"name\":\"nvidia.com/gpu\",\"nominalQuota\":%u}]}]}]}}",
+             o->nodes * 64, o->nodes * 512, o->nodes * 8);
+    struct {
+        const char *path, *body;
+    } objs[] = {
+        {"/api/v1/namespaces",
+         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"bench\"}}"},
+        {"/apis/kueue.x-k8s.io/v1beta2/resourceflavors",
+         "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"ResourceFlavor\",\"metadata\":"
+         "{\"name\":\"bench\"}}"},
+        {"/apis/kueue.x-k8s.io/v1beta2/clusterqueues", cq},
+        {"/apis/kueue.x-k8s.io/v1beta2/namespaces/bench/localqueues",
+         "{\"apiVersion\":\"kueue.x-k8s.io/v1beta2\",\"kind\":\"LocalQueue\",\"metadata\":"
+         "{\"name\":\"q\",\"namespace\":\"bench\"},\"spec\":{\"clusterQueue\":\"bench\"}}"},
+    };
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+        int st = once(r, c, "POST", objs[i].path, objs[i].body);
+        if (st != 201 && st != 409) {
+            fprintf(stderr, "muster bench e2e: POST %s: %d %.300s\n", objs[i].path, st,
+                    r->body ? r->body : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Waits until the server lists n Nodes. Returns the list's resourceVersion
+ * through rv, or -1. */
+static int wait_nodes(struct e2e *r, struct httpload_conn *c, unsigned n, const struct bench_child *agent)
+{
+    int64_t deadline = mtime_now_ns() + (int64_t)r->o->timeout_s * 1000000000LL;
+    while (mtime_now_ns() < deadline) {
+        if (once(r, c, "GET", "/api/v1/nodes", NULL) == 200) {
+            json_t *l = json_loads(r->body, 0, NULL);
+            size_t got = json_array_size(json_object_get(l, "items"));
+            json_decref(l);
+            if (got >= n)
+                return 0;
+        }
+        if (agent->pid <= 0)
+            return -1;
+        usleep(200000);
+    }
+    return -1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: muster bench e2e [--nodes N] [--pods N] [--pods-per-job N] [--gpus N]\n"
+            "                        [--clients N] [--store sqlite|memory] [--timeout S]\n"
+            "                        [--json] [--keep]\n\n"
+            "Starts a muster server (this binary, --store, default sqlite) and one simulated\n"
+            "agent process serving --nodes nodes of 8 GPUs (default 1000), then creates Jobs\n"
+            "of --pods-per-job pods (default 8) with --gpus GPUs each (default 1) through the\n"
+            "API from --clients connections (default 16) until --pods pods (default 8000) were\n"
+            "created, and watches the pods. pods/s = pods / (last pod Running - first Job\n"
+            "sent); a pod's start latency = its Running event - its Job's create sent.\n");
+}
+
+static int parse_u(const char *flag, const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = v ? strtoul(v, &end, 10) : 0;
+    if (!v || errno || *end || x < lo || x > hi) {
+        fprintf(stderr, "muster bench e2e: %s wants a number in %u..%u\n", flag, lo, hi);
+        return -1;
+    }
+    *out = (unsigned)x;
+    return 0;
+}
+
+int cli_bench_e2e(int argc, char **argv)
+{
+    struct e2e_opts o = {1000, 8000, 8, 1, 16, 300, "sqlite", false, false};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            o.json = true;
+        } else if (!strcmp(a, "--keep")) {
+            o.keep = true;
+        } else if (!strcmp(a, "--nodes")) {
+            rc = parse_u(a, v, 1, 100000, &o.nodes), i++;
+        } else if (!strcmp(a, "--pods")) {
+            rc = parse_u(a, v, 1, 10000000, &o.pods), i++;
+        } else if (!strcmp(a, "--pods-per-job")) {
+            rc = parse_u(a, v, 1, 10000, &o.per_job), i++;
+        } else if (!strcmp(a, "--gpus")) {
+            rc = parse_u(a, v, 0, 8, &o.gpus), i++;
+        } else if (!strcmp(a, "--clients")) {
+            rc = parse_u(a, v, 1, 512, &o.clients), i++;
+        } else if (!strcmp(a, "--timeout")) {
+            rc = parse_u(a, v, 1, 86400, &o.timeout_s), i++;
+        } else if (!strcmp(a, "--store") && v) {
+            o.store = v;
+            i++;
+        } else {
+            fprintf(stderr, "muster bench e2e: unknown or incomplete argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (rc)
+            return 2;
+    }
+    if ((uint64_t)o.pods * o.gpus > (uint64_t)o.nodes * 8) {
+        fprintf(stderr, "muster bench e2e: %u pods of %u GPUs do not fit %u nodes of 8 GPUs\n",
+                o.pods, o.gpus, o.nodes);
+        return 2;
+    }
+    struct e2e r;
+    memset(&r, 0, sizeof r);
+    r.o = &o;
+    r.njobs = (o.pods + o.per_job - 1) / o.per_job;
+    o.pods = r.njobs * o.per_job;
+    r.job_sent = xcalloc(r.njobs, sizeof *r.job_sent);
+    r.start_lat = xcalloc(o.pods, sizeof *r.start_lat);
+    map_init(&r.running, MAP_KEY_STR);
+    char dir[512];
+    if (bench_tmpdir("e2e", dir, sizeof dir))
+        return 1;
+    int rc = 1;
+    struct bench_child server = {0}, agent = {0};
+    const char *sargs[] = {"--store", o.store, NULL};
+    if (bench_server_start(dir, sargs, &server))
+        goto out;
+    char url[64], count[16], adir[600], alog[600];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", server.port);
+    snprintf(count, sizeof count, "%u", o.nodes);
+    snprintf(adir, sizeof adir, "%s/agent", dir);
+    snprintf(alog, sizeof alog, "%s/agent.log", dir);
+    mkdir(adir, 0700);
+    struct httpload_cbs cbs = {&r, on_resp, watch_start, watch_data, on_close};
+    r.h = httpload_create("127.0.0.1", server.port, &cbs);
+    struct err e;
+    struct httpload_conn *c0 = httpload_connect(r.h, NULL, 0, &e);
+    if (!c0 || setup(&r, c0))
+        goto out;
+    note(&o, "server on %s (store %s); starting %u simulated nodes", url, o.store, o.nodes);
+    const char *aargv[] = {"agent",  "--server", url,   "--name",  "sim",  "--count",
+                           count,    "--simulate", "--gpus", "8xH100-80GB", "--data-dir", adir,
+                           NULL};
+    if (bench_spawn(aargv, alog, &agent))
+        goto out;
+    if (wait_nodes(&r, c0, o.nodes, &agent)) {
+        fprintf(stderr, "muster bench e2e: the agent did not register %u nodes\n", o.nodes);
+        bench_child_log(&agent, "agent");
+        goto out;
+    }
+    note(&o, "%u nodes registered; creating %u Jobs of %u pods", o.nodes, r.njobs, o.per_job);
+    /* The watch of pods, from now. */
+    g_watch = httpload_connect(r.h, NULL, 1, &e);
+    if (!g_watch || httpload_send(g_watch, "GET", "/api/v1/pods?watch=true", NULL, NULL, 0, true))
+        goto out;
+    int64_t wdl = mtime_now_ns() + 10 * 1000000000LL;
+    while (!r.watch_ok && !r.first_error[0] && mtime_now_ns() < wdl)
+        httpload_poll(r.h, 50, &e);
+    if (!r.watch_ok) {
+        fprintf(stderr, "muster bench e2e: the watch of pods did not start: %s\n", r.first_error);
+        goto out;
+    }
+    for (unsigned i = 0; i < o.clients; i++) {
+        struct httpload_conn *c = httpload_connect(r.h, NULL, 2 + i, &e);
+        if (!c)
+            goto out;
+        job_send(&r, c);
+    }
+    int64_t deadline = mtime_now_ns() + (int64_t)o.timeout_s * 1000000000LL;
+    int64_t last_note = mtime_now_ns();
+    while (r.nrunning < o.pods && mtime_now_ns() < deadline && !r.watch_closed) {
+        if (httpload_poll(r.h, 100, &e) < 0)
+            break;
+        if (mtime_now_ns() - last_note > 2000000000LL) {
+            last_note = mtime_now_ns();
+            note(&o, "%u/%u Jobs created, %zu/%u pods Running", r.jobs_done, r.njobs,
+                 r.nrunning, o.pods);
+        }
+    }
+    double secs = r.last_running > r.first_sent ? (double)(r.last_running - r.first_sent) / 1e9 : 0;
+    size_t n = r.nrunning;
+    double pps = secs > 0 ? (double)n / secs : 0;
+    double p50 = bench_quantile_ms(r.start_lat, n, 0.50);
+    double p99 = bench_quantile_ms(r.start_lat, n, 0.99);
+    double pmax = n ? (double)r.start_lat[n - 1] / 1e6 : 0;
+    double rss = bench_child_status(&server, "VmHWM");
+    bool complete = n == o.pods;
+    if (o.json) {
+        printf("{\"store\":\"%s\",\"nodes\":%u,\"jobs\":%u,\"pods\":%u,\"pods_running\":%zu,"
+               "\"seconds\":%.3f,\"pods_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
+               "\"p99_start_ms\":%.2f,\"max_start_ms\":%.2f,\"job_create_errors\":%u,"
+               "\"server_max_rss_mib\":%.1f,\"complete\":%s}\n",
+               o.store, o.nodes, r.njobs, o.pods, n, secs, pps, p50, p99, pmax, r.job_errors, rss,
+               complete ? "true" : "false");
+    } else {
+        printf("muster bench e2e: %u nodes (simulated), %u Jobs x %u pods, store %s\n", o.nodes,
+               r.njobs, o.per_job, o.store);
+        printf("  pods Running      %zu of %u in %.2f s\n", n, o.pods, secs);
+        printf("  pods/s            %.0f (goal >= 5000: %s)\n", pps,
+               pps >= 5000 ? "met" : "missed");
+        printf("  start latency     p50 %.1f ms, p99 %.1f ms (goal < 1000: %s), max %.1f ms\n",
+               p50, p99, p99 < 1000 ? "met" : "missed", pmax);
+        printf("  server peak RSS   %.1f MiB\n", rss);
+        if (r.first_error[0])
+            printf("  first error       %s\n", r.first_error);
+    }
+    rc = complete ? 0 : 1;
+    if (!complete)
+        fprintf(stderr, "muster bench e2e: only %zu of %u pods reached Running (%s)\n", n, o.pods,
+                r.first_error[0] ? r.first_error : "timeout");
+out:
+    httpload_destroy(r.h);
+    bench_child_stop(&agent);
+    bench_child_stop(&server);
+    if (o.keep)
+        fprintf(stderr, "muster bench e2e: kept %s\n", dir);
+    else
+        bench_rmtree(dir);
+    size_t it = 0;
+    struct map_entry *me;
+    while ((me = map_next(&r.running, &it)))
+        free(me->val.ptr);
+    map_release(&r.running);
+    free(r.job_sent);
+    free(r.start_lat);
+    free(r.line);
+    free(r.body);
+    return rc;
+}
