@@ -892,7 +892,8 @@ int cli_bench(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: muster bench place ...  (muster bench place --help)\n"
                 "       muster bench admit ...  (muster bench admit --help)\n"
-                "       muster bench api ...    (muster bench api --help)\n");
+                "       muster bench api ...    (muster bench api --help)\n"
+                "       muster bench e2e ...    (muster bench e2e --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "place"))
