@@ -269,7 +269,13 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
                 succeeded++;
             }
         } else if (strcmp(ph, "Failed") == 0) {
-            failed++;
+            /* A disruption (a lost node, an eviction) is not the job's failure:
+             * it does not count against backoffLimit, as with a podFailurePolicy
+             * that ignores DisruptionTarget. */
+            const char *why = ctrl_str(p, "status.reason");
+            if (!why || (strcmp(why, "NodeLost") != 0 && strcmp(why, "Evicted") != 0 &&
+                         strcmp(why, "Preempted") != 0))
+                failed++;
         } else if (!ctrl_path(p, "metadata.deletionTimestamp")) {
             active++;
             if (strcmp(ph, "Running") == 0)

@@ -57,6 +57,7 @@ dups=$(awk '{n=split($3, g, ","); for (i = 1; i <= n; i++) print $2 "/" g[i]}' "
 [ -z "$dups" ] || fail "GPUs given twice: $dups"
 [ "$(awk '{n += split($3, g, ",")} END {print n}' "$tmp/a")" = 8 ] || fail "GPU count: $(cat "$tmp/a")"
 [ "$(kubectl get job a -o jsonpath='{.spec.suspend}')" = false ] || fail "job a still suspended"
+/usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 wl=$(kubectl get workloads -o name | grep job-a-)
 kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Admitted")].status}' | grep -q True \
     || fail "workload of a not Admitted"
@@ -112,4 +113,5 @@ if [ "$on_n1" -gt 0 ]; then
     evicted() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | grep -q NodeFailure; }
     wait_for "b evicted for the node failure" evicted
 fi
+/usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 echo ok
