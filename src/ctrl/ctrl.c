@@ -547,6 +547,7 @@ void ctrl_stop(struct ctrl *c)
     }
     store_watch_destroy(c->w);
     ctrl_sched_free(c->s);
+    ctrl_nodes_free(c->nodes);
     for (int k = 0; k < CK_COUNT; k++) {
         size_t it = 0;
         struct map_entry *me;

@@ -47,6 +47,7 @@ struct cobj {
 struct ctrl_flight;
 struct ctrl_op;
 struct ctrl_sched;
+struct ctrl_nodes;
 
 struct ctrl {
     struct api_ctx api;
@@ -79,6 +80,7 @@ struct ctrl {
     uint64_t writes, write_errors;
 
     struct ctrl_sched *s;
+    struct ctrl_nodes *nodes;
 };
 
 /* ---- cache ---- */
@@ -125,5 +127,6 @@ void ctrl_sched_evict(struct ctrl *c, const char *wl_key, const char *reason,
                       const char *message);
 void ctrl_jobs_pass(struct ctrl *c);
 void ctrl_nodes_pass(struct ctrl *c);
+void ctrl_nodes_free(struct ctrl_nodes *n);
 
 #endif

@@ -10,10 +10,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "ctrl/ctrl_int.h"
 
 #define UNREACHABLE "node.kubernetes.io/unreachable"
+#define BAD_NODE    "muster.dev/bad-node"
+#define BAD_WINDOW_NS (600 * 1000000000LL) /* failures counted over 10 minutes */
+#define BAD_FAILURES 3                      /* from at least 2 workloads */
+
+/* Recent pod failures per node, for the bad-node rule. */
+struct nodefail {
+    char *node;
+    int64_t at[BAD_FAILURES];
+    char wl[BAD_FAILURES][128];
+    int n; /* ring position */
+};
+
+struct ctrl_nodes {
+    struct map counted;  /* pod uid -> 1: failures already counted */
+    struct map fails;    /* node -> struct nodefail * */
+    char **keys;         /* owned keys of counted */
+    size_t nkeys, cap;
+};
+
+void ctrl_nodes_free(struct ctrl_nodes *n)
+{
+    if (!n)
+        return;
+    size_t it = 0;
+    struct map_entry *e;
+    while ((e = map_next(&n->fails, &it))) {
+        struct nodefail *f = e->val.ptr;
+        free(f->node);
+        free(f);
+    }
+    map_release(&n->fails);
+    map_release(&n->counted);
+    for (size_t i = 0; i < n->nkeys; i++)
+        free(n->keys[i]);
+    free(n->keys);
+    free(n);
+}
 
 static bool has_taint(json_t *node, const char *key)
 {
@@ -105,8 +143,87 @@ static void lose_pods(struct ctrl *c, const char *node)
     }
 }
 
+/* A pod failed on its node (its command, not a lost node or an eviction): a node
+ * where pods of at least two workloads failed BAD_FAILURES times within
+ * BAD_WINDOW_NS is tainted muster.dev/bad-node:NoSchedule and avoided until
+ * someone removes the taint. */
+static void count_failures(struct ctrl *c)
+{
+    struct ctrl_nodes *st = c->nodes;
+    size_t it = 0;
+    struct cobj *p;
+    while ((p = ctrl_next(c, CK_POD, &it))) {
+        const char *ph = ctrl_str(p->j, "status.phase");
+        const char *node = ctrl_str(p->j, "spec.nodeName");
+        const char *uid = ctrl_str(p->j, "metadata.uid");
+        const char *why = ctrl_str(p->j, "status.reason");
+        if (!ph || strcmp(ph, "Failed") != 0 || !node || !uid ||
+            (why && (strcmp(why, "NodeLost") == 0 || strcmp(why, "Evicted") == 0 ||
+                     strcmp(why, "Preempted") == 0)) ||
+            map_get(&st->counted, uid, strlen(uid)))
+            continue;
+        if (st->nkeys == st->cap) {
+            st->cap = st->cap ? 2 * st->cap : 64;
+            st->keys = xreallocarray(st->keys, st->cap, sizeof *st->keys);
+        }
+        char *k = xstrdup(uid);
+        st->keys[st->nkeys++] = k;
+        bool found;
+        map_put(&st->counted, k, strlen(k), &found)->u64 = 1;
+        union map_val *v = map_get(&st->fails, node, strlen(node));
+        if (!v) {
+            struct nodefail *nf = xcalloc(1, sizeof *nf);
+            nf->node = xstrdup(node); /* the map keeps this pointer as its key */
+            v = map_put(&st->fails, nf->node, strlen(nf->node), &found);
+            v->ptr = nf;
+        }
+        struct nodefail *f = v->ptr;
+        const char *wl = ctrl_annotation(p->j, "muster.dev/workload");
+        f->at[f->n % BAD_FAILURES] = c->now;
+        snprintf(f->wl[f->n % BAD_FAILURES], sizeof f->wl[0], "%s", wl ? wl : p->name);
+        f->n++;
+        if (f->n < BAD_FAILURES)
+            continue;
+        bool recent = true, distinct = false;
+        for (int i = 0; i < BAD_FAILURES; i++) {
+            recent = recent && c->now - f->at[i] <= BAD_WINDOW_NS;
+            distinct = distinct || strcmp(f->wl[i], f->wl[0]) != 0;
+        }
+        struct cobj *n = ctrl_get(c, CK_NODE, NULL, node);
+        if (!recent || !distinct || !n || has_taint(n->j, BAD_NODE))
+            continue;
+        json_t *taints = json_deep_copy(ctrl_path(n->j, "spec.taints"));
+        if (!json_is_array(taints)) {
+            json_decref(taints);
+            taints = json_array();
+        }
+        char ts[40];
+        ctrl_time(c, ts, sizeof ts);
+        json_array_append_new(taints, json_pack("{s:s,s:s,s:s,s:s}", "key", BAD_NODE, "value",
+                                                "true", "effect", "NoSchedule", "timeAdded", ts));
+        char dd[400], path[600], msg[400];
+        snprintf(dd, sizeof dd, "badnode/%s", n->key);
+        snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+        ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                    json_pack("{s:{s:o}}", "spec", "taints", taints));
+        snprintf(msg, sizeof msg,
+                 "%d pods of different workloads failed on this node within %d minutes; tainted "
+                 "%s:NoSchedule (remove the taint once the node is fixed)",
+                 BAD_FAILURES, (int)(BAD_WINDOW_NS / 60000000000LL), BAD_NODE);
+        log_warn("ctrl: node %s: %s", node, msg);
+        ctrl_event(c, "Node", "v1", n->j, "Warning", "BadNode", msg);
+    }
+}
+
 void ctrl_nodes_pass(struct ctrl *c)
 {
+    if (!c->nodes) {
+        c->nodes = xcalloc(1, sizeof *c->nodes);
+        map_init(&c->nodes->counted, MAP_KEY_STR);
+        map_init(&c->nodes->fails, MAP_KEY_STR);
+    }
+    if (c->pods_dirty)
+        count_failures(c);
     size_t it = 0;
     struct cobj *l;
     while ((l = ctrl_next(c, CK_LEASE, &it))) {

@@ -113,5 +113,25 @@ if [ "$on_n1" -gt 0 ]; then
     evicted() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | grep -q NodeFailure; }
     wait_for "b evicted for the node failure" evicted
 fi
+
+# Bad node: pods of three workloads fail on n2 within minutes -> tainted and avoided.
+for i in 1 2 3; do
+    kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: flaky-$i
+  namespace: default
+  annotations: {muster.dev/workload: w$i}
+spec:
+  nodeName: n2
+  containers: [{name: c, image: busybox}]
+YAML
+    kubectl patch pod "flaky-$i" --subresource=status --type=merge \
+        -p '{"status":{"phase":"Failed","reason":"Error"}}' > /dev/null
+done
+tainted() { kubectl get node n2 -o jsonpath='{.spec.taints[*].key}' | grep -q muster.dev/bad-node; }
+wait_for "n2 tainted as a bad node" tainted
+kubectl get events -o jsonpath='{.items[*].reason}' | grep -q BadNode || fail "no BadNode event"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 echo ok
