@@ -152,6 +152,46 @@ static void test_gang_all_or_nothing(void **state)
     adm_destroy(a);
 }
 
+/* adm_admit_placed: an admitted workload comes back exactly where it was (a
+ * restarted scheduler reading the store), later workloads go around it, and a
+ * pod whose GPUs are taken already is dropped rather than doubly placed. */
+static void test_admit_placed(void **state)
+{
+    (void)state;
+    struct adm_config cfg = {0};
+    struct err e = {0};
+    /* 2 nodes of 4 GPUs; queue c can use the pool's 5. */
+    struct adm *a = tree(&cfg, 2, 4);
+    int64_t w = add(a, "ns/w", "b", 0, 0, 2, 2, 0);
+    /* Both pods on node-1: GPUs 2,3 and 0,1 (an order the engine would not pick). */
+    struct adm_fixed_pod fp[2] = {{.podset = 0, .node = "node-1", .ngpu = 2, .gpu = {2, 3}},
+                                  {.podset = 0, .node = "node-1", .ngpu = 2, .gpu = {0, 1}}};
+    uint32_t dropped = 9;
+    ok(adm_admit_placed(a, (uint32_t)w, NULL, fp, 2, 0, &dropped, &e), &e);
+    assert_int_equal(dropped, 0);
+    const struct adm_wl *ww = adm_workload(a, (uint32_t)w);
+    assert_int_equal(ww->state, ADM_ADMITTED);
+    assert_int_equal(ww->npods, 2);
+    assert_string_equal(adm_node_name(a, ww->pods[0].node), "node-1");
+    assert_int_equal(ww->pods[0].p.gpu[0], 2);
+    assert_int_equal(ww->pods[1].p.gpu[0], 0);
+    /* node-1 is full: the next pod goes to node-0. */
+    int64_t x = add(a, "ns/x", "b", 0, 1, 1, 1, 0);
+    adm_settle(a, 1);
+    const struct adm_wl *xw = adm_workload(a, (uint32_t)x);
+    assert_int_equal(xw->state, ADM_ADMITTED);
+    assert_string_equal(adm_node_name(a, xw->pods[0].node), "node-0");
+    /* A second workload claiming node-1's GPU 3 again: that pod is dropped; one on
+     * a node that does not exist is dropped too. */
+    int64_t y = add(a, "ns/y", "a", 0, 2, 2, 1, 0);
+    struct adm_fixed_pod fy[2] = {{.podset = 0, .node = "node-1", .ngpu = 1, .gpu = {3}},
+                                  {.podset = 0, .node = "gone", .ngpu = 1, .gpu = {0}}};
+    ok(adm_admit_placed(a, (uint32_t)y, NULL, fy, 2, 2, &dropped, &e), &e);
+    assert_int_equal(dropped, 2);
+    assert_int_equal(adm_workload(a, (uint32_t)y)->npods, 0);
+    adm_destroy(a);
+}
+
 static void test_bad_and_oversized_workloads(void **state)
 {
     (void)state;
@@ -277,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quota_arithmetic),
         cmocka_unit_test(test_gang_all_or_nothing),
+        cmocka_unit_test(test_admit_placed),
         cmocka_unit_test(test_bad_and_oversized_workloads),
         cmocka_unit_test(test_random_books_and_determinism),
     };
