@@ -33,16 +33,6 @@ spec:
 YAML
 }
 
-# wait_for DESCRIPTION COMMAND...: retries for up to 10 s.
-wait_for() {
-    local what=$1
-    shift
-    for _ in $(seq 100); do
-        if "$@" > /dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for $what"
-}
 bound_pods() { # job: prints "pod node gpus rank" for its bound pods
     kubectl get pods -l "batch.kubernetes.io/job-name=$1" -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.metadata.annotations.muster\.dev/gpus} {.metadata.annotations.muster\.dev/rank}{"\n"}{end}' | awk 'NF == 4'
 }

@@ -7,24 +7,35 @@ bin=${MUSTER_BIN:?MUSTER_BIN not set}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-${P_tmpdir:-/var/tmp}}/muster-e2e.XXXXXX")
 server_pid=
+agent_pids=()
 e2e_cleanup() {
+    for a in "${agent_pids[@]}"; do kill "$a" 2>/dev/null || true; done
+    for a in "${agent_pids[@]}"; do wait "$a" 2>/dev/null || true; done
+    # Whatever the agents ran (and left behind when killed) works in $tmp.
+    for p in /proc/[0-9]*; do
+        case $(readlink "$p/cwd" 2>/dev/null) in "$tmp"/*) kill -9 "${p#/proc/}" 2>/dev/null || true ;; esac
+    done
     if [ -n "$server_pid" ]; then
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
     # A sanitizer report from the server (ASan build) fails the test.
     local rc=0
-    if [ -f "$tmp/server.log" ] && grep -q 'Sanitizer' "$tmp/server.log"; then
-        cat "$tmp/server.log"
-        rc=1
-    fi
+    for log in "$tmp/server.log" "$tmp"/agents/*.log; do
+        if [ -f "$log" ] && grep -q 'Sanitizer' "$log"; then
+            cat "$log"
+            rc=1
+        fi
+    done
     [ -n "${E2E_KEEP_LOG:-}" ] && cp "$tmp/server.log" "$E2E_KEEP_LOG"
     rm -rf "$tmp"
     [ $rc = 0 ] || exit 1
 }
 trap e2e_cleanup EXIT
 
+E2E_SERVER_ARGS=()
 e2e_start() { # [--store memory|sqlite]
+    E2E_SERVER_ARGS=("$@")
     mkdir -p "$tmp/data"
     "$bin" server --data-dir "$tmp/data" --listen 127.0.0.1:0 --port-file "$tmp/port" "$@" \
         2> "$tmp/server.log" &
@@ -55,3 +66,47 @@ expect_code() {
 }
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# e2e_restart [--kill]: stops the server (SIGKILL with --kill, else SIGTERM) and
+# starts it again on the same data directory and port.
+e2e_restart() {
+    if [ "${1:-}" = --kill ]; then kill -9 "$server_pid"; else kill "$server_pid"; fi
+    wait "$server_pid" 2>/dev/null || true
+    cat "$tmp/server.log" >> "$tmp/server.log.old"
+    rm -f "$tmp/port"
+    "$bin" server --data-dir "$tmp/data" --listen "127.0.0.1:$port" --port-file "$tmp/port" \
+        "${E2E_SERVER_ARGS[@]}" 2> "$tmp/server.log" &
+    server_pid=$!
+    for _ in $(seq 200); do
+        [ -s "$tmp/port" ] && return 0
+        sleep 0.05
+    done
+    cat "$tmp/server.log"
+    fail "the server did not restart"
+}
+
+# agent_start NAME GPUS LABELS [args...]: starts a node agent for node NAME with
+# declared GPUs (e.g. 4xH100-80GB); its pid is left in agent_pid. Its log is
+# $tmp/agents/NAME.log, its data directory $tmp/agents/NAME.
+agent_start() {
+    local name=$1 gpus=$2 labels=$3
+    shift 3
+    mkdir -p "$tmp/agents/$name"
+    "$bin" agent --server "$url" --name "$name" --gpus "$gpus" --labels "$labels" \
+        --data-dir "$tmp/agents/$name" "$@" >> "$tmp/agents/$name.log" 2>&1 &
+    agent_pid=$!
+    agent_pids+=("$agent_pid")
+}
+
+# wait_for DESCRIPTION COMMAND...: retries COMMAND every 0.1 s for up to
+# E2E_WAIT seconds (default 20).
+wait_for() {
+    local what=$1
+    shift
+    local n=$(( ${E2E_WAIT:-20} * 10 ))
+    for _ in $(seq "$n"); do
+        if "$@" > /dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for $what"
+}

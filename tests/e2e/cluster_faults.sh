@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Faults with real agents: kill -9 an agent in the middle of a gang -> its node
+# goes NotReady when its Lease expires and the gang restarts elsewhere, as a whole;
+# kill -9 the server while Jobs run -> after the restart nothing is lost, no pod
+# is bound twice and no GPU is given to two pods (invariants over the whole store).
+source "$(dirname "$0")/lib.sh"
+e2e_start
+kubectl apply -f "$here/testdata/agents-queues.yaml" > /dev/null
+lease=3
+declare -A pid_of
+for n in n0 n1 n2; do
+    agent_start "$n" 4xH100-80GB "kubernetes.io/hostname=$n" --lease-seconds "$lease"
+    pid_of[$n]=$agent_pid
+done
+ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
+wait_for "3 Ready nodes" ready_nodes 3
+
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: gang
+  namespace: default
+  labels: {kueue.x-k8s.io/queue-name: q}
+spec:
+  parallelism: 2
+  completions: 2
+  completionMode: Indexed
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: main
+        image: busybox
+        command: ["/bin/sh", "-c", "while true; do sleep 0.2; done"]
+        resources:
+          requests: {cpu: "1", memory: 1Gi, nvidia.com/gpu: "4"}
+YAML
+running_nodes() { kubectl get pods -l batch.kubernetes.io/job-name=gang --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort; }
+two_running() { [ "$(running_nodes | wc -l)" = 2 ]; }
+E2E_WAIT=30 wait_for "the gang running" two_running
+victim=$(running_nodes | head -1)
+kill -9 "${pid_of[$victim]}"
+t0=$(date +%s.%N)
+# The gang comes back, whole, on the two live nodes.
+not_on_victim() { two_running && ! running_nodes | grep -qx "$victim"; }
+E2E_WAIT=40 wait_for "the gang restarted off $victim" not_on_victim
+t1=$(date +%s.%N)
+elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+echo "gang restarted off $victim in $elapsed s (lease $lease s)"
+[ "$(kubectl get node "$victim" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ] \
+    || fail "$victim not NotReady"
+wl=$(kubectl get workloads -o name | grep job-gang-)
+kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | grep -q NodeFailure \
+    || fail "no NodeFailure eviction"
+# Within the lease timeout plus one cycle (and the first requeue backoff of 1 s),
+# with room for a loaded CI machine.
+awk -v e="$elapsed" -v l="$lease" 'BEGIN {exit !(e < l + 8)}' || fail "restart took $elapsed s"
+/usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
+
+# kill -9 the server while the gang runs and a second Job waits.
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: second
+  namespace: default
+  labels: {kueue.x-k8s.io/queue-name: q}
+spec:
+  parallelism: 1
+  completions: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: ["/bin/sh", "-c", "sleep 1"]
+        resources:
+          requests: {cpu: "1", memory: 1Gi, nvidia.com/gpu: "4"}
+YAML
+before=$(kubectl get pods -l batch.kubernetes.io/job-name=gang --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.metadata.name}={.spec.nodeName}/{.metadata.annotations.muster\.dev/gpus}{"\n"}{end}' | sort)
+e2e_restart --kill
+sleep 2
+after=$(kubectl get pods -l batch.kubernetes.io/job-name=gang --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.metadata.name}={.spec.nodeName}/{.metadata.annotations.muster\.dev/gpus}{"\n"}{end}' | sort)
+[ "$before" = "$after" ] || fail "the running gang changed across the restart: '$before' vs '$after'"
+kubectl get job second > /dev/null || fail "job second lost"
+/usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants after restart: $(cat "$tmp/inv")"
+# Quota: 8 GPUs, the gang holds 8: second waits, then runs once the gang is deleted.
+kubectl delete job gang > /dev/null
+complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | grep -q True; }
+E2E_WAIT=40 wait_for "second to complete after the restart" complete second
+/usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants at the end: $(cat "$tmp/inv")"
+echo ok
