@@ -4,6 +4,7 @@
 # kill -9 the server while Jobs run -> after the restart nothing is lost, no pod
 # is bound twice and no GPU is given to two pods (invariants over the whole store).
 source "$(dirname "$0")/lib.sh"
+e2e_need_agent
 e2e_start
 kubectl apply -f "$here/testdata/agents-queues.yaml" > /dev/null
 lease=3

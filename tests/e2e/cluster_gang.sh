@@ -6,6 +6,7 @@
 # the low pods get SIGTERM, the low Job is requeued and resumes when the high one
 # is done.
 source "$(dirname "$0")/lib.sh"
+e2e_need_agent
 e2e_start
 kubectl apply -f "$here/testdata/agents-queues.yaml" > /dev/null
 for n in n0 n1; do

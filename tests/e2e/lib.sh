@@ -85,6 +85,11 @@ e2e_restart() {
     fail "the server did not restart"
 }
 
+# e2e_need_agent: skips the test (exit 77) when this build has no `muster agent`.
+e2e_need_agent() {
+    "$bin" agent --help > /dev/null 2>&1 || { echo "SKIP: this muster has no agent"; exit 77; }
+}
+
 # agent_start NAME GPUS LABELS [args...]: starts a node agent for node NAME with
 # declared GPUs (e.g. 4xH100-80GB); its pid is left in agent_pid. Its log is
 # $tmp/agents/NAME.log, its data directory $tmp/agents/NAME.
