@@ -18,6 +18,10 @@ int cli_server(int argc, char **argv);
 int cli_kubeconfig(int argc, char **argv);
 int cli_up(int argc, char **argv);
 
+/* Splits --listen HOST:PORT into host (size bytes) and port, printing why to
+ * stderr (prefixed by cmd) and returning -1 when it is malformed. */
+int cli_parse_listen(const char *cmd, const char *listen, char *host, size_t size, int *port);
+
 /* Writes a kubeconfig for the server at URL (an http URL without quotes). */
 void cli_write_kubeconfig(FILE *f, const char *server);
 

@@ -28,6 +28,25 @@ static void usage(FILE *f)
                "--fair-sharing and --backfill turn on those admission policies.\n");
 }
 
+int cli_parse_listen(const char *cmd, const char *listen, char *host, size_t size, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= size) {
+        fprintf(stderr, "%s: --listen wants HOST:PORT, got '%s'\n", cmd, listen);
+        return -1;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || p < 0 || p > 65535) {
+        fprintf(stderr, "%s: bad port in --listen '%s'\n", cmd, listen);
+        return -1;
+    }
+    *port = (int)p;
+    return 0;
+}
+
 int cli_server(int argc, char **argv)
 {
     const char *dir = NULL, *listen = "127.0.0.1:6443", *backend = "sqlite", *port_file = NULL;
@@ -80,19 +99,9 @@ int cli_server(int argc, char **argv)
         }
     }
     char host[64];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host) {
-        fprintf(stderr, "muster server: --listen wants HOST:PORT, got '%s'\n", listen);
+    int port;
+    if (cli_parse_listen("muster server", listen, host, sizeof host, &port))
         return 2;
-    }
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        fprintf(stderr, "muster server: bad port in --listen '%s'\n", listen);
-        return 2;
-    }
     struct err e;
     struct store *st;
     if (!strcmp(backend, "memory")) {
@@ -127,7 +136,7 @@ int cli_server(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct api_server_opts o = {.host = host, .port = (int)port};
+    struct api_server_opts o = {.host = host, .port = port};
     struct api_server *srv = api_server_start(&o, st, &e);
     if (!srv) {
         fprintf(stderr, "muster server: %s\n", e.msg);

@@ -223,14 +223,9 @@ int cli_up(int argc, char **argv)
         return 2;
     }
     char host[64];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host) {
-        fprintf(stderr, "muster up: --listen wants HOST:PORT, got '%s'\n", listen);
+    int port;
+    if (cli_parse_listen("muster up", listen, host, sizeof host, &port))
         return 2;
-    }
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    int port = atoi(colon + 1);
     char store_dir[4096], agents_dir[4096];
     snprintf(store_dir, sizeof store_dir, "%s/store", dir);
     snprintf(agents_dir, sizeof agents_dir, "%s/agents", dir);
