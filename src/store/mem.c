@@ -6,10 +6,13 @@
  * STORE_DELETED last version means the key is absent now). Keys are found by a
  * hash map (get) and kept in byte order by a skip list (list by prefix, paging).
  *
- * History: a ring of every version with revision in (compact_rev, rev], one per
- * revision, so the version of revision r sits at index r - compact_rev - 1 and a
- * watch from the past starts with a subscript. The ring holds at most `history`
- * versions; a write that would pass that compacts the oldest away.
+ * History: a ring of every version with revision in (compact_rev, rev], in
+ * revision order. Written through the store API, revisions are dense (one per
+ * revision, so the version of revision r sits at index r - compact_rev - 1); as
+ * the etcd backend's mirror (store__mem_mirror), they are etcd's and may have
+ * gaps (writes outside the mirrored prefix), so a watch from the past finds its
+ * start by binary search either way. The ring holds at most `history` versions;
+ * a write that would pass that compacts the oldest away.
  *
  * A version is one allocation, referenced by its key's list, the ring, each
  * watcher that queued it and each reader holding it.
@@ -18,6 +21,12 @@
  * publication take it exclusively, so publication is in revision order; get,
  * list and the start of a watch (history replay plus registration, atomic with
  * respect to publication) take it shared.
+ *
+ * The mirror (the etcd backend's watch cache) is this same store with three more
+ * entry points (store_int.h): store__mem_apply takes a change that etcd committed
+ * at its own revision, store__mem_advance moves the revision past writes outside
+ * the mirrored keys, and store__mem_reset replaces the whole state after a
+ * re-list. It publishes into its owner's hub.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -160,6 +169,20 @@ static struct store_kv *hist_at(struct mem *m, size_t i)
     return m->hist[(m->hist_head + i) % m->hist_cap];
 }
 
+/* The index of the first version in the ring with revision > rev. */
+static size_t hist_after(struct mem *m, int64_t rev)
+{
+    size_t lo = 0, hi = m->hist_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hist_at(m, mid)->mod_rev <= rev)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Keeps only the versions of k still needed at revisions >= c: the newest one
  * at or before c (unless it is a deletion) and every later one. */
 static void prune(struct mem *m, struct mkey *k, int64_t c)
@@ -195,7 +218,14 @@ static void compact_locked(struct mem *m, int64_t c)
         store_kv_unref(kv);
     }
     m->compact_rev = c;
-    assert((int64_t)m->hist_len == m->rev - m->compact_rev);
+    assert((int64_t)m->hist_len <= m->rev - m->compact_rev);
+}
+
+/* Compacts the oldest versions away while the ring holds more than `history`. */
+static void trim_locked(struct mem *m)
+{
+    if ((int64_t)m->hist_len > m->history)
+        compact_locked(m, hist_at(m, m->hist_len - (size_t)m->history - 1)->mod_rev);
 }
 
 /* --- ops --- */
@@ -268,6 +298,21 @@ out:
     return rc;
 }
 
+/* Makes kv (whose reference it takes) the latest version of its key k (NULL:
+ * a key not seen yet) at revision kv->mod_rev, records it in the history and
+ * publishes it. */
+static void commit_locked(struct mem *m, struct mkey *k, struct store_kv *kv)
+{
+    assert(kv->mod_rev > m->rev);
+    m->rev = kv->mod_rev;
+    if (!k)
+        k = sl_insert(m, kv->key, kv->key_len);
+    vec_push(&k->vers, kv); /* the list takes the first reference */
+    hist_push(m, kv);
+    store__hub_publish(m->base.hub, kv);
+    trim_locked(m);
+}
+
 static int mem_write(struct store *s, const struct store__op *op, struct store_kv **out,
                      struct err *e)
 {
@@ -304,16 +349,9 @@ static int mem_write(struct store *s, const struct store__op *op, struct store_k
             kv = store__kv_new(op->key, op->key_len, cur->value, cur->value_len, cur->create_rev,
                                m->rev + 1, STORE_DELETED);
     }
-    m->rev++;
     m->writes++;
-    if (!k)
-        k = sl_insert(m, op->key, op->key_len);
-    vec_push(&k->vers, kv); /* the list takes the first reference */
-    hist_push(m, kv);
-    store__hub_publish(m->base.hub, kv);
+    commit_locked(m, k, kv);
     *out = store_kv_ref(kv);
-    if (m->rev - m->compact_rev > m->history)
-        compact_locked(m, m->rev - m->history);
 out:
     pthread_rwlock_unlock(&m->lock);
     return rc;
@@ -338,7 +376,7 @@ static int mem_watch(struct store *s, struct store_watch *w, int64_t from_rev, s
                   from, m->compact_rev);
         goto out;
     }
-    for (size_t i = (size_t)(from - m->compact_rev); i < m->hist_len; i++) {
+    for (size_t i = hist_after(m, from); i < m->hist_len; i++) {
         struct store_kv *kv = hist_at(m, i);
         if (store__has_prefix(kv->key, kv->key_len, prefix, plen) && !store__watch_push(w, kv))
             break;
@@ -386,9 +424,10 @@ static void mem_stats(struct store *s, struct store_stats *st)
     pthread_rwlock_unlock(&m->lock);
 }
 
-static void mem_close(struct store *s)
+/* Drops every key, version and the history; called with the write lock held
+ * (or with the store no longer shared). */
+static void drop_all_locked(struct mem *m)
 {
-    struct mem *m = (struct mem *)s;
     for (struct mkey *k = m->head->next[0], *next; k; k = next) {
         next = k->next[0];
         for (size_t i = 0; i < k->vers.len; i++)
@@ -397,9 +436,19 @@ static void mem_close(struct store *s)
         free(k->key);
         free(k);
     }
-    free(m->head);
+    memset(m->head->next, 0, SL_LEVELS * sizeof m->head->next[0]);
+    m->levels = 1;
+    map_release(&m->keys);
     for (size_t i = 0; i < m->hist_len; i++)
         store_kv_unref(hist_at(m, i));
+    m->hist_head = m->hist_len = 0;
+}
+
+static void mem_close(struct store *s)
+{
+    struct mem *m = (struct mem *)s;
+    drop_all_locked(m);
+    free(m->head);
     free(m->hist);
     map_release(&m->keys);
     pthread_rwlock_destroy(&m->lock);
@@ -419,11 +468,11 @@ static const struct store__ops mem_ops = {
     .close = mem_close,
 };
 
-struct store *store_open_mem(const struct store_mem_opts *o)
+static struct mem *mem_new(struct store__hub *hub, int64_t history)
 {
     struct mem *m = xcalloc(1, sizeof *m);
     m->base.ops = &mem_ops;
-    m->base.hub = store__hub_create();
+    m->base.hub = hub;
     pthread_rwlockattr_t a;
     pthread_rwlockattr_init(&a);
     pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -434,6 +483,100 @@ struct store *store_open_mem(const struct store_mem_opts *o)
     m->head->levels = SL_LEVELS;
     m->levels = 1;
     rng_seed(&m->rng, 0x5eed);
-    m->history = o && o->history > 0 ? o->history : MEM_DEFAULT_HISTORY;
-    return &m->base;
+    m->history = history > 0 ? history : MEM_DEFAULT_HISTORY;
+    return m;
+}
+
+struct store *store_open_mem(const struct store_mem_opts *o)
+{
+    return &mem_new(store__hub_create(), o ? o->history : 0)->base;
+}
+
+/* --- the mirror --- */
+
+struct store *store__mem_mirror(struct store__hub *hub, int64_t history)
+{
+    return &mem_new(hub, history)->base;
+}
+
+int store__mem_apply(struct store *s, struct store_kv *kv, struct err *e)
+{
+    struct mem *m = (struct mem *)s;
+    int rc = 0;
+    pthread_rwlock_wrlock(&m->lock);
+    union map_val *v = map_get(&m->keys, kv->key, kv->key_len);
+    struct mkey *k = v ? v->ptr : NULL;
+    struct store_kv *cur = latest(k);
+    if (kv->mod_rev <= m->rev) {
+        rc = errf(e, STORE_EINVAL,
+                  "mirror: %s at revision %" PRId64 " is not after the mirror's revision %" PRId64,
+                  kv->key, kv->mod_rev, m->rev);
+    } else if (kv->type == STORE_DELETED) {
+        if (!cur) {
+            rc = errf(e, STORE_ENOTFOUND,
+                      "mirror: deletion of %s at revision %" PRId64
+                      ", which the mirror does not have",
+                      kv->key, kv->mod_rev);
+        } else {
+            /* The deletion carries the last value, which etcd's event does not. */
+            struct store_kv *del = store__kv_new(cur->key, cur->key_len, cur->value, cur->value_len,
+                                                 cur->create_rev, kv->mod_rev, STORE_DELETED);
+            store_kv_unref(kv);
+            kv = del;
+        }
+    } else if ((kv->type == STORE_ADDED) != !cur || (cur && cur->create_rev != kv->create_rev)) {
+        rc = errf(e, STORE_ECONFLICT,
+                  "mirror: %s of %s at revision %" PRId64 " (created at %" PRId64
+                  ") does not follow the mirror's %s",
+                  kv->type == STORE_ADDED ? "creation" : "update", kv->key, kv->mod_rev,
+                  kv->create_rev, cur ? "live version" : "absent key");
+    }
+    if (rc)
+        store_kv_unref(kv);
+    else
+        commit_locked(m, k, kv);
+    pthread_rwlock_unlock(&m->lock);
+    return rc;
+}
+
+struct store_kv *store__mem_version(struct store *s, const char *key, size_t key_len,
+                                    int64_t mod_rev)
+{
+    struct mem *m = (struct mem *)s;
+    struct store_kv *kv = NULL;
+    pthread_rwlock_rdlock(&m->lock);
+    union map_val *v = map_get(&m->keys, key, key_len);
+    struct mkey *k = v ? v->ptr : NULL;
+    for (size_t i = k ? k->vers.len : 0; i > 0 && !kv; i--)
+        if (k->vers.v[i - 1]->mod_rev == mod_rev)
+            kv = store_kv_ref(k->vers.v[i - 1]);
+    pthread_rwlock_unlock(&m->lock);
+    return kv;
+}
+
+void store__mem_advance(struct store *s, int64_t rev)
+{
+    struct mem *m = (struct mem *)s;
+    pthread_rwlock_wrlock(&m->lock);
+    if (rev > m->rev)
+        m->rev = rev;
+    pthread_rwlock_unlock(&m->lock);
+}
+
+void store__mem_reset(struct store *s, int64_t rev, struct store_list *l)
+{
+    struct mem *m = (struct mem *)s;
+    pthread_rwlock_wrlock(&m->lock);
+    store__hub_cancel_all(m->base.hub, STORE_ECOMPACTED);
+    drop_all_locked(m);
+    m->rev = m->compact_rev = rev;
+    for (size_t i = 0; i < l->len; i++) {
+        struct store_kv *kv = l->items[i];
+        assert(kv->mod_rev <= rev && kv->type != STORE_DELETED);
+        assert(!map_get(&m->keys, kv->key, kv->key_len));
+        struct mkey *k = sl_insert(m, kv->key, kv->key_len);
+        vec_push(&k->vers, kv);
+    }
+    l->len = 0; /* the references moved into the keys */
+    pthread_rwlock_unlock(&m->lock);
 }

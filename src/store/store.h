@@ -144,15 +144,28 @@ struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts 
 
 struct store_etcd_opts {
     long timeout_ms; /* per request to etcd; 0 means 10000 */
+    /* Versions of history the watch cache keeps in memory (lists at older
+     * revisions, watches from the past; older ones fail with STORE_ECOMPACTED)
+     * and reads back from etcd at open. 0 means 100000. */
+    int64_t history;
 };
 
 /* Opens a store kept in etcd v3 (3.4 or later) through its JSON gateway at
  * endpoint ("http://127.0.0.1:2379", or "host:port"). Store key k is etcd key
  * prefix + k (prefix may be NULL or "": no prefix). The store's revision is
- * etcd's minus one (etcd's first write is its revision 2). Revisions are dense
- * only while nothing else writes to that etcd; history and compaction are
- * etcd's, so they survive a restart of either side. o may be NULL. Returns the
- * store, or NULL with e filled (STORE_EIO when etcd cannot be reached). */
+ * etcd's minus one (etcd's first write is its revision 2); revisions are dense
+ * only while nothing else writes to that etcd.
+ *
+ * Reads come from a watch cache: an in-memory mirror of the keys under the
+ * prefix, filled at open and kept current by one etcd watch. Gets and lists at
+ * the latest revision are consistent (linearizable): each asks etcd for its
+ * current revision and answers from the mirror once the mirror has reached it,
+ * so a read sees every write acknowledged before it started, by this server or
+ * any other sharing the etcd. Writes go to etcd and return once the mirror (and
+ * every watcher) has their event. History is the mirror's: the last `history`
+ * versions, read back from etcd's own history at open where etcd still has it.
+ * o may be NULL. Returns the store, or NULL with e filled (STORE_EIO when etcd
+ * cannot be reached). */
 struct store *store_open_etcd(const char *endpoint, const char *prefix,
                               const struct store_etcd_opts *o, struct err *e);
 
@@ -225,6 +238,12 @@ struct store_stats {
     int64_t commits; /* backend transactions for them (writes/commits: the batching) */
     int64_t watchers;
     int64_t watch_cancelled; /* watchers cancelled for falling behind */
+    /* etcd only (0 elsewhere): re-reads of the whole prefix into the watch cache
+     * after its etcd watch could not be resumed (compacted, or etcd went back),
+     * and latest-revision reads that the cache could not serve in time and that
+     * went to etcd directly. */
+    int64_t resyncs;
+    int64_t reads_direct;
 };
 void store_stats(struct store *s, struct store_stats *st);
 

@@ -1,5 +1,6 @@
 /*
- * store internals shared by the backends (store.c, watch.c, mem.c, sqlite.c).
+ * store internals shared by the backends (store.c, watch.c, mem.c, sqlite.c,
+ * etcd.c).
  * Nothing outside src/store includes this.
  *
  * The common layer (store.c) validates arguments, turns continue tokens into
@@ -96,5 +97,43 @@ const char *store__watch_prefix(const struct store_watch *w, size_t *len);
 bool store__watch_push(struct store_watch *w, struct store_kv *kv);
 
 void store__hub_counts(struct store__hub *h, int64_t *watchers, int64_t *cancelled);
+
+/* Cancels every registered watcher with code (each keeps what it had queued,
+ * then reports the code) and unregisters it. */
+void store__hub_cancel_all(struct store__hub *h, int code);
+
+/* --- the memory backend as a mirror (mem.c), the etcd backend's watch cache ---
+ *
+ * A mirror is a memory store whose revisions come from elsewhere: changes arrive
+ * already committed, each at its own revision, with gaps where writes fell
+ * outside the mirrored keys. Its reads, lists (at any revision it holds),
+ * watches and compaction are the memory store's own ops. It publishes into hub,
+ * which its owner created, shares (as s->hub) and closes; the mirror is freed
+ * with its ops->close, which leaves the hub alone. */
+struct store *store__mem_mirror(struct store__hub *hub, int64_t history);
+
+/* Applies one committed change and publishes it. kv (whose reference it takes)
+ * is the new version for STORE_ADDED and STORE_MODIFIED; for STORE_DELETED only
+ * its key and mod_rev count, and the deletion is made from the key's latest
+ * version (its value and create_rev). Returns -1 with e filled when kv does not
+ * follow the mirror's state: a revision not after the mirror's, a deletion or
+ * update of a key it does not have, a creation of one it has. */
+int store__mem_apply(struct store *s, struct store_kv *kv, struct err *e);
+
+/* The version of key made at mod_rev (a reference the caller unrefs), or NULL
+ * when the mirror does not hold it (compacted, or never seen). */
+struct store_kv *store__mem_version(struct store *s, const char *key, size_t key_len,
+                                    int64_t mod_rev);
+
+/* Moves the mirror's revision to rev (if later) without a change: the writes in
+ * between were outside the mirrored keys. */
+void store__mem_advance(struct store *s, int64_t rev);
+
+/* Replaces the mirror's state with the live versions in l (in key order, each
+ * at a revision <= rev; their references move into the mirror and l is left
+ * empty) at revision rev, with no history before it (compact_rev = rev). Every
+ * watcher is cancelled with STORE_ECOMPACTED first: the changes it would have
+ * needed are unknown, so its client must re-list. */
+void store__mem_reset(struct store *s, int64_t rev, struct store_list *l);
 
 #endif

@@ -96,17 +96,22 @@ static void cancel_locked(struct store_watch *w, int code)
         w->notify(w->arg);
 }
 
-void store__hub_close(struct store__hub *h)
+void store__hub_cancel_all(struct store__hub *h, int code)
 {
     pthread_mutex_lock(&h->mu);
     while (h->head) {
         struct store_watch *w = h->head;
         pthread_mutex_lock(&w->mu);
-        cancel_locked(w, STORE_ECLOSED);
+        cancel_locked(w, code);
         pthread_mutex_unlock(&w->mu);
         unlink_watch(h, w);
     }
     pthread_mutex_unlock(&h->mu);
+}
+
+void store__hub_close(struct store__hub *h)
+{
+    store__hub_cancel_all(h, STORE_ECLOSED);
     hub_unref(h);
 }
 
@@ -260,7 +265,9 @@ int store_watch_next(struct store_watch *w, int64_t timeout_ns, struct store_kv 
     } else if (w->cancel) {
         rc = errf(e, w->cancel, "watch %s: %s", w->prefix,
                   w->cancel == STORE_EOVERFLOW ? "cancelled: the watcher fell behind by its cap"
-                                               : "the store was closed");
+                  : w->cancel == STORE_ECOMPACTED
+                      ? "cancelled: the store re-read its state and lost the history; re-list"
+                      : "the store was closed");
     }
     pthread_mutex_unlock(&w->mu);
     return rc;

@@ -18,7 +18,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -101,6 +103,28 @@ static void etcd_stop(struct fixture *f)
     f->etcd = 0;
 }
 
+/* Opens a store on the etcd of f through port (the etcd's, or a proxy's),
+ * retrying for 10 s while etcd starts. */
+static struct store *etcd_connect(struct fixture *f, int port, const char *log)
+{
+    char client[64];
+    snprintf(client, sizeof client, "http://127.0.0.1:%d", port);
+    struct store_etcd_opts o = {.timeout_ms = 5000};
+    struct err e = {0};
+    for (int i = 0; i < 200; i++) { /* 10 s */
+        struct store *s = store_open_etcd(client, "/muster", &o, &e);
+        if (s)
+            return s;
+        if (f->etcd > 0 && waitpid(f->etcd, NULL, WNOHANG) == f->etcd) {
+            f->etcd = 0;
+            fail_msg("etcd exited at start; see %s", log);
+        }
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    fail_msg("etcd at %s not ready in 10 s: %s", client, e.msg);
+    return NULL;
+}
+
 /* Starts etcd on f->dir/etcd and waits until a store can open on it. */
 static struct store *open_etcd(struct fixture *f)
 {
@@ -131,20 +155,7 @@ static struct store *open_etcd(struct fixture *f)
         _exit(127);
     }
     f->etcd = pid;
-    struct store_etcd_opts o = {.timeout_ms = 5000};
-    struct err e = {0};
-    for (int i = 0; i < 200; i++) { /* 10 s */
-        struct store *s = store_open_etcd(client, "/muster", &o, &e);
-        if (s)
-            return s;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            f->etcd = 0;
-            fail_msg("etcd exited at start; see %s", log);
-        }
-        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-    }
-    fail_msg("etcd at %s not ready in 10 s: %s", client, e.msg);
-    return NULL;
+    return etcd_connect(f, f->client_port, log);
 }
 
 static const struct backend backends[] = {
@@ -958,6 +969,306 @@ static void case_mem_window(struct fixture *f)
     store_list_release(&l);
 }
 
+/* --- the etcd watch cache: several servers, broken watches --- */
+
+/* A TCP proxy in front of etcd that the test can cut: while down it closes every
+ * connection it carries and every new one at once, as a network partition
+ * between one server and etcd would. One thread, poll, blocking writes (the
+ * peers are etcd and libcurl, which both read). */
+enum { PROXY_MAX = 64 };
+
+struct proxy {
+    int lfd, port, upstream;
+    int wake[2]; /* the test writes a byte after changing `down` */
+    _Atomic bool down, quit;
+    _Atomic int acks; /* commands the thread has carried out */
+    int pairs[PROXY_MAX][2];
+    int npairs;
+    pthread_t th;
+};
+
+static void proxy_drop(struct proxy *p, int i)
+{
+    close(p->pairs[i][0]);
+    close(p->pairs[i][1]);
+    p->pairs[i][0] = p->pairs[--p->npairs][0];
+    p->pairs[i][1] = p->pairs[p->npairs][1];
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    while (!atomic_load(&p->quit)) {
+        struct pollfd fds[2 + 2 * PROXY_MAX];
+        fds[0] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+        fds[1] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
+        for (int i = 0; i < p->npairs; i++) {
+            fds[2 + 2 * i] = (struct pollfd){.fd = p->pairs[i][0], .events = POLLIN};
+            fds[3 + 2 * i] = (struct pollfd){.fd = p->pairs[i][1], .events = POLLIN};
+        }
+        int npairs = p->npairs;
+        if (poll(fds, (nfds_t)(2 + 2 * npairs), 1000) <= 0)
+            continue;
+        if (fds[1].revents) {
+            char c;
+            if (read(p->wake[0], &c, 1) == 1) {
+                if (atomic_load(&p->down))
+                    while (p->npairs)
+                        proxy_drop(p, 0);
+                atomic_fetch_add(&p->acks, 1);
+            }
+            continue; /* the pairs changed */
+        }
+        if (fds[0].revents) {
+            int c = accept(p->lfd, NULL, NULL);
+            if (c >= 0 && (atomic_load(&p->down) || p->npairs == PROXY_MAX)) {
+                close(c);
+            } else if (c >= 0) {
+                int u = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = {.sin_family = AF_INET,
+                                        .sin_port = htons((uint16_t)p->upstream),
+                                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                if (connect(u, (struct sockaddr *)&a, sizeof a)) {
+                    close(u);
+                    close(c);
+                } else {
+                    p->pairs[p->npairs][0] = c;
+                    p->pairs[p->npairs][1] = u;
+                    p->npairs++;
+                }
+            }
+        }
+        for (int i = npairs - 1; i >= 0; i--)
+            for (int side = 0; side < 2; side++) {
+                if (!fds[2 + 2 * i + side].revents)
+                    continue;
+                char buf[65536];
+                ssize_t n = read(p->pairs[i][side], buf, sizeof buf);
+                bool ok = n > 0;
+                for (ssize_t off = 0; ok && off < n;) {
+                    ssize_t w = write(p->pairs[i][!side], buf + off, (size_t)(n - off));
+                    ok = w > 0;
+                    off += ok ? w : 0;
+                }
+                if (!ok) {
+                    proxy_drop(p, i);
+                    break;
+                }
+            }
+    }
+    while (p->npairs)
+        proxy_drop(p, 0);
+    return NULL;
+}
+
+static void proxy_start(struct proxy *p, int upstream)
+{
+    memset(p, 0, sizeof *p);
+    p->upstream = upstream;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(p->lfd, 64), 0);
+    assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &n), 0);
+    p->port = ntohs(a.sin_port);
+    assert_int_equal(pipe(p->wake), 0);
+    assert_int_equal(pthread_create(&p->th, NULL, proxy_main, p), 0);
+}
+
+/* Cuts (down) or restores the proxy, and waits until the thread has. */
+static void proxy_set(struct proxy *p, bool down)
+{
+    int acks = atomic_load(&p->acks);
+    atomic_store(&p->down, down);
+    assert_int_equal(write(p->wake[1], "x", 1), 1);
+    while (atomic_load(&p->acks) == acks)
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+}
+
+static void proxy_stop(struct proxy *p)
+{
+    atomic_store(&p->quit, true);
+    assert_int_equal(write(p->wake[1], "x", 1), 1);
+    pthread_join(p->th, NULL);
+    close(p->lfd);
+    close(p->wake[0]);
+    close(p->wake[1]);
+}
+
+static bool is_etcd(struct fixture *f)
+{
+    return !strcmp(f->b->name, "etcd");
+}
+
+/* A write acknowledged by one server is in the next read on another: gets and
+ * lists at the latest revision are consistent, not merely eventually so. */
+static void case_cross_server(struct fixture *f)
+{
+    if (!is_etcd(f))
+        skip();
+    struct store *s1 = f->s, *s2 = etcd_connect(f, f->client_port, "etcd.log");
+    struct err e = {0};
+    struct store_watch *w = store_watch(s1, "/x/", 0, NULL, &e);
+    assert_non_null(w);
+    char key[32], val[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(key, sizeof key, "/x/k%02d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        int64_t r = create(s2, key, val);
+        assert_int_equal(get_is(s1, key, val), r);
+        struct store_list l;
+        assert_int_equal(store_list(s1, "/x/", NULL, &l, &e), 0);
+        assert_true(l.rev >= r);
+        assert_int_equal(l.len, (size_t)(i - i / 3 + 1));
+        assert_string_equal(l.items[l.len - 1]->key, key);
+        store_list_release(&l);
+        next_is(w, STORE_ADDED, key, val, r);
+        /* and back: an update on the first server, read on the second */
+        int64_t r2 = update(s1, key, "again", r);
+        assert_int_equal(get_is(s2, key, "again"), r2);
+        next_is(w, STORE_MODIFIED, key, "again", r2);
+        if (i % 3 == 2) {
+            int64_t r3 = delete (s2, key);
+            get_is(s1, key, NULL);
+            next_is(w, STORE_DELETED, key, "again", r3);
+        }
+    }
+    next_none(w);
+    store_watch_destroy(w);
+    struct store_stats st;
+    store_stats(s1, &st);
+    assert_int_equal(st.reads_direct, 0); /* every read came from the cache */
+    assert_int_equal(st.resyncs, 0);
+    store_close(s2);
+}
+
+struct ryw_thread {
+    struct store *a, *b;
+    int id;
+};
+
+/* Writes on one server and reads on the other, back and forth. */
+static void *ryw_main(void *arg)
+{
+    struct ryw_thread *t = arg;
+    char key[32], val[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "/y/t%d/k%02d", t->id, i);
+        snprintf(val, sizeof val, "%d.%d", t->id, i);
+        int64_t r = create(t->a, key, val);
+        assert_int_equal(get_is(t->b, key, val), r);
+        int64_t r2 = update(t->b, key, "2", r);
+        assert_int_equal(get_is(t->a, key, "2"), r2);
+    }
+    return NULL;
+}
+
+static void case_cross_server_concurrent(struct fixture *f)
+{
+    if (!is_etcd(f))
+        skip();
+    struct store *s2 = etcd_connect(f, f->client_port, "etcd.log");
+    struct ryw_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct ryw_thread){.a = i % 2 ? f->s : s2, .b = i % 2 ? s2 : f->s, .id = i};
+        pthread_create(&th[i], NULL, ryw_main, &t[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    struct store_list l1, l2;
+    struct err e = {0};
+    assert_int_equal(store_list(f->s, "/y/", NULL, &l1, &e), 0);
+    assert_int_equal(store_list(s2, "/y/", NULL, &l2, &e), 0);
+    assert_int_equal(l1.len, 160);
+    assert_int_equal(l2.len, 160);
+    store_list_release(&l1);
+    store_list_release(&l2);
+    store_close(s2);
+}
+
+/* Waits up to 10 s for w's cancellation; returns its code. */
+static int cancel_code(struct store_watch *w)
+{
+    for (int i = 0; i < 100; i++) {
+        struct store_kv *ev = NULL;
+        struct err e = {0};
+        int rc = store_watch_next(w, 100 * 1000 * 1000LL, &ev, &e);
+        store_kv_unref(ev);
+        if (rc < 0) {
+            if (e.code == STORE_ECOMPACTED)
+                assert_non_null(strstr(e.msg, "re-list"));
+            return e.code;
+        }
+    }
+    return 0;
+}
+
+/* The watch of a server cut off from etcd resumes where it stopped when etcd
+ * still has the changes it missed, and re-reads everything (cancelling its
+ * watchers, whose clients must re-list) when etcd compacted them away. */
+static void case_watch_break_resync(struct fixture *f)
+{
+    if (!is_etcd(f))
+        skip();
+    struct proxy p;
+    proxy_start(&p, f->client_port);
+    struct store *s1 = etcd_connect(f, p.port, "etcd.log"), *s2 = f->s;
+    struct err e = {0};
+    struct store_kv *kv = NULL;
+    create(s1, "/r/a", "a1");
+    create(s1, "/r/b", "b1");
+    struct store_watch *w = store_watch(s1, "/r/", 0, NULL, &e);
+    assert_non_null(w);
+
+    /* 1. cut, changes elsewhere, restored: resumed, nothing lost */
+    proxy_set(&p, true);
+    int64_t r1 = update(s2, "/r/a", "a2", 0);
+    int64_t r2 = create(s2, "/r/c", "c1");
+    /* cut off, a consistent read refuses rather than serve what may be stale */
+    assert_int_equal(store_get(s1, "/r/a", &kv, &e), -1);
+    assert_int_equal(e.code, STORE_EIO);
+    proxy_set(&p, false);
+    next_is(w, STORE_MODIFIED, "/r/a", "a2", r1);
+    next_is(w, STORE_ADDED, "/r/c", "c1", r2);
+    get_is(s1, "/r/a", "a2");
+    struct store_stats st;
+    store_stats(s1, &st);
+    assert_int_equal(st.resyncs, 0);
+
+    /* 2. cut, changes and a compaction past them: re-read, watchers cancelled */
+    proxy_set(&p, true);
+    update(s2, "/r/a", "a3", 0);
+    delete (s2, "/r/b");
+    int64_t r3 = create(s2, "/r/d", "d1");
+    assert_int_equal(store_compact(s2, r3, &e), 0);
+    proxy_set(&p, false);
+    assert_int_equal(cancel_code(w), STORE_ECOMPACTED);
+    store_watch_destroy(w);
+    store_stats(s1, &st);
+    assert_int_equal(st.resyncs, 1);
+    get_is(s1, "/r/a", "a3");
+    get_is(s1, "/r/b", NULL);
+    get_is(s1, "/r/d", "d1");
+    struct store_list l;
+    assert_int_equal(store_list(s1, "/r/", NULL, &l, &e), 0);
+    assert_int_equal(l.len, 3);
+    assert_true(l.rev >= r3);
+    store_list_release(&l);
+    assert_true(store_compacted_rev(s1) >= r3);
+    assert_null(store_watch(s1, "/r/", r1, NULL, &e));
+    assert_int_equal(e.code, STORE_ECOMPACTED);
+    /* and it goes on: live again */
+    w = store_watch(s1, "/r/", 0, NULL, &e);
+    assert_non_null(w);
+    int64_t r4 = create(s2, "/r/e", "e1");
+    next_is(w, STORE_ADDED, "/r/e", "e1", r4);
+    store_watch_destroy(w);
+    store_close(s1);
+    proxy_stop(&p);
+}
+
 /* --- the table --- */
 
 struct conformance_case {
@@ -977,6 +1288,9 @@ static const struct conformance_case cases[] = {
     {"restart", case_restart},
     {"shared_events", case_shared_events},
     {"mem_window", case_mem_window},
+    {"cross_server", case_cross_server},
+    {"cross_server_concurrent", case_cross_server_concurrent},
+    {"watch_break_resync", case_watch_break_resync},
 };
 
 enum { NCASES = sizeof cases / sizeof *cases, NBACKENDS = sizeof backends / sizeof *backends };
