@@ -40,10 +40,12 @@
  * current revision and replaces the mirror (store__mem_reset), cancelling every
  * watcher with STORE_ECOMPACTED so its client re-lists.
  *
- * Locks: pool_mu guards the idle handle pool; pub_mu guards pub (waiters sleep
- * on pub_cv). The mirror has its own lock, which is its publication lock; pub
- * moves only after the mirror has the events, so pub >= R means the mirror has
- * R. Nothing holds pub_mu while calling into the mirror.
+ * Locks: pool_mu guards the idle handle pool; pub_mu guards pub and the
+ * waiters, each asleep on its own condition variable until pub reaches its
+ * revision, so that an event wakes the writer waiting for it and not all of
+ * them (with 64 writers in flight a broadcast cost more than the HTTP). The mirror has its own
+ * lock, which is its publication lock; pub moves only after the mirror has the events, so pub >= R
+ * means the mirror has R. Nothing holds pub_mu while calling into the mirror.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -86,8 +88,8 @@ struct etcd {
 
     struct store *mirror; /* the watch cache, at store revisions */
     pthread_mutex_t pub_mu;
-    pthread_cond_t pub_cv;
-    int64_t pub; /* etcd revision the mirror has reached */
+    struct waiter *waiters; /* threads waiting for pub to reach a revision */
+    int64_t pub;            /* etcd revision the mirror has reached */
     _Atomic int64_t writes, resyncs, reads_direct;
 
     pthread_t th;
@@ -460,17 +462,39 @@ static int fill_read(struct etcd *d, int64_t at, struct store_list *out, int64_t
 
 /* --- the mirror's progress --- */
 
+/* A thread waiting in wait_mirror, on its own stack. */
+struct waiter {
+    int64_t rev;
+    pthread_cond_t cv;
+    struct waiter *next;
+    bool linked;
+};
+
 static void set_pub(struct etcd *d, int64_t rev)
 {
     pthread_mutex_lock(&d->pub_mu);
     d->pub = rev;
-    pthread_cond_broadcast(&d->pub_cv);
+    for (struct waiter **p = &d->waiters; *p;) {
+        struct waiter *w = *p;
+        if (w->rev <= rev) {
+            *p = w->next;
+            w->linked = false;
+            pthread_cond_signal(&w->cv);
+        } else {
+            p = &w->next;
+        }
+    }
     pthread_mutex_unlock(&d->pub_mu);
 }
 
 /* Waits at most ms until the mirror has reached etcd revision rev. */
 static bool wait_mirror(struct etcd *d, int64_t rev, long ms)
 {
+    pthread_mutex_lock(&d->pub_mu);
+    if (d->pub >= rev) {
+        pthread_mutex_unlock(&d->pub_mu);
+        return true;
+    }
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
@@ -479,11 +503,24 @@ static bool wait_mirror(struct etcd *d, int64_t rev, long ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000;
     }
-    pthread_mutex_lock(&d->pub_mu);
-    while (d->pub < rev && !pthread_cond_timedwait(&d->pub_cv, &d->pub_mu, &until))
+    struct waiter w = {.rev = rev, .next = d->waiters, .linked = true};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    d->waiters = &w;
+    while (w.linked && !pthread_cond_timedwait(&w.cv, &d->pub_mu, &until))
         ;
+    if (w.linked) { /* timed out */
+        struct waiter **p = &d->waiters;
+        while (*p != &w)
+            p = &(*p)->next;
+        *p = w.next;
+    }
     bool ok = d->pub >= rev;
     pthread_mutex_unlock(&d->pub_mu);
+    pthread_cond_destroy(&w.cv);
     return ok;
 }
 
@@ -935,7 +972,6 @@ static void etcd_free(struct etcd *d)
     curl_slist_free_all(d->hdr);
     pthread_mutex_destroy(&d->pool_mu);
     pthread_mutex_destroy(&d->pub_mu);
-    pthread_cond_destroy(&d->pub_cv);
     free(d->url);
     free(d->prefix);
     free(d);
@@ -1032,11 +1068,6 @@ struct store *store_open_etcd(const char *endpoint, const char *prefix,
     d->hdr = curl_slist_append(NULL, "Content-Type: application/json");
     pthread_mutex_init(&d->pool_mu, NULL);
     pthread_mutex_init(&d->pub_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->pub_cv, &ca);
-    pthread_condattr_destroy(&ca);
 
     /* Fill the mirror at the oldest revision whose history it will hold (etcd's
      * compaction, or `history` revisions back), so that watches from before
