@@ -135,13 +135,17 @@ int model__fields(struct model__dctx *c, json_t *obj, const char *const *allowed
         const char *const *a = allowed;
         while (*a && strcmp(*a, key) != 0)
             a++;
-        if (!*a) {
-            if (c->plen)
-                return errf(c->e, EINVAL, "%s: unknown field \"%s.%s\"", c->desc, c->path, key);
-            return errf(c->e, EINVAL, "%s: unknown field \"%s\"", c->desc, key);
-        }
+        if (!*a)
+            return model__unknown_field(c, key);
     }
     return 0;
+}
+
+int model__unknown_field(struct model__dctx *c, const char *key)
+{
+    if (c->plen)
+        return errf(c->e, EINVAL, "%s: unknown field \"%s.%s\"", c->desc, c->path, key);
+    return errf(c->e, EINVAL, "%s: unknown field \"%s\"", c->desc, key);
 }
 
 /* Looks up key and checks its JSON type; *out is NULL when absent. */

@@ -1,14 +1,12 @@
 /*
- * decode_kueue: the kueue.x-k8s.io kinds, v1beta2 and v1beta1 into one set of
- * structs.
+ * decode_kueue: the kueue.x-k8s.io kinds into their structs.
  *
- * Where the versions differ the decoder reads each version's own field names
- * and values and converts, as Kueue's conversion webhooks do (see
- * docs/internals/model.md for the list): ClusterQueue spec.cohort ->
- * cohortName, Cohort spec.parent -> parentName, flavorFungibility Borrow /
- * Preempt -> MayStopSearch, Workload priorityClassSource + priorityClassName
- * -> priorityClassRef. Kueue's validation rules that are cheap to check here
- * are checked here, with the same limits Kueue's CRDs declare.
+ * The decoders read v1beta2 field names only: an object written in v1beta1
+ * (or v1alpha1) has been converted to v1beta2 by convert_kueue.c before it gets
+ * here, as Kueue's conversion webhook does, and c->ver still says which version
+ * was written, for the limits that differ by version. Kueue's validation rules
+ * that are cheap to check here are checked here, with the same limits Kueue's
+ * CRDs declare.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -281,18 +279,14 @@ static int decode_fungibility(struct model__dctx *c, json_t *spec,
     f->when_can_preempt = MODEL_FUNGIBILITY_TRY_NEXT_FLAVOR;
     size_t old = model__push(c, "flavorFungibility");
     static const char *const fields[] = {"whenCanBorrow", "whenCanPreempt", "preference", NULL};
-    /* Index 0 is MayStopSearch, 1 TryNextFlavor; v1beta1 spells 0 Borrow or
-     * Preempt (and recent v1beta1 releases also accept MayStopSearch). */
-    static const char *const v2_names[] = {"MayStopSearch", "TryNextFlavor", NULL};
-    static const char *const v1_borrow[] = {"Borrow", "TryNextFlavor", "MayStopSearch", NULL};
-    static const char *const v1_preempt[] = {"Preempt", "TryNextFlavor", "MayStopSearch", NULL};
+    /* v1beta1's Borrow and Preempt arrive converted to MayStopSearch. */
+    static const char *const names[] = {"MayStopSearch", "TryNextFlavor", NULL};
     static const char *const prefs[] = {"", "BorrowingOverPreemption", "PreemptionOverBorrowing",
                                         NULL};
-    bool v2 = c->ver == MODEL_API_V1BETA2;
     int b = 0, p = 1, pref = 0;
     if (model__fields(c, ff, fields) < 0 ||
-        model__get_enum(c, ff, "whenCanBorrow", v2 ? v2_names : v1_borrow, &b) < 0 ||
-        model__get_enum(c, ff, "whenCanPreempt", v2 ? v2_names : v1_preempt, &p) < 0 ||
+        model__get_enum(c, ff, "whenCanBorrow", names, &b) < 0 ||
+        model__get_enum(c, ff, "whenCanPreempt", names, &p) < 0 ||
         model__get_enum(c, ff, "preference", prefs, &pref) < 0)
         return -1;
     f->when_can_borrow =
@@ -347,18 +341,13 @@ static int decode_check_strategy(struct model__dctx *c, json_t *spec,
 int model__decode_cluster_queue(struct model__dctx *c, json_t *root, struct model_obj *o)
 {
     struct model_cluster_queue *cq = &o->u.cluster_queue;
-    bool v2 = c->ver == MODEL_API_V1BETA2;
     json_t *spec;
     if (model__fields(c, root, top_fields) < 0 ||
         model__get_object(c, root, "spec", &spec, false) < 0 ||
         opaque_object(c, root, "status") < 0)
         return -1;
     size_t old = model__push(c, "spec");
-    static const char *const v1_fields[] = {
-        "resourceGroups",    "cohort",      "queueingStrategy", "namespaceSelector",
-        "flavorFungibility", "preemption",  "admissionChecks",  "admissionChecksStrategy",
-        "stopPolicy",        "fairSharing", "admissionScope",   NULL};
-    static const char *const v2_fields[] = {"resourceGroups",
+    static const char *const fields[] = {"resourceGroups",
                                             "cohortName",
                                             "queueingStrategy",
                                             "namespaceSelector",
@@ -370,31 +359,25 @@ int model__decode_cluster_queue(struct model__dctx *c, json_t *root, struct mode
                                             "admissionScope",
                                             NULL};
     static const char *const strategies[] = {"BestEffortFIFO", "StrictFIFO", NULL};
-    const char *cohort_field = v2 ? "cohortName" : "cohort";
     int qs = 0, stop = 0;
-    if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
-        model__get_name(c, spec, cohort_field, &cq->cohort, false, model__check_dns_subdomain) < 0)
+    if (model__fields(c, spec, fields) < 0 ||
+        model__get_name(c, spec, "cohortName", &cq->cohort, false, model__check_dns_subdomain) < 0)
         return -1;
     if (cq->cohort && !*cq->cohort)
         cq->cohort = NULL;
-    char parent_field[32];
-    snprintf(parent_field, sizeof parent_field, "spec.%s", cohort_field);
+    /* The message names the field as written. */
+    const char *parent_field = c->ver == MODEL_API_V1BETA1 ? "spec.cohort" : "spec.cohortName";
     if (decode_groups(c, spec, &cq->groups, &cq->n_groups, cq->cohort != NULL, parent_field) < 0 ||
         model__get_enum(c, spec, "queueingStrategy", strategies, &qs) < 0 ||
         model__get_selector(c, spec, "namespaceSelector", &cq->namespace_selector) < 0 ||
         decode_fungibility(c, spec, &cq->flavor_fungibility) < 0 ||
-        decode_preemption(c, spec, &cq->preemption) < 0 ||
-        model__get_string_list(c, spec, "admissionChecks", &cq->admission_checks, 64, NULL, true) <
-            0 ||
-        decode_check_strategy(c, spec, cq) < 0 ||
+        decode_preemption(c, spec, &cq->preemption) < 0 || decode_check_strategy(c, spec, cq) < 0 ||
         model__get_enum(c, spec, "stopPolicy", stop_policies, &stop) < 0 ||
         decode_fair_sharing(c, spec, &cq->has_fair_sharing, &cq->fair_sharing_weight) < 0 ||
         opaque_object(c, spec, "admissionScope") < 0)
         return -1;
     cq->queueing_strategy = (enum model_queueing_strategy)qs;
     cq->stop_policy = (enum model_stop_policy)stop;
-    if (cq->admission_checks.len && model__field(spec, "admissionChecksStrategy"))
-        return model__fail(c, "admissionChecks and admissionChecksStrategy cannot both be set");
     model__pop(c, old);
     return 0;
 }
@@ -404,26 +387,22 @@ int model__decode_cluster_queue(struct model__dctx *c, json_t *root, struct mode
 int model__decode_cohort(struct model__dctx *c, json_t *root, struct model_obj *o)
 {
     struct model_cohort *co = &o->u.cohort;
-    bool v2 = c->ver == MODEL_API_V1BETA2;
     json_t *spec;
     if (model__fields(c, root, top_fields) < 0 ||
         model__get_object(c, root, "spec", &spec, false) < 0 ||
         opaque_object(c, root, "status") < 0)
         return -1;
     size_t old = model__push(c, "spec");
-    static const char *const v1_fields[] = {"parent", "resourceGroups", "fairSharing", NULL};
-    static const char *const v2_fields[] = {"parentName", "resourceGroups", "fairSharing", NULL};
-    const char *parent_field = v2 ? "parentName" : "parent";
-    if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
-        model__get_name(c, spec, parent_field, &co->parent, false, model__check_dns_subdomain) < 0)
+    static const char *const fields[] = {"parentName", "resourceGroups", "fairSharing", NULL};
+    if (model__fields(c, spec, fields) < 0 ||
+        model__get_name(c, spec, "parentName", &co->parent, false, model__check_dns_subdomain) < 0)
         return -1;
     if (co->parent && !*co->parent)
         co->parent = NULL;
     if (co->parent && strcmp(co->parent, o->meta.name) == 0)
-        return model__fail_at(c, parent_field, "a cohort cannot be its own parent");
-    char pf[32];
-    snprintf(pf, sizeof pf, "spec.%s", parent_field);
-    if (decode_groups(c, spec, &co->groups, &co->n_groups, co->parent != NULL, pf) < 0 ||
+        return model__fail_at(c, "parentName", "a cohort cannot be its own parent");
+    if (decode_groups(c, spec, &co->groups, &co->n_groups, co->parent != NULL, "spec.parentName") <
+            0 ||
         decode_fair_sharing(c, spec, &co->has_fair_sharing, &co->fair_sharing_weight) < 0)
         return -1;
     model__pop(c, old);
@@ -680,52 +659,28 @@ static int decode_pod_sets(struct model__dctx *c, json_t *spec, struct model_wor
 
 static int decode_priority(struct model__dctx *c, json_t *spec, struct model_workload *w)
 {
-    if (c->ver == MODEL_API_V1BETA2) {
-        json_t *ref;
-        if (model__get_object(c, spec, "priorityClassRef", &ref, false) < 0)
+    json_t *ref;
+    if (model__get_object(c, spec, "priorityClassRef", &ref, false) < 0)
+        return -1;
+    if (ref) {
+        size_t old = model__push(c, "priorityClassRef");
+        static const char *const fields[] = {"group", "kind", "name", NULL};
+        static const char *const groups[] = {"", "kueue.x-k8s.io", "scheduling.k8s.io", NULL};
+        static const char *const kinds[] = {"", "WorkloadPriorityClass", "PriorityClass", NULL};
+        int g = 0, k = 0;
+        if (model__fields(c, ref, fields) < 0 || model__get_enum(c, ref, "group", groups, &g) < 0 ||
+            model__get_enum(c, ref, "kind", kinds, &k) < 0 ||
+            model__get_name(c, ref, "name", &w->priority_class_name, true,
+                            model__check_dns_subdomain) < 0)
             return -1;
-        if (ref) {
-            size_t old = model__push(c, "priorityClassRef");
-            static const char *const fields[] = {"group", "kind", "name", NULL};
-            static const char *const groups[] = {"", "kueue.x-k8s.io", "scheduling.k8s.io", NULL};
-            static const char *const kinds[] = {"", "WorkloadPriorityClass", "PriorityClass", NULL};
-            int g = 0, k = 0;
-            if (model__fields(c, ref, fields) < 0 ||
-                model__get_enum(c, ref, "group", groups, &g) < 0 ||
-                model__get_enum(c, ref, "kind", kinds, &k) < 0 ||
-                model__get_name(c, ref, "name", &w->priority_class_name, true,
-                                model__check_dns_subdomain) < 0)
-                return -1;
-            if (!g)
-                return model__fail_at(c, "group", "required");
-            if (!k)
-                return model__fail_at(c, "kind", "required");
-            if (g != k)
-                return model__fail_at(c, "kind", "%s belongs to group %s", kinds[k], groups[k]);
-            w->priority_source =
-                g == 1 ? MODEL_PRIORITY_SOURCE_WORKLOAD : MODEL_PRIORITY_SOURCE_POD;
-            model__pop(c, old);
-        }
-    } else {
-        const char *src = NULL;
-        if (model__get_name(c, spec, "priorityClassName", &w->priority_class_name, false,
-                            model__check_dns_subdomain) < 0 ||
-            model__get_string(c, spec, "priorityClassSource", &src, false) < 0)
-            return -1;
-        if (src && !*src)
-            src = NULL;
-        if (src && strcmp(src, "kueue.x-k8s.io/workloadpriorityclass") == 0)
-            w->priority_source = MODEL_PRIORITY_SOURCE_WORKLOAD;
-        else if (src && strcmp(src, "scheduling.k8s.io/priorityclass") == 0)
-            w->priority_source = MODEL_PRIORITY_SOURCE_POD;
-        else if (src)
-            return model__fail_at(c, "priorityClassSource",
-                                  "unsupported value \"%.60s\": must be one of "
-                                  "kueue.x-k8s.io/workloadpriorityclass, "
-                                  "scheduling.k8s.io/priorityclass, \"\"",
-                                  src);
-        if (w->priority_class_name && !*w->priority_class_name)
-            w->priority_class_name = NULL;
+        if (!g)
+            return model__fail_at(c, "group", "required");
+        if (!k)
+            return model__fail_at(c, "kind", "required");
+        if (g != k)
+            return model__fail_at(c, "kind", "%s belongs to group %s", kinds[k], groups[k]);
+        w->priority_source = g == 1 ? MODEL_PRIORITY_SOURCE_WORKLOAD : MODEL_PRIORITY_SOURCE_POD;
+        model__pop(c, old);
     }
     return model__get_int32(c, spec, "priority", &w->priority, &w->has_priority);
 }
@@ -788,7 +743,6 @@ static int decode_admission(struct model__dctx *c, json_t *status, struct model_
 int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj *o)
 {
     struct model_workload *w = &o->u.workload;
-    bool v2 = c->ver == MODEL_API_V1BETA2;
     json_t *spec, *status;
     if (model__fields(c, root, top_fields) < 0 ||
         model__get_object(c, root, "spec", &spec, true) < 0 ||
@@ -796,19 +750,11 @@ int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj
         return -1;
 
     size_t old = model__push(c, "spec");
-    static const char *const v1_fields[] = {"podSets",
-                                            "queueName",
-                                            "priorityClassName",
-                                            "priority",
-                                            "priorityClassSource",
-                                            "active",
-                                            "maximumExecutionTimeSeconds",
-                                            NULL};
-    static const char *const v2_fields[] = {"podSets",  "queueName", "priorityClassRef",
-                                            "priority", "active",    "maximumExecutionTimeSeconds",
-                                            NULL};
+    static const char *const fields[] = {"podSets",  "queueName", "priorityClassRef",
+                                         "priority", "active",    "maximumExecutionTimeSeconds",
+                                         NULL};
     w->active = true;
-    if (model__fields(c, spec, v2 ? v2_fields : v1_fields) < 0 ||
+    if (model__fields(c, spec, fields) < 0 ||
         model__get_name(c, spec, "queueName", &w->queue_name, false, model__check_dns_subdomain) <
             0 ||
         decode_priority(c, spec, w) < 0 ||
@@ -829,7 +775,6 @@ int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj
                                                 "reclaimablePods",
                                                 "admissionChecks",
                                                 "resourceRequests",
-                                                "accumulatedPastExexcutionTimeSeconds",
                                                 "accumulatedPastExecutionTimeSeconds",
                                                 "schedulingStats",
                                                 "nominatedClusterNames",

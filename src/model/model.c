@@ -406,7 +406,22 @@ int model_decode_value(json_t *v, struct model_obj **out, struct err *e)
     o->api_version = api_version;
     if (decode_meta(&c, v, o->kind, &o->meta) < 0)
         goto fail;
-    if (kinds[o->kind].decode(&c, v, o) < 0)
+    /* Kueue's older versions are read as v1beta2 (convert_kueue.c); c.ver
+     * stays the version written, for the limits that differ by version. */
+    json_t *body = v;
+    if (!strcmp(kinds[o->kind].group, "kueue.x-k8s.io") && o->version != MODEL_API_V1BETA2) {
+        body = json_deep_copy(v);
+        if (model__kueue_convert(&c, body, kinds[o->kind].name, MODEL_API_V1BETA2) < 0) {
+            json_decref(body);
+            goto fail;
+        }
+    }
+    int rc = kinds[o->kind].decode(&c, body, o);
+    if (body != v) {
+        /* The structs point into the arena, not into body. */
+        json_decref(body);
+    }
+    if (rc < 0)
         goto fail;
     o->raw = json_incref(v);
     *out = o;

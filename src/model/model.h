@@ -5,8 +5,9 @@
  * Kinds: core/v1 Namespace and Node; scheduling.k8s.io/v1 PriorityClass; the
  * Kueue kinds ResourceFlavor, ClusterQueue, Cohort, LocalQueue,
  * WorkloadPriorityClass, Workload and Topology in kueue.x-k8s.io/v1beta2 and
- * v1beta1 (v1beta1 is converted into the same structs, as Kueue's conversion
- * webhooks do; Cohort and Topology are also read from v1alpha1); and
+ * v1beta1 (v1beta1 is first converted to v1beta2 by model_kueue_convert(), as
+ * Kueue's conversion webhook does; Cohort and Topology are also read from
+ * v1alpha1); and
  * muster.dev/v1alpha1 Scenario (docs/scenarios.md). A `v1 List` is flattened
  * into its items by the stream and JSON entry points.
  *
@@ -288,14 +289,14 @@ struct model_cluster_queue {
     struct model_flavor_fungibility flavor_fungibility;
     enum model_stop_policy stop_policy;
     bool has_fair_sharing;
-    int64_t fair_sharing_weight;               /* milli; default 1000 (weight 1) */
-    struct model_string_list admission_checks; /* v1beta1 only */
+    int64_t fair_sharing_weight; /* milli; default 1000 (weight 1) */
+    /* v1beta2 admissionChecksStrategy (v1beta1 admissionChecks are converted) */
     struct model_admission_check_rule *admission_check_rules;
     size_t n_admission_check_rules;
 };
 
 struct model_cohort {
-    const char *parent; /* v1beta1 spec.parent / v1beta2 spec.parentName; NULL if root */
+    const char *parent; /* spec.parentName (v1alpha1 spec.parent); NULL if root */
     struct model_resource_group *groups;
     size_t n_groups;
     bool has_fair_sharing;
@@ -525,6 +526,19 @@ bool model_kind_namespaced(enum model_kind k);
 /* Writes the object's key, "ns/name" for namespaced kinds or "name", snprintf
  * style. Returns the full length. */
 int model_obj_key(const struct model_obj *o, char *buf, size_t size);
+
+/* Converts obj, a kueue.x-k8s.io object in the version its apiVersion names
+ * (v1beta1 or v1beta2; Cohort and Topology also v1alpha1), in place into
+ * version to (MODEL_API_V1BETA1 or MODEL_API_V1BETA2), apiVersion included, as
+ * Kueue's conversion webhook does: renamed fields are moved, v1beta1's
+ * admissionChecks list becomes admissionChecksStrategy, topology assignments
+ * change between domains and slices, fields the target version lacks are
+ * dropped (docs/internals/model.md lists every difference). Objects of other
+ * groups, and objects already in version to, are left as they are. Returns 0,
+ * or -1 with e filled (EINVAL, `Kind "name": field: reason`, the decoder's
+ * wording) when the object cannot be converted: a v1beta1 object with a field
+ * only v1beta2 has is refused as an unknown field. */
+int model_kueue_convert(json_t *obj, enum model_api_version to, struct err *e);
 
 /* Parses an RFC 3339 timestamp ("2024-05-01T10:00:00Z", optional fraction,
  * "Z" or a +hh:mm offset) into ns since the Unix epoch. Returns 0, or -1 with

@@ -63,6 +63,9 @@ const char *model__type_name(const json_t *v);
  * be an object" when obj is not one. */
 int model__fields(struct model__dctx *c, json_t *obj, const char *const *allowed);
 
+/* Fails with `unknown field "<path>.<key>"`, the path being c's. */
+int model__unknown_field(struct model__dctx *c, const char *key);
+
 /* obj[key], or NULL when obj is NULL, the key is absent or its value null. */
 json_t *model__field(json_t *obj, const char *key);
 
@@ -141,6 +144,11 @@ int model__decode_workload_priority_class(struct model__dctx *c, json_t *root, s
 int model__decode_workload(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_topology(struct model__dctx *c, json_t *root, struct model_obj *o);
 int model__decode_scenario(struct model__dctx *c, json_t *root, struct model_obj *o);
+
+/* Converts root, a Kueue object of kind in another version, in place into
+ * version to (convert_kueue.c); errors name c's object and the field. */
+int model__kueue_convert(struct model__dctx *c, json_t *root, const char *kind,
+                         enum model_api_version to);
 
 /* Shared by Workload: a corev1.PodTemplateSpec. */
 int model__decode_pod_template(struct model__dctx *c, json_t *obj, const char *key,

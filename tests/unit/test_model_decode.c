@@ -225,7 +225,10 @@ static void test_cluster_queue_versions(void **state)
         "        lendingLimit: 4\n";
     struct model_obj *o = decode_one(v1);
     check_cq_full(o);
-    assert_int_equal(o->u.cluster_queue.admission_checks.len, 1);
+    /* v1beta1's admissionChecks list becomes v1beta2's strategy. */
+    assert_int_equal(o->u.cluster_queue.n_admission_check_rules, 1);
+    assert_string_equal(o->u.cluster_queue.admission_check_rules[0].name, "prov");
+    assert_int_equal(o->u.cluster_queue.admission_check_rules[0].on_flavors.len, 0);
     model_obj_free(o);
 
     static const char v2[] =
