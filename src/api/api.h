@@ -4,8 +4,10 @@
  * api_server_start() serves the store over HTTP with libmicrohttpd: discovery
  * (legacy and aggregated v2), /version, /healthz, /readyz, and the kinds of the
  * registry (api/registry.h) under /api/v1 and /apis/<group>/<version> with
- * create, get, list, update, delete, watch and the status and binding
- * subresources. docs/api.md describes what is served and how.
+ * create, get, list, update, patch, delete, deletecollection and watch, the
+ * status, binding and finalize subresources, and the namespace lifecycle
+ * (NamespaceLifecycle admission, a finalizer thread that empties namespaces
+ * being deleted). docs/api.md describes what is served and how.
  *
  * The HTTP layer is thin: it collects a request (headers, query, a body of at most
  * API_BODY_MAX bytes) into a struct api_req and hands it to api_handle(), which
@@ -51,6 +53,24 @@ int api_server_port(const struct api_server *srv);
 /* Ends open watches, stops the server and frees it. NULL is allowed. */
 void api_server_stop(struct api_server *srv);
 
+/* ---- namespaces ----------------------------------------------------------- */
+
+/* Creates the namespaces every cluster has (default, kube-system, kube-public,
+ * kube-node-lease) in store s where they are missing; what exists is left as
+ * it is, so it is safe on every start and from several servers sharing one
+ * store. api_server_start() calls it. Returns 0, or -1 with e filled. */
+int api_namespaces_init(struct store *s, struct err *e);
+
+struct api_ctx;
+
+/* One pass of the namespace finalizer: for every namespace being deleted,
+ * deletes what is in it (every namespaced kind) and, once nothing is left,
+ * removes its "kubernetes" finalizer and the namespace. The server runs it in a
+ * background thread, after a restart too; tests call it directly. Returns the
+ * number of namespaces still being deleted (objects held by finalizers), or -1
+ * with e filled. */
+int api_namespaces_finalize(struct api_ctx *ctx, struct err *e);
+
 /* ---- the request layer, independent of HTTP ----------------------------- */
 
 struct api_param {
@@ -63,6 +83,7 @@ struct api_req {
     const char *path;         /* decoded path, without the query */
     const char *accept;       /* Accept header, or NULL */
     const char *content_type; /* Content-Type header, or NULL */
+    const char *user_agent;   /* User-Agent header, or NULL (the default field manager) */
     const char *body;         /* NULL when none */
     size_t body_len;
     bool body_too_big; /* the body went past API_BODY_MAX and was dropped (413) */

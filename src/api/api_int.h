@@ -19,6 +19,7 @@
 #define API_EMEDIA     EPROTO     /* 415 UnsupportedMediaType */
 #define API_ENOPATH    ENOTDIR    /* 404 for a path nothing serves */
 #define API_ENOTACCEPT ENOTSUP    /* 406 NotAcceptable */
+#define API_EFORBIDDEN EACCES     /* 403 Forbidden (admission: a namespace being deleted) */
 
 /* What a request addresses, parsed from its path. */
 struct api_target {
@@ -56,9 +57,97 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
 void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
                 const char *prefix, struct api_resp *r);
 
+/* ---- the stored form and versions (stored.c) ---- */
+
 /* Appends the stored value v to out with metadata.resourceVersion set to rev (see
- * objects.c on the stored form). Returns 0, or -1 (E2BIG) past out's limit. */
+ * stored.c on the stored form). Returns 0, or -1 (E2BIG) past out's limit. */
 int api__write_obj(struct strbuf *out, const char *v, size_t len, int64_t rev);
+
+/* The current time as RFC 3339 ("2026-01-02T03:04:05Z"); a new random UUID. */
+void api__now_rfc3339(char *buf, size_t size);
+void api__new_uid(char *buf, size_t size);
+
+/* Whether objects of k are stored in another version than k's (kueue v1beta1,
+ * stored as v1beta2), so that what a request reads and writes is converted. */
+bool api__converts(const struct api_kind *k);
+
+/* Encodes obj, in k's version (not changed), into the stored form in the
+ * storage version. Returns the bytes (caller frees) and their length, or NULL
+ * with e filled (API_EINVALID) when obj cannot be converted. */
+char *api__encode_stored(const struct api_kind *k, json_t *obj, size_t *len, struct err *e);
+
+/* Parses the stored value of kv into a tree in k's version (k NULL: as stored)
+ * with metadata.resourceVersion set; NULL when it is not a JSON object. */
+json_t *api__decode_stored(const struct api_kind *k, const struct store_kv *kv);
+
+/* Appends kv as k's version sees it (a byte copy when no conversion). Returns 0,
+ * or -1 past out's limit. */
+int api__write_kv(struct strbuf *out, const struct api_kind *k, const struct store_kv *kv);
+
+/* Sets r to code with kv as k's version sees it; or with obj (any version)
+ * carrying resourceVersion rev (a dry run's reply). */
+void api__reply_kv(struct api_resp *r, int code, const struct api_kind *k,
+                   const struct store_kv *kv);
+void api__reply_obj(struct api_resp *r, int code, json_t *obj, int64_t rev);
+
+/* ---- shared by objects.c, delete.c and namespace.c ---- */
+
+/* Parses the body as one JSON object (strict: duplicate keys are an error);
+ * NULL with e filled (API_EBADREQ) otherwise. */
+json_t *api__parse_body(const struct api_req *req, bool strict, struct err *e);
+
+/* Whether finalizers hold obj: metadata.finalizers, and a namespace's
+ * spec.finalizers. */
+bool api__has_finalizers(json_t *obj);
+
+/* ---- DELETE (delete.c) ---- */
+
+/* DELETE of one object. An object that finalizers hold gets deletionTimestamp
+ * and the reply is the object; otherwise it is removed and the reply is the
+ * object (kinds with return_deleted) or a Status Success naming it, as
+ * Kubernetes answers. */
+void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
+                 struct api_resp *r);
+
+/* deletecollection: DELETE of the collection at prefix, with labelSelector and
+ * fieldSelector; each object is deleted as by api__delete. The reply is the
+ * list of the objects as they were, as Kubernetes answers. */
+void api__delete_collection(struct api_ctx *ctx, const struct api_req *req,
+                            const struct api_target *t, const char *prefix, struct api_resp *r);
+
+/* Deletes the object stored at key, whose version kv the caller read, as a
+ * DELETE does: finalizers hold it (deletionTimestamp set once; a namespace also
+ * gets status.phase Terminating), otherwise it is removed if its revision is
+ * still expect (0: kv's). *out (a reference the caller unrefs) is the result:
+ * the held object, or the deletion (type STORE_DELETED). Returns 0, or -1 with
+ * e filled (STORE_ECONFLICT when the object changed meanwhile). */
+int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *kv, int64_t expect,
+                   struct store_kv **out, struct err *e);
+
+/* ---- namespaces (namespace.c) ---- */
+
+/* NamespaceLifecycle admission of creating an object of kind k named name in
+ * namespace ns: 0 when k is cluster-scoped or the namespace exists and is not
+ * being deleted; otherwise -1 with r filled: 404 `namespaces "x" not found`,
+ * or 403 Forbidden while the namespace terminates. */
+int api__ns_admit(struct api_ctx *ctx, const struct api_kind *k, const char *ns, const char *name,
+                  struct api_resp *r);
+
+/* A namespace's server-set fields: on create (old NULL) spec.finalizers gets
+ * "kubernetes" and status.phase Active; on update spec.finalizers and status
+ * stay old's (finalize and status change them); both set the label
+ * kubernetes.io/metadata.name to the name. */
+void api__ns_prepare(json_t *obj, json_t *old);
+
+/* Whether the namespace named name may never be deleted (default, kube-system,
+ * kube-public). */
+bool api__ns_immortal(const char *name);
+
+/* The namespace finalizer: a thread that deletes the content of namespaces
+ * being deleted, then the namespaces (namespace.c). */
+struct api__ns_worker;
+struct api__ns_worker *api__ns_worker_start(struct api_ctx *ctx, struct err *e);
+void api__ns_worker_stop(struct api__ns_worker *w);
 
 /* ---- selectors (select.c) ---- */
 
@@ -86,6 +175,12 @@ bool api__selector_matches(const struct api_selector *s, bool field, json_t *obj
 
 /* Whether a field selector key is one this kind supports. */
 bool api__field_supported(const struct api_kind *k, const char *key);
+
+/* Parses the request's labelSelector and fieldSelector for kind k into ls and
+ * fs (which the caller releases, also after a failure). A field k does not
+ * support is API_EBADREQ, as Kubernetes answers. Returns 0 or -1. */
+int api__selectors(const struct api_req *req, const struct api_kind *k, struct api_selector *ls,
+                   struct api_selector *fs, struct err *e);
 
 /* Writes the store key for kind/ns/name into buf; returns its length, or -1 when
  * it would not fit. */

@@ -25,6 +25,7 @@
 struct api_server {
     struct MHD_Daemon *d;
     struct api_ctx ctx;
+    struct api__ns_worker *ns_worker; /* the namespace finalizer (namespace.c) */
     int port;
 };
 
@@ -203,6 +204,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .path = url,
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+        .user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"),
         .body = cn->body.len ? cn->body.buf : NULL,
         .body_len = cn->body.len,
         .body_too_big = cn->too_big,
@@ -238,6 +240,8 @@ struct api_server *api_server_start(const struct api_server_opts *o, struct stor
         errf(e, EINVAL, "listen address \"%s\" is not an IPv4 address", host);
         return NULL;
     }
+    if (api_namespaces_init(store, e) < 0)
+        return NULL;
     struct api_server *srv = xcalloc(1, sizeof *srv);
     srv->ctx.store = store;
     srv->d = MHD_start_daemon(
@@ -250,6 +254,12 @@ struct api_server *api_server_start(const struct api_server_opts *o, struct stor
         on_completed, srv, MHD_OPTION_END);
     if (!srv->d) {
         errf(e, EADDRINUSE, "cannot listen on %s:%d (in use, or not permitted)", host, o->port);
+        free(srv);
+        return NULL;
+    }
+    srv->ns_worker = api__ns_worker_start(&srv->ctx, e);
+    if (!srv->ns_worker) {
+        MHD_stop_daemon(srv->d);
         free(srv);
         return NULL;
     }
@@ -270,5 +280,6 @@ void api_server_stop(struct api_server *srv)
         return;
     srv->ctx.stopping = true;
     MHD_stop_daemon(srv->d);
+    api__ns_worker_stop(srv->ns_worker);
     free(srv);
 }

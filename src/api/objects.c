@@ -1,22 +1,13 @@
 /*
- * api/objects: create, get, list, update, delete and the status and binding
- * subresources, on the store.
- *
- * Stored form. An object is stored as compact JSON whose first bytes are always
- *
- *     {"metadata":{"resourceVersion":""
- *
- * because the resourceVersion is the store revision of the write, which is only
- * known once the write is done. Reads splice the version's mod_rev into that
- * placeholder (api__write_obj) without parsing the object, so a get, a list page
- * and a watch event are byte copies of the stored value plus a number.
+ * api/objects: create, get, list, update and patch, and the status, binding
+ * and finalize subresources, on the store. DELETE is delete.c's; the stored
+ * form and the version a request sees are stored.c's.
  */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "api/api_int.h"
@@ -25,22 +16,6 @@
 #include "base/alloc.h"
 #include "base/mtime.h"
 #include "model/model.h"
-
-static const char STORED_PREFIX[] = "{\"metadata\":{\"resourceVersion\":\"\"";
-
-int api__write_obj(struct strbuf *out, const char *v, size_t len, int64_t rev)
-{
-    size_t pl = sizeof STORED_PREFIX - 1;
-    if (len < pl || memcmp(v, STORED_PREFIX, pl))
-        return strbuf_add(out, v, len); /* not ours; serve as stored */
-    size_t mark = out->len;
-    if (strbuf_addf(out, "{\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"", rev) < 0 ||
-        strbuf_add(out, v + pl, len - pl) < 0) {
-        strbuf_truncate(out, mark);
-        return -1;
-    }
-    return 0;
-}
 
 int api__key(const struct api_kind *k, const char *ns, const char *name, char *buf, size_t size)
 {
@@ -76,29 +51,6 @@ static const char *meta_str(json_t *obj, const char *key)
     return json_string_value(json_object_get(meta_of(obj), key));
 }
 
-static void now_rfc3339(char *buf, size_t size)
-{
-    time_t t = (time_t)(mtime_wall_ns() / 1000000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void new_uid(char *buf, size_t size)
-{
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        uint64_t x = (uint64_t)mtime_now_ns() * 0x9e3779b97f4a7c15ull;
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)i;
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(buf, size, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 /* RFC 1123 subdomain (label: no dots, at most 63). */
 static bool dns_name(const char *s, bool label)
 {
@@ -113,51 +65,6 @@ static bool dns_name(const char *s, bool label)
             return false;
     }
     return true;
-}
-
-/* Encodes obj into the stored form (see the top of the file). */
-static char *encode_stored(json_t *obj, size_t *len)
-{
-    json_t *out = json_object();
-    json_t *md = json_object();
-    json_object_set_new(md, "resourceVersion", json_string(""));
-    const char *key;
-    json_t *v;
-    json_object_foreach(meta_of(obj), key, v)
-    {
-        if (strcmp(key, "resourceVersion"))
-            json_object_set(md, key, v);
-    }
-    json_object_set_new(out, "metadata", md);
-    json_object_foreach(obj, key, v)
-    {
-        if (strcmp(key, "metadata"))
-            json_object_set(out, key, v);
-    }
-    char *s = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-    *len = s ? strlen(s) : 0;
-    return s;
-}
-
-/* Parses a stored value into a tree with resourceVersion set. */
-static json_t *decode_stored(const struct store_kv *kv)
-{
-    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-    if (o && json_is_object(meta_of(o))) {
-        char rv[24];
-        snprintf(rv, sizeof rv, "%" PRId64, kv->mod_rev);
-        json_object_set_new(meta_of(o), "resourceVersion", json_string(rv));
-    }
-    return o;
-}
-
-static void reply_kv(struct api_resp *r, int code, const struct store_kv *kv)
-{
-    strbuf_reset(&r->body);
-    r->code = code;
-    r->content_type = "application/json";
-    api__write_obj(&r->body, kv->value, kv->value_len, kv->mod_rev);
 }
 
 /* Deletes the value at a model error path ("spec.a[2].b") from obj; false when
@@ -322,7 +229,7 @@ static int check_identity(const struct api_kind *k, const struct api_target *t, 
             return errf(e, API_EINVALID,
                         "metadata.name: Required value: name or generateName is required");
         char name[300], uid[40];
-        new_uid(uid, sizeof uid);
+        api__new_uid(uid, sizeof uid);
         snprintf(name, sizeof name, "%.247s%.5s", gen, uid);
         json_object_set_new(md, "name", json_string(name));
         jn = json_object_get(md, "name");
@@ -344,9 +251,20 @@ static int check_identity(const struct api_kind *k, const struct api_target *t, 
     return 0;
 }
 
-static bool has_finalizers(json_t *obj)
+bool api__has_finalizers(json_t *obj)
 {
-    return json_array_size(json_object_get(meta_of(obj), "finalizers")) > 0;
+    if (json_array_size(json_object_get(meta_of(obj), "finalizers")))
+        return true;
+    /* A namespace is also held by spec.finalizers ("kubernetes" until its
+     * content is gone: namespace.c). */
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    return kind && !strcmp(kind, "Namespace") &&
+           json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")) > 0;
+}
+
+json_t *api__parse_body(const struct api_req *req, bool strict, struct err *e)
+{
+    return parse_body(req, strict, e);
 }
 
 /* The parts of an object that are neither metadata nor status (for generation). */
@@ -390,7 +308,7 @@ static json_t *load_all(struct api_ctx *ctx, const char *prefix)
     if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)
         return a;
     for (size_t i = 0; i < l.len; i++) {
-        json_t *o = decode_stored(l.items[i]);
+        json_t *o = api__decode_stored(NULL, l.items[i]);
         if (o)
             json_array_append_new(a, o);
     }
@@ -446,7 +364,7 @@ static void do_get(struct api_ctx *ctx, const struct api_req *req, const struct 
         return api__fail(r, &e, &ref);
     if (wants_table(req)) {
         struct table_opts o;
-        json_t *one = json_array(), *obj = decode_stored(kv);
+        json_t *one = json_array(), *obj = api__decode_stored(t->kind, kv);
         if (obj)
             json_array_append_new(one, obj);
         if (table_opts_init(ctx, req, t->kind, &o, &e) < 0)
@@ -456,7 +374,7 @@ static void do_get(struct api_ctx *ctx, const struct api_req *req, const struct 
         json_decref(o.pods);
         json_decref(one);
     } else {
-        reply_kv(r, 200, kv);
+        api__reply_kv(r, 200, t->kind, kv);
     }
     store_kv_unref(kv);
 }
@@ -468,17 +386,8 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
     err_clear(&e);
     struct api_selector ls = {0}, fs = {0};
     struct store_list l = {0};
-    const char *lq = api_req_query(req, "labelSelector");
-    const char *fq = api_req_query(req, "fieldSelector");
-    if (api__selector_parse(lq, false, &ls, &e) < 0 || api__selector_parse(fq, true, &fs, &e) < 0)
+    if (api__selectors(req, t->kind, &ls, &fs, &e) < 0)
         goto fail;
-    for (size_t i = 0; i < fs.n; i++)
-        if (!api__field_supported(t->kind, fs.terms[i].key)) {
-            char q[128];
-            api_kind_qualified_resource(t->kind, q, sizeof q);
-            errf(&e, API_EBADREQ, "field label not supported: %s (for %s)", fs.terms[i].key, q);
-            goto fail;
-        }
     struct store_list_opts lo = {0};
     const char *lim = api_req_query(req, "limit");
     if (lim) {
@@ -534,7 +443,7 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
         o.continue_token = l.cont;
         json_t *objs = json_array();
         for (size_t i = 0; i < l.len; i++) {
-            json_t *obj = decode_stored(l.items[i]);
+            json_t *obj = api__decode_stored(t->kind, l.items[i]);
             if (obj && (!filter || (api__selector_matches(&ls, false, obj) &&
                                     api__selector_matches(&fs, true, obj))))
                 json_array_append(objs, obj);
@@ -559,7 +468,7 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
                 continue;
         }
         if ((!first && strbuf_addch(&r->body, ',') < 0) ||
-            api__write_obj(&r->body, kv->value, kv->value_len, kv->mod_rev) < 0) {
+            api__write_kv(&r->body, t->kind, kv) < 0) {
             errf(&e, STORE_ETOOBIG, "the list is larger than %zu bytes; use limit",
                  (size_t)API_RESPONSE_MAX);
             goto fail;
@@ -583,12 +492,34 @@ fail:
     api__fail(r, &e, &(struct api_obj_ref){t->kind, NULL});
 }
 
-/* The field manager of a write: ?fieldManager, or "unknown" (Kubernetes takes a
- * prefix of the User-Agent, which the request layer does not keep). */
-static const char *field_manager(const struct api_req *req)
+/* The field manager of a write, as kube-apiserver picks it: ?fieldManager,
+ * else the User-Agent up to its first '/' ("kubectl/v1.32.4 (linux/amd64) ..."
+ * gives "kubectl"), without unprintable characters and cut at 128 bytes (a
+ * whole UTF-8 character at a time); "unknown" when that leaves nothing. The
+ * name is written into buf (at least 129 bytes) when it comes from the
+ * User-Agent. */
+static const char *field_manager(const struct api_req *req, char *buf, size_t size)
 {
     const char *m = api_req_query(req, "fieldManager");
-    return m && *m ? m : "unknown";
+    if (m && *m)
+        return m;
+    size_t n = 0;
+    for (const unsigned char *u = (const unsigned char *)(req->user_agent ? req->user_agent : "");
+         *u && *u != '/';) {
+        size_t len = *u < 0x80 ? 1 : *u >= 0xf0 ? 4 : *u >= 0xe0 ? 3 : *u >= 0xc0 ? 2 : 1;
+        size_t have = strnlen((const char *)u, len);
+        if (*u < 0x20 || *u == 0x7f || (*u >= 0x80 && *u < 0xc0) || have < len) {
+            u++; /* a control byte, or a broken UTF-8 sequence: skipped */
+            continue;
+        }
+        if (n + len > 128 || n + len >= size)
+            break;
+        memcpy(buf + n, u, len);
+        n += len;
+        u += len;
+    }
+    buf[n] = 0;
+    return n ? buf : "unknown";
 }
 
 static bool dry_run(const struct api_req *req)
@@ -602,10 +533,11 @@ static bool dry_run(const struct api_req *req)
 static int record_update(const struct api_kind *k, const struct api_req *req, json_t *obj,
                          json_t *old, struct err *e)
 {
-    char av[128], ts[32];
+    char av[128], ts[32], mbuf[132];
     api_kind_api_version(k, av, sizeof av);
-    now_rfc3339(ts, sizeof ts);
-    if (patch_managed_update(obj, old, k->kind, field_manager(req), av, ts, e) < 0) {
+    api__now_rfc3339(ts, sizeof ts);
+    if (patch_managed_update(obj, old, k->kind, field_manager(req, mbuf, sizeof mbuf), av, ts, e) <
+        0) {
         e->code = API_EINVALID;
         return -1;
     }
@@ -623,14 +555,16 @@ static int create_obj(struct api_ctx *ctx, const struct api_req *req, const stru
     json_t *md = meta_of(obj);
     const char *name = json_string_value(json_object_get(md, "name"));
     char uid[40], ts[32], key[STORE_KEY_MAX];
-    new_uid(uid, sizeof uid);
-    now_rfc3339(ts, sizeof ts);
+    api__new_uid(uid, sizeof uid);
+    api__now_rfc3339(ts, sizeof ts);
     json_object_set_new(md, "uid", json_string(uid));
     json_object_set_new(md, "creationTimestamp", json_string(ts));
     json_object_set_new(md, "generation", json_integer(1));
     json_object_del(md, "resourceVersion");
     json_object_del(md, "deletionTimestamp");
     json_object_del(md, "deletionGracePeriodSeconds");
+    if (t->kind->model == MODEL_NAMESPACE)
+        api__ns_prepare(obj, NULL);
     /* Validation first: under Warn and Ignore it drops unknown fields, which
      * then own nothing. */
     if (model_check(t->kind, obj, fv, r, e) < 0)
@@ -643,19 +577,18 @@ static int create_obj(struct api_ctx *ctx, const struct api_req *req, const stru
     if (api__key(t->kind, t->ns, name, key, sizeof key) < 0)
         return errf(e, API_EINVALID, "metadata.name: Invalid value: too long");
     size_t len;
-    char *enc = encode_stored(obj, &len);
+    char *enc = api__encode_stored(t->kind, obj, &len, e);
+    if (!enc)
+        return -1;
     if (dry_run(req)) {
-        strbuf_reset(&r->body);
-        r->code = 201;
-        r->content_type = "application/json";
-        api__write_obj(&r->body, enc, len, 0);
+        api__reply_obj(r, 201, obj, 0);
     } else {
         struct store_kv *kv = NULL;
         if (store_create(ctx->store, key, enc, len, &kv, e) < 0) {
             free(enc);
             return -1;
         }
-        reply_kv(r, 201, kv);
+        api__reply_kv(r, 201, t->kind, kv);
         store_kv_unref(kv);
     }
     free(enc);
@@ -680,6 +613,10 @@ static void do_create(struct api_ctx *ctx, const struct api_req *req, const stru
         goto fail;
     snprintf(namebuf, sizeof namebuf, "%s", meta_str(obj, "name"));
     ref.name = namebuf;
+    if (api__ns_admit(ctx, t->kind, t->ns, namebuf, r) < 0) {
+        json_decref(obj); /* refused: r holds the Status */
+        return;
+    }
     if (create_obj(ctx, req, t, obj, fv, false, r, &e) < 0)
         goto fail;
     json_decref(obj);
@@ -706,24 +643,78 @@ static void keep_server_meta(json_t *obj, json_t *cur)
 
 /* Writes new over cur (expected revision rev), or deletes the key when new is
  * being deleted and has no finalizers left. Replies with the result. */
-static int write_back(struct api_ctx *ctx, const char *key, json_t *obj, int64_t rev, int code,
-                      struct api_resp *r, struct err *e)
+static int write_back(struct api_ctx *ctx, const struct api_kind *k, const char *key, json_t *obj,
+                      int64_t rev, int code, struct api_resp *r, struct err *e)
 {
     struct store_kv *kv = NULL;
-    if (meta_str(obj, "deletionTimestamp") && !has_finalizers(obj)) {
+    if (meta_str(obj, "deletionTimestamp") && !api__has_finalizers(obj)) {
         if (store_delete(ctx->store, key, rev, &kv, e) < 0)
             return -1;
     } else {
         size_t len;
-        char *enc = encode_stored(obj, &len);
+        char *enc = api__encode_stored(k, obj, &len, e);
+        if (!enc)
+            return -1;
         int rc = store_update(ctx->store, key, enc, len, rev, &kv, e);
         free(enc);
         if (rc < 0)
             return -1;
     }
-    reply_kv(r, code, kv);
+    api__reply_kv(r, code, k, kv);
     store_kv_unref(kv);
     return 0;
+}
+
+/* Makes obj, written through t over the stored object cur, the object to
+ * store: through a subresource only its part changes (status; a namespace's
+ * spec.finalizers for finalize), the rest is cur's, and managedFields are
+ * obj's when take_managed; through the main resource the stored status stays
+ * (for kinds with the status subresource), a namespace keeps what only the
+ * server and finalize change, and generation is bumped when the spec changed.
+ * Consumes obj; returns the object to store. */
+static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur, bool take_managed)
+{
+    if (t->sub == API_SUB_STATUS || t->sub == API_SUB_FINALIZE) {
+        json_t *next = json_deep_copy(cur);
+        if (t->sub == API_SUB_STATUS) {
+            json_t *st = json_object_get(obj, "status");
+            if (st)
+                json_object_set(next, "status", st);
+            else
+                json_object_del(next, "status");
+        } else {
+            json_t *spec = json_object_get(next, "spec");
+            if (!json_is_object(spec)) {
+                spec = json_object();
+                json_object_set_new(next, "spec", spec);
+            }
+            json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
+            if (fin)
+                json_object_set(spec, "finalizers", fin);
+            else
+                json_object_del(spec, "finalizers");
+        }
+        if (take_managed)
+            json_object_set(meta_of(next), "managedFields",
+                            json_object_get(meta_of(obj), "managedFields"));
+        json_object_del(meta_of(next), "resourceVersion");
+        json_decref(obj);
+        return next;
+    }
+    if (t->kind->subresources & API_SUB_STATUS) {
+        json_t *st = json_object_get(cur, "status");
+        if (st)
+            json_object_set(obj, "status", st);
+        else
+            json_object_del(obj, "status");
+    }
+    if (t->kind->model == MODEL_NAMESPACE)
+        api__ns_prepare(obj, cur);
+    if (!spec_equal(obj, cur)) {
+        json_int_t g = json_integer_value(json_object_get(meta_of(cur), "generation"));
+        json_object_set_new(meta_of(obj), "generation", json_integer(g + 1));
+    }
+    return obj;
 }
 
 static void do_update(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
@@ -754,7 +745,7 @@ static void do_update(struct api_ctx *ctx, const struct api_req *req, const stru
         }
         expect = n;
     }
-    cur = decode_stored(kv);
+    cur = api__decode_stored(t->kind, kv);
     if (!cur) {
         errf(&e, EIO, "stored object %s is not JSON", key);
         goto fail;
@@ -768,40 +759,13 @@ static void do_update(struct api_ctx *ctx, const struct api_req *req, const stru
         if (mf)
             json_object_set(md, "managedFields", mf);
     }
-    if (t->sub == API_SUB_STATUS) {
-        /* Only status changes: everything else is the stored object. */
-        json_t *st = json_object_get(obj, "status");
-        json_t *next = json_deep_copy(cur);
-        if (st)
-            json_object_set(next, "status", st);
-        else
-            json_object_del(next, "status");
-        json_decref(obj);
-        obj = next;
-    } else {
-        if (t->kind->subresources & API_SUB_STATUS) {
-            json_t *st = json_object_get(cur, "status");
-            if (st)
-                json_object_set(obj, "status", st);
-            else
-                json_object_del(obj, "status");
-        }
-        if (!spec_equal(obj, cur)) {
-            json_int_t g = json_integer_value(json_object_get(cmd, "generation"));
-            json_object_set_new(md, "generation", json_integer(g + 1));
-        }
-    }
+    obj = merge_write(t, obj, cur, false);
     json_object_del(meta_of(obj), "resourceVersion");
     if (model_check(t->kind, obj, fv, r, &e) < 0 || record_update(t->kind, req, obj, cur, &e) < 0)
         goto fail;
     if (dry_run(req)) {
-        size_t len;
-        char *enc = encode_stored(obj, &len);
-        r->code = 200;
-        r->content_type = "application/json";
-        api__write_obj(&r->body, enc, len, kv->mod_rev);
-        free(enc);
-    } else if (write_back(ctx, key, obj, expect, 200, r, &e) < 0) {
+        api__reply_obj(r, 200, obj, kv->mod_rev);
+    } else if (write_back(ctx, t->kind, key, obj, expect, 200, r, &e) < 0) {
         goto fail;
     }
     store_kv_unref(kv);
@@ -812,75 +776,6 @@ fail:
     store_kv_unref(kv);
     json_decref(obj);
     json_decref(cur);
-    api__fail(r, &e, &ref);
-}
-
-static void do_delete(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
-                      struct api_resp *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct api_obj_ref ref = {t->kind, t->name};
-    char key[STORE_KEY_MAX];
-    struct store_kv *kv = NULL, *del = NULL;
-    json_t *cur = NULL, *opts = NULL;
-    if (api__key(t->kind, t->ns, t->name, key, sizeof key) < 0 ||
-        store_get(ctx->store, key, &kv, &e) < 0) {
-        e.code = STORE_ENOTFOUND;
-        goto fail;
-    }
-    int64_t expect = kv->mod_rev;
-    if (req->body && req->body_len) {
-        /* DeleteOptions: preconditions are honoured, the rest is accepted. */
-        opts = parse_body(req, false, &e);
-        if (!opts)
-            goto fail;
-        json_t *pre = json_object_get(opts, "preconditions");
-        const char *puid = json_string_value(json_object_get(pre, "uid"));
-        const char *prv = json_string_value(json_object_get(pre, "resourceVersion"));
-        cur = decode_stored(kv);
-        if (puid && cur && strcmp(puid, meta_str(cur, "uid") ? meta_str(cur, "uid") : "")) {
-            errf(&e, STORE_ECONFLICT, "uid precondition failed");
-            goto fail;
-        }
-        if (prv && *prv)
-            expect = strtoll(prv, NULL, 10);
-    }
-    if (!cur)
-        cur = decode_stored(kv);
-    if (!cur) {
-        errf(&e, EIO, "stored object %s is not JSON", key);
-        goto fail;
-    }
-    if (has_finalizers(cur)) {
-        /* Finalizers hold the object: mark it, and the last finalizer removed
-         * (an update) deletes it. */
-        if (!meta_str(cur, "deletionTimestamp")) {
-            char ts[32];
-            now_rfc3339(ts, sizeof ts);
-            json_object_set_new(meta_of(cur), "deletionTimestamp", json_string(ts));
-            json_object_set_new(meta_of(cur), "deletionGracePeriodSeconds", json_integer(0));
-            json_object_del(meta_of(cur), "resourceVersion");
-            if (write_back(ctx, key, cur, expect, 200, r, &e) < 0)
-                goto fail;
-        } else {
-            reply_kv(r, 200, kv);
-        }
-    } else {
-        if (store_delete(ctx->store, key, expect, &del, &e) < 0)
-            goto fail;
-        reply_kv(r, 200, del);
-    }
-    store_kv_unref(kv);
-    store_kv_unref(del);
-    json_decref(cur);
-    json_decref(opts);
-    return;
-fail:
-    store_kv_unref(kv);
-    store_kv_unref(del);
-    json_decref(cur);
-    json_decref(opts);
     api__fail(r, &e, &ref);
 }
 
@@ -941,7 +836,7 @@ static void do_bind(struct api_ctx *ctx, const struct api_req *req, const struct
         e.code = STORE_ENOTFOUND;
         goto fail;
     }
-    pod = decode_stored(kv);
+    pod = api__decode_stored(pods, kv);
     if (!pod) {
         errf(&e, EIO, "stored object %s is not JSON", key);
         goto fail;
@@ -990,7 +885,7 @@ static void do_bind(struct api_ctx *ctx, const struct api_req *req, const struct
         json_object_set_new(status, "conditions", conds);
     }
     char ts[32];
-    now_rfc3339(ts, sizeof ts);
+    api__now_rfc3339(ts, sizeof ts);
     size_t i;
     json_t *c;
     json_array_foreach(conds, i, c)
@@ -1005,7 +900,7 @@ static void do_bind(struct api_ctx *ctx, const struct api_req *req, const struct
     json_object_del(meta_of(pod), "resourceVersion");
     struct api_resp tmp;
     api_resp_init(&tmp);
-    int rc = write_back(ctx, key, pod, kv->mod_rev, 201, &tmp, &e);
+    int rc = write_back(ctx, pods, key, pod, kv->mod_rev, 201, &tmp, &e);
     api_resp_release(&tmp);
     if (rc < 0)
         goto fail;
@@ -1176,31 +1071,7 @@ static json_t *patch_finish(const struct api_req *req, const struct api_target *
         goto fail;
     keep_server_meta(obj, cur);
     json_object_del(meta_of(obj), "resourceVersion");
-    if (t->sub == API_SUB_STATUS) {
-        json_t *next = json_deep_copy(cur), *st = json_object_get(obj, "status");
-        if (st)
-            json_object_set(next, "status", st);
-        else
-            json_object_del(next, "status");
-        if (p->type == PATCH_TYPE_APPLY)
-            json_object_set(meta_of(next), "managedFields",
-                            json_object_get(meta_of(obj), "managedFields"));
-        json_object_del(meta_of(next), "resourceVersion");
-        json_decref(obj);
-        obj = next;
-    } else {
-        if (t->kind->subresources & API_SUB_STATUS) {
-            json_t *st = json_object_get(cur, "status");
-            if (st)
-                json_object_set(obj, "status", st);
-            else
-                json_object_del(obj, "status");
-        }
-        if (!spec_equal(obj, cur)) {
-            json_int_t g = json_integer_value(json_object_get(meta_of(cur), "generation"));
-            json_object_set_new(meta_of(obj), "generation", json_integer(g + 1));
-        }
-    }
+    obj = merge_write(t, obj, cur, p->type == PATCH_TYPE_APPLY);
     if (model_check(t->kind, obj, p->fv, r, e) < 0 ||
         (p->type != PATCH_TYPE_APPLY && record_update(t->kind, req, obj, cur, e) < 0))
         goto fail;
@@ -1239,7 +1110,7 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
     if (!p.patch)
         goto fail;
     api_kind_api_version(t->kind, p.api_version, sizeof p.api_version);
-    now_rfc3339(p.now, sizeof p.now);
+    api__now_rfc3339(p.now, sizeof p.now);
     if (p.type == PATCH_TYPE_APPLY) {
         const char *m = api_req_query(req, "fieldManager"), *force = api_req_query(req, "force");
         if (!m || !*m || strlen(m) > 128) {
@@ -1273,8 +1144,11 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
                 goto fail;
             /* Server-side apply of an absent object creates it. */
             obj = patch_run(&p, t, NULL, &e);
-            if (!obj || check_identity(t->kind, t, obj, true, &e) < 0 ||
-                create_obj(ctx, req, t, obj, p.fv, true, r, &e) < 0) {
+            if (!obj || check_identity(t->kind, t, obj, true, &e) < 0)
+                goto fail;
+            if (api__ns_admit(ctx, t->kind, t->ns, t->name, r) < 0)
+                break; /* refused: r holds the Status */
+            if (create_obj(ctx, req, t, obj, p.fv, true, r, &e) < 0) {
                 if (e.code == STORE_EEXISTS && attempt < 8) {
                     json_decref(obj);
                     obj = NULL;
@@ -1284,7 +1158,7 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
             }
             break;
         }
-        cur = decode_stored(kv);
+        cur = api__decode_stored(t->kind, kv);
         if (!cur) {
             errf(&e, EIO, "stored object %s is not JSON", key);
             goto fail;
@@ -1295,16 +1169,10 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
         if (!obj)
             goto fail;
         if (dry_run(req)) {
-            size_t len;
-            char *enc = encode_stored(obj, &len);
-            strbuf_reset(&r->body);
-            r->code = 200;
-            r->content_type = "application/json";
-            api__write_obj(&r->body, enc, len, kv->mod_rev);
-            free(enc);
+            api__reply_obj(r, 200, obj, kv->mod_rev);
             break;
         }
-        if (write_back(ctx, key, obj, kv->mod_rev, 200, r, &e) == 0)
+        if (write_back(ctx, t->kind, key, obj, kv->mod_rev, 200, r, &e) == 0)
             break;
         if (e.code != STORE_ECONFLICT || attempt >= 8)
             goto fail;
@@ -1368,6 +1236,11 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
             goto patch;
         goto not_allowed;
     }
+    if (t->sub == API_SUB_FINALIZE) {
+        if (!strcmp(m, "PUT"))
+            return do_update(ctx, req, t, r);
+        goto not_allowed;
+    }
     if (!t->name[0]) {
         char prefix[STORE_KEY_MAX];
         api_kind_key_prefix(k, prefix, sizeof prefix);
@@ -1389,6 +1262,12 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
                 goto not_allowed;
             return do_create(ctx, req, t, r);
         }
+        if (!strcmp(m, "DELETE")) {
+            /* deletecollection is served per namespace for namespaced kinds. */
+            if ((k->namespaced && !t->ns[0]) || !(k->verbs & API_VERB_DELETECOLLECTION))
+                goto not_allowed;
+            return api__delete_collection(ctx, req, t, prefix, r);
+        }
         goto not_allowed;
     }
     if (get)
@@ -1396,7 +1275,7 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
     if (!strcmp(m, "PUT"))
         return do_update(ctx, req, t, r);
     if (!strcmp(m, "DELETE"))
-        return do_delete(ctx, req, t, r);
+        return api__delete(ctx, req, t, r);
     if (!strcmp(m, "PATCH"))
         goto patch;
 not_allowed:

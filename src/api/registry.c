@@ -28,7 +28,8 @@ static const char *const cat_all[] = {"all", NULL};
      ALL,                                                                                          \
      0,                                                                                            \
      MODEL_RESOURCE_FLAVOR,                                                                        \
-     pref},                                                                                        \
+     pref,                                                                                         \
+     true},                                                                                        \
         {"kueue.x-k8s.io",                                                                         \
          v,                                                                                        \
          "ClusterQueue",                                                                           \
@@ -40,9 +41,10 @@ static const char *const cat_all[] = {"all", NULL};
          ALL,                                                                                      \
          ST,                                                                                       \
          MODEL_CLUSTER_QUEUE,                                                                      \
-         pref},                                                                                    \
-        {"kueue.x-k8s.io", v,   "Cohort", "cohorts", "cohort", CL, none, none, ALL, ST,            \
-         MODEL_COHORT,     pref},                                                                  \
+         pref,                                                                                     \
+         true},                                                                                    \
+        {"kueue.x-k8s.io", v,    "Cohort", "cohorts", "cohort", CL, none, none, ALL, ST,           \
+         MODEL_COHORT,     pref, true},                                                            \
         {"kueue.x-k8s.io",                                                                         \
          v,                                                                                        \
          "LocalQueue",                                                                             \
@@ -54,9 +56,10 @@ static const char *const cat_all[] = {"all", NULL};
          ALL,                                                                                      \
          ST,                                                                                       \
          MODEL_LOCAL_QUEUE,                                                                        \
-         pref},                                                                                    \
-        {"kueue.x-k8s.io", v,    "Workload", "workloads", "workload",     NS,                      \
-         SN("wl"),         none, ALL,        ST,          MODEL_WORKLOAD, pref},                   \
+         pref,                                                                                     \
+         true},                                                                                    \
+        {"kueue.x-k8s.io", v,    "Workload", "workloads", "workload", NS, SN("wl"), none, ALL, ST, \
+         MODEL_WORKLOAD,   pref, true},                                                            \
         {"kueue.x-k8s.io",                                                                         \
          v,                                                                                        \
          "WorkloadPriorityClass",                                                                  \
@@ -68,39 +71,44 @@ static const char *const cat_all[] = {"all", NULL};
          ALL,                                                                                      \
          0,                                                                                        \
          MODEL_WORKLOAD_PRIORITY_CLASS,                                                            \
-         pref},                                                                                    \
+         pref,                                                                                     \
+         true},                                                                                    \
     {                                                                                              \
         "kueue.x-k8s.io", v, "Topology", "topologies", "topology", CL, none, none, ALL, 0,         \
-            MODEL_TOPOLOGY, pref                                                                   \
+            MODEL_TOPOLOGY, pref, true                                                             \
     }
 
 static const struct api_kind kinds[] = {
     /* core/v1 */
-    {"", "v1", "Namespace", "namespaces", "namespace", CL, SN("ns"), none, ALL, ST, MODEL_NAMESPACE,
-     true},
-    {"", "v1", "Node", "nodes", "node", CL, SN("no"), none, ALL, ST, MODEL_NODE, true},
+    /* Namespaces have no deletecollection in Kubernetes: each goes through
+     * its own termination. */
+    {"", "v1", "Namespace", "namespaces", "namespace", CL, SN("ns"), none,
+     ALL & ~API_VERB_DELETECOLLECTION, ST | API_SUB_FINALIZE, MODEL_NAMESPACE, true, true},
+    {"", "v1", "Node", "nodes", "node", CL, SN("no"), none, ALL, ST, MODEL_NODE, true, false},
     {"", "v1", "Pod", "pods", "pod", NS, SN("po"), cat_all, ALL,
-     API_SUB_STATUS | API_SUB_BINDING | API_SUB_LOG, NOMD, true},
-    {"", "v1", "Event", "events", "event", NS, SN("ev"), none, ALL, 0, NOMD, true},
+     API_SUB_STATUS | API_SUB_BINDING | API_SUB_LOG, NOMD, true, true},
+    {"", "v1", "Event", "events", "event", NS, SN("ev"), none, ALL, 0, NOMD, true, false},
     /* The legacy bindings resource: POST /api/v1/namespaces/NS/bindings binds the pod
      * named in metadata.name (the Python client's create_namespaced_binding). */
-    {"", "v1", "Binding", "bindings", "binding", NS, none, none, API_VERB_CREATE, 0, NOMD, true},
+    {"", "v1", "Binding", "bindings", "binding", NS, none, none, API_VERB_CREATE, 0, NOMD, true,
+     false},
     /* batch/v1 */
-    {"batch", "v1", "Job", "jobs", "job", NS, none, cat_all, ALL, ST, NOMD, true},
+    {"batch", "v1", "Job", "jobs", "job", NS, none, cat_all, ALL, ST, NOMD, true, false},
     /* coordination.k8s.io/v1 */
-    {"coordination.k8s.io", "v1", "Lease", "leases", "lease", NS, none, none, ALL, 0, NOMD, true},
+    {"coordination.k8s.io", "v1", "Lease", "leases", "lease", NS, none, none, ALL, 0, NOMD, true,
+     false},
     /* scheduling.k8s.io/v1 */
     {"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, SN("pc"),
-     none, ALL, 0, MODEL_PRIORITY_CLASS, true},
+     none, ALL, 0, MODEL_PRIORITY_CLASS, true, false},
     /* resource.k8s.io/v1 */
     {"resource.k8s.io", "v1", "DeviceClass", "deviceclasses", "deviceclass", CL, none, none, ALL, 0,
-     NOMD, true},
+     NOMD, true, false},
     {"resource.k8s.io", "v1", "ResourceSlice", "resourceslices", "resourceslice", CL, none, none,
-     ALL, 0, NOMD, true},
+     ALL, 0, NOMD, true, false},
     {"resource.k8s.io", "v1", "ResourceClaim", "resourceclaims", "resourceclaim", NS, none, none,
-     ALL, ST, NOMD, true},
+     ALL, ST, NOMD, true, false},
     {"resource.k8s.io", "v1", "ResourceClaimTemplate", "resourceclaimtemplates",
-     "resourceclaimtemplate", NS, none, none, ALL, 0, NOMD, true},
+     "resourceclaimtemplate", NS, none, none, ALL, 0, NOMD, true, false},
     /* kueue.x-k8s.io, preferred version first */
     KUEUE_KINDS("v1beta2", true),
     KUEUE_KINDS("v1beta1", false),
@@ -197,6 +205,7 @@ static const struct {
     {API_SUB_STATUS, "status", API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE},
     {API_SUB_BINDING, "binding", API_VERB_CREATE},
     {API_SUB_LOG, "log", API_VERB_GET},
+    {API_SUB_FINALIZE, "finalize", API_VERB_UPDATE},
 };
 
 bool api_kind_subresource(const struct api_kind *k, const char *name, unsigned *bit)

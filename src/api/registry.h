@@ -43,11 +43,12 @@ enum api_verb {
 
 /* Subresources, as bits. */
 enum api_subresource {
-    API_SUB_STATUS = 1u << 0,  /* <resource>/status: get, patch, update; touches only status */
-    API_SUB_BINDING = 1u << 1, /* pods/binding: create */
-    API_SUB_LOG = 1u << 2,     /* pods/log: get (served once the agent exists) */
+    API_SUB_STATUS = 1u << 0,   /* <resource>/status: get, patch, update; touches only status */
+    API_SUB_BINDING = 1u << 1,  /* pods/binding: create */
+    API_SUB_LOG = 1u << 2,      /* pods/log: get (served once the agent exists) */
+    API_SUB_FINALIZE = 1u << 3, /* namespaces/finalize: update; touches only spec.finalizers */
 };
-#define API_SUB_COUNT 3
+#define API_SUB_COUNT 4
 
 /* One served (group, version, kind). Strings are never NULL; lists are
  * NULL-terminated arrays (empty: a pointer to a lone NULL). */
@@ -65,6 +66,9 @@ struct api_kind {
     enum model_kind model;          /* the decoder in src/model, or MODEL_KIND_NONE:
                                        structural checks only */
     bool preferred;                 /* version is its group's preferred version */
+    bool return_deleted;            /* DELETE answers with the deleted object, not a
+                                       Status (Kubernetes' ReturnDeletedObject: pods,
+                                       namespaces, custom resources) */
 };
 
 /* A group and its versions, preferred first. */

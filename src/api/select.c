@@ -271,5 +271,23 @@ bool api__field_supported(const struct api_kind *k, const char *key)
         return !strcmp(key, "spec.nodeName") || !strcmp(key, "spec.driver");
     if (!strcmp(k->kind, "Node"))
         return !strcmp(key, "spec.unschedulable");
+    if (!strcmp(k->kind, "Namespace"))
+        return !strcmp(key, "status.phase");
     return false;
+}
+
+int api__selectors(const struct api_req *req, const struct api_kind *k, struct api_selector *ls,
+                   struct api_selector *fs, struct err *e)
+{
+    if (api__selector_parse(api_req_query(req, "labelSelector"), false, ls, e) < 0 ||
+        api__selector_parse(api_req_query(req, "fieldSelector"), true, fs, e) < 0)
+        return -1;
+    for (size_t i = 0; i < fs->n; i++)
+        if (!api__field_supported(k, fs->terms[i].key)) {
+            char q[128];
+            api_kind_qualified_resource(k, q, sizeof q);
+            return errf(e, API_EBADREQ, "field label not supported: %s (for %s)", fs->terms[i].key,
+                        q);
+        }
+    return 0;
 }

@@ -53,6 +53,7 @@ static const struct {
     {STORE_ECOMPACTED, 410, "Expired"},
     {STORE_EFUTURE, 504, "Timeout"},
     {API_EBADREQ, 400, "BadRequest"},
+    {API_EFORBIDDEN, 403, "Forbidden"},
     {API_EINVALID, 422, "Invalid"},
     {API_ENOMETHOD, 405, "MethodNotAllowed"},
     {API_ETOOLARGE, 413, "RequestEntityTooLarge"},
@@ -93,6 +94,8 @@ void api__fail(struct api_resp *r, const struct err *e, const struct api_obj_ref
                  "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                  "please apply your changes to the latest version and try again",
                  qres, name);
+    else if (k && e->code == API_EFORBIDDEN)
+        snprintf(msg, sizeof msg, "%s \"%s\" is forbidden: %s", qres, name, e->msg);
     else if (k && e->code == API_EINVALID)
         snprintf(msg, sizeof msg, "%s%s%s \"%s\" is invalid: %s", k->kind, k->group[0] ? "." : "",
                  k->group, name, e->msg);

@@ -11,8 +11,10 @@
  *
  * A watch whose Accept header asks for a meta.k8s.io Table (kubectl get -w) gets
  * each object as a one-row Table instead (api/table.h), built per watcher:
- * those frames are not shared. The column definitions come with every event,
- * which kubectl accepts. Node rows show total GPUs only (no pod lookup).
+ * those frames are not shared; nor are those of a watch at a version other
+ * than the stored one (kueue v1beta1), whose objects are converted per watcher. The column
+ * definitions come with every event, which kubectl accepts. Node rows show total GPUs only (no pod
+ * lookup).
  *
  * The stream's next() blocks (one thread per connection) for at most
  * WATCH_POLL_NS at a time, so that the end of timeoutSeconds and server shutdown
@@ -69,17 +71,25 @@ static const struct frame *frame_of(struct store_kv *kv, const char *type)
     return store_kv_attach(kv, nf, free);
 }
 
+/* Appends the event {"type":type,"object":<kv in the watcher's version>}\n,
+ * built for this watcher alone (a version other than the stored one). */
+static void own_event(struct watch *w, const struct store_kv *kv, const char *type,
+                      struct strbuf *out)
+{
+    strbuf_addf(out, "{\"type\":\"%s\",\"object\":", type);
+    api__write_kv(out, w->kind, kv);
+    strbuf_addstr(out, "}\n");
+}
+
 /* Appends the event {"type":type,"object":<one-row Table of kv>}\n. */
 static void table_event(struct watch *w, const struct store_kv *kv, const char *type,
                         struct strbuf *out)
 {
-    json_t *obj = json_loadb(kv->value, kv->value_len, 0, NULL), *objs = json_array();
+    json_t *obj = api__decode_stored(w->kind, kv), *objs = json_array();
     char rv[24];
     snprintf(rv, sizeof rv, "%" PRId64, kv->mod_rev);
-    if (json_is_object(json_object_get(obj, "metadata"))) {
-        json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(rv));
+    if (json_is_object(json_object_get(obj, "metadata")))
         json_array_append(objs, obj);
-    }
     struct table_opts o = {
         .include = w->include, .now_ns = mtime_wall_ns(), .resource_version = rv};
     struct err e;
@@ -134,13 +144,11 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
          * shared with the event that created it, which is also ADDED. */
         if (w->table) {
             table_event(w, kv, "ADDED", out);
-        } else if (kv->type == STORE_ADDED) {
+        } else if (kv->type == STORE_ADDED && !api__converts(w->kind)) {
             const struct frame *f = frame_of(kv, "ADDED");
             strbuf_add(out, f->data, f->len);
         } else {
-            strbuf_addstr(out, "{\"type\":\"ADDED\",\"object\":");
-            api__write_obj(out, kv->value, kv->value_len, kv->mod_rev);
-            strbuf_addstr(out, "}\n");
+            own_event(w, kv, "ADDED", out);
         }
         return 1;
     }
@@ -184,6 +192,8 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
                                                             : "DELETED";
             if (w->table) {
                 table_event(w, kv, type, out);
+            } else if (api__converts(w->kind)) {
+                own_event(w, kv, type, out);
             } else {
                 const struct frame *f = frame_of(kv, type);
                 strbuf_add(out, f->data, f->len);
@@ -217,14 +227,8 @@ void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api
     w->ctx = ctx;
     w->kind = t->kind;
     w->last_sent_ns = mtime_now_ns();
-    if (api__selector_parse(api_req_query(req, "labelSelector"), false, &w->ls, &e) < 0 ||
-        api__selector_parse(api_req_query(req, "fieldSelector"), true, &w->fs, &e) < 0)
+    if (api__selectors(req, t->kind, &w->ls, &w->fs, &e) < 0)
         goto fail;
-    for (size_t i = 0; i < w->fs.n; i++)
-        if (!api__field_supported(t->kind, w->fs.terms[i].key)) {
-            errf(&e, API_EBADREQ, "field label not supported: %s", w->fs.terms[i].key);
-            goto fail;
-        }
     /* As in objects.c: a client that names a meta.k8s.io Table prefers it. */
     w->table =
         req->accept && strstr(req->accept, "as=Table") && strstr(req->accept, "g=meta.k8s.io");

@@ -36,7 +36,9 @@ expect_code 404 GET /apis/kueue.x-k8s.io/v1beta2/nosuch
 expect_code 404 GET /apis/nosuch.io/v1/things
 expect_code 404 GET "$cq/missing"
 grep -q 'clusterqueues.kueue.x-k8s.io \\"missing\\" not found' "$tmp/body" || fail "$(cat "$tmp/body")"
-expect_code 405 DELETE "$cq"
+# deletecollection is served per namespace, and not for namespaces at all.
+expect_code 405 DELETE /api/v1/namespaces
+expect_code 405 DELETE /api/v1/pods
 
 # Optimistic concurrency: a PUT with an old resourceVersion is a Conflict.
 stale=$(echo "$good" | sed 's/"name":"q"}/"name":"q","resourceVersion":"999"}/')

@@ -1,9 +1,12 @@
 /* Tests for api_handle on a memory store, without HTTP: create/get/list/update/
- * delete, the Status of each failure, selectors, finalizers, binding. */
+ * delete, the Status of each failure, selectors, finalizers, binding, the
+ * namespace lifecycle, deletecollection, field managers, Kueue versions. The
+ * store starts with the four namespaces a server creates (revisions 1 to 4). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -20,6 +23,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     f->ctx.store = store_open_mem(NULL);
+    struct err e;
+    if (api_namespaces_init(f->ctx.store, &e) < 0)
+        fail_msg("%s", e.msg);
     api_resp_init(&f->r);
     *state = f;
     return 0;
@@ -34,8 +40,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The Content-Type and Accept of the next call() only, then NULL again. */
-static const char *next_ct, *next_accept;
+/* The Content-Type, Accept and User-Agent of the next call() only, then NULL
+ * again. */
+static const char *next_ct, *next_accept, *next_ua;
 
 /* Runs one request; query is "k=v&k=v" (no escaping) or NULL. */
 static int call(struct fixture *f, const char *method, const char *path, const char *query,
@@ -45,9 +52,10 @@ static int call(struct fixture *f, const char *method, const char *path, const c
                           .path = path,
                           .content_type = next_ct,
                           .accept = next_accept,
+                          .user_agent = next_ua,
                           .body = body,
                           .body_len = body ? strlen(body) : 0};
-    next_ct = next_accept = NULL;
+    next_ct = next_accept = next_ua = NULL;
     char q[512] = "";
     if (query) {
         strcpy(q, query);
@@ -65,6 +73,12 @@ static int call(struct fixture *f, const char *method, const char *path, const c
     return f->r.code;
 }
 
+#define MERGE "application/merge-patch+json"
+#define TB_ACCEPT                                                                                  \
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"                                    \
+    "json;as=Table;v=v1beta1;g=meta.k8s.io,"                                                       \
+    "application/json"
+
 #define POD(name, extra)                                                                           \
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name                       \
     "\",\"labels\":{\"app\":\"" name "\"}" extra "},\"spec\":{\"schedulerName\":\"muster\"}}"
@@ -74,7 +88,7 @@ static void test_crud(void **state)
     struct fixture *f = *state;
     const char *pods = "/api/v1/namespaces/default/pods";
     assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 201);
-    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"1\""));
+    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"5\""));
     assert_non_null(strstr(f->r.body.buf, "\"namespace\":\"default\""));
     assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 409);
     assert_non_null(strstr(f->r.body.buf, "\"reason\":\"AlreadyExists\""));
@@ -97,10 +111,10 @@ static void test_crud(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"continue\":"));
     /* update: stale revision conflicts; current one bumps generation on spec change */
     assert_int_equal(call(f, "PUT", "/api/v1/namespaces/default/pods/a", NULL,
-                          POD("a", ",\"resourceVersion\":\"2\"")),
+                          POD("a", ",\"resourceVersion\":\"6\"")),
                      409);
     assert_int_equal(call(f, "PUT", "/api/v1/namespaces/default/pods/a", NULL,
-                          "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"},"
+                          "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"5\"},"
                           "\"spec\":{\"schedulerName\":\"other\"}}"),
                      200);
     assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
@@ -113,18 +127,310 @@ static void test_crud(void **state)
 static void test_finalizers_hold_delete(void **state)
 {
     struct fixture *f = *state;
-    const char *ns = "/api/v1/namespaces";
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL,
+                          "{\"metadata\":{\"name\":\"n\",\"finalizers\":[\"x/y\"]}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes/n", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "deletionTimestamp"));
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Node\""));
+    assert_int_equal(call(f, "GET", "/api/v1/nodes/n", NULL, NULL), 200);
+    /* Removing the last finalizer deletes it. */
+    assert_int_equal(call(f, "PUT", "/api/v1/nodes/n", NULL,
+                          "{\"metadata\":{\"name\":\"n\",\"finalizers\":[]}}"),
+                     200);
+    assert_int_equal(call(f, "GET", "/api/v1/nodes/n", NULL, NULL), 404);
+}
+
+/* Runs one pass of the namespace finalizer; returns how many namespaces wait. */
+static int finalize(struct fixture *f)
+{
+    struct err e;
+    int left = api_namespaces_finalize(&f->ctx, &e);
+    if (left < 0)
+        fail_msg("%s", e.msg);
+    return left;
+}
+
+static void test_namespace_lifecycle(void **state)
+{
+    struct fixture *f = *state;
+    /* The server's namespaces, as Kubernetes makes them; creating them again
+     * changes nothing. */
+    const char *const names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s", names[i]);
+        assert_int_equal(call(f, "GET", path, NULL, NULL), 200);
+        assert_non_null(strstr(f->r.body.buf, "\"finalizers\":[\"kubernetes\"]"));
+        assert_non_null(strstr(f->r.body.buf, "\"phase\":\"Active\""));
+        assert_non_null(strstr(f->r.body.buf, "\"kubernetes.io/metadata.name\""));
+    }
+    struct err e;
+    assert_int_equal(api_namespaces_init(f->ctx.store, &e), 0);
+    assert_int_equal(store_rev(f->ctx.store), 4);
+
+    /* NamespaceLifecycle: no namespace, no content. */
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/nope/pods", NULL, POD("p", "")), 404);
+    assert_non_null(strstr(f->r.body.buf, "namespaces \\\"nope\\\" not found"));
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"namespaces\""));
+    next_ct = "application/apply-patch+yaml";
     assert_int_equal(
-        call(f, "POST", ns, NULL, "{\"metadata\":{\"name\":\"team\",\"finalizers\":[\"x/y\"]}}"),
-        201);
+        call(f, "PATCH", "/api/v1/namespaces/nope/pods/p", "fieldManager=m", POD("p", "")), 404);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default", NULL, NULL), 403);
+    assert_non_null(strstr(f->r.body.buf, "namespaces \\\"default\\\" is forbidden: this "
+                                          "namespace may not be deleted"));
+
+    /* A namespace with content; one pod held by a finalizer of its own. */
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces", NULL,
+                          "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[]}}"),
+                     201);
+    assert_non_null(strstr(f->r.body.buf, "\"finalizers\":[\"kubernetes\"]"));
+#define TEAM_PODS "/api/v1/namespaces/team/pods"
+    const char *pods = TEAM_PODS;
+    assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL, POD("b", ",\"finalizers\":[\"x/y\"]")), 201);
+    assert_int_equal(call(f, "POST", "/apis/kueue.x-k8s.io/v1beta2/namespaces/team/localqueues",
+                          NULL,
+                          "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"clusterQueue\":\"c\"}}"),
+                     201);
+    /* spec.finalizers changes through finalize only */
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/team", NULL,
+                          "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[]}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"finalizers\":[\"kubernetes\"]"));
+
     assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/team", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Namespace\""));
+    assert_non_null(strstr(f->r.body.buf, "deletionTimestamp"));
+    assert_non_null(strstr(f->r.body.buf, "\"phase\":\"Terminating\""));
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/team", NULL, NULL), 409);
+    assert_non_null(strstr(f->r.body.buf, "The system is ensuring all content is removed"));
+    /* no new content while it terminates */
+    assert_int_equal(call(f, "POST", pods, NULL, POD("c", "")), 403);
+    assert_non_null(strstr(f->r.body.buf, "pods \\\"c\\\" is forbidden: unable to create new "
+                                          "content in namespace team because it is being "
+                                          "terminated"));
+    assert_non_null(strstr(f->r.body.buf, "\"reason\":\"Forbidden\""));
+    /* the finalizer empties it; b's finalizer holds it */
+    assert_int_equal(finalize(f), 1);
+    assert_int_equal(call(f, "GET", TEAM_PODS "/a", NULL, NULL), 404);
+    assert_int_equal(
+        call(f, "GET", "/apis/kueue.x-k8s.io/v1beta2/namespaces/team/localqueues/q", NULL, NULL),
+        404);
+    assert_int_equal(call(f, "GET", TEAM_PODS "/b", NULL, NULL), 200);
     assert_non_null(strstr(f->r.body.buf, "deletionTimestamp"));
     assert_int_equal(call(f, "GET", "/api/v1/namespaces/team", NULL, NULL), 200);
-    /* Removing the last finalizer deletes it. */
-    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/team", NULL,
-                          "{\"metadata\":{\"name\":\"team\",\"finalizers\":[]}}"),
-                     200);
+    assert_int_equal(
+        call(f, "GET", "/api/v1/namespaces", "fieldSelector=status.phase=Terminating", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"team\""));
+    assert_null(strstr(f->r.body.buf, "\"name\":\"default\""));
+    /* b's owner lets go: the next pass removes the namespace */
+    assert_int_equal(call(f, "PUT", TEAM_PODS "/b", NULL, POD("b", ",\"finalizers\":[]")), 200);
+    assert_int_equal(call(f, "GET", TEAM_PODS "/b", NULL, NULL), 404);
+    assert_int_equal(finalize(f), 0);
     assert_int_equal(call(f, "GET", "/api/v1/namespaces/team", NULL, NULL), 404);
+    assert_int_equal(finalize(f), 0);
+
+    /* finalize: a namespace whose finalizers are cleared by hand goes at once */
+    assert_int_equal(
+        call(f, "POST", "/api/v1/namespaces", NULL, "{\"metadata\":{\"name\":\"t2\"}}"), 201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/t2", NULL, NULL), 200);
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/t2/finalize", NULL,
+                          "{\"metadata\":{\"name\":\"t2\"},\"spec\":{\"finalizers\":[]}}"),
+                     200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/t2", NULL, NULL), 404);
+    assert_int_equal(call(f, "PATCH", "/api/v1/namespaces/default/finalize", NULL, "{}"), 405);
+}
+
+static void test_delete_answers(void **state)
+{
+    struct fixture *f = *state;
+    /* pods, namespaces and custom resources: the deleted object */
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods", NULL, POD("p", "")), 201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/p", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Pod\""));
+    assert_int_equal(call(f, "POST", "/apis/kueue.x-k8s.io/v1beta2/resourceflavors", NULL,
+                          "{\"metadata\":{\"name\":\"rf\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/apis/kueue.x-k8s.io/v1beta2/resourceflavors/rf", NULL,
+                          "{\"propagationPolicy\":\"Background\"}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"ResourceFlavor\""));
+    /* other built-in kinds: a Status naming what was deleted */
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL, "{\"metadata\":{\"name\":\"n\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes/n", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"Status\""));
+    assert_non_null(strstr(f->r.body.buf, "\"status\":\"Success\""));
+    assert_non_null(
+        strstr(f->r.body.buf, "\"details\":{\"name\":\"n\",\"kind\":\"nodes\",\"uid\":"));
+    assert_int_equal(call(f, "POST", "/apis/batch/v1/namespaces/default/jobs", NULL,
+                          "{\"metadata\":{\"name\":\"j\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/apis/batch/v1/namespaces/default/jobs/j", NULL, NULL),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"group\":\"batch\""));
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"jobs\""));
+    /* dryRun deletes nothing; a uid precondition that fails is a Conflict */
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL, "{\"metadata\":{\"name\":\"m\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes/m", "dryRun=All", NULL), 200);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes/m", NULL, "{\"dryRun\":[\"All\"]}"), 200);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes/m", NULL,
+                          "{\"preconditions\":{\"uid\":\"00000000-0000-0000-0000-000000000000\"}}"),
+                     409);
+    assert_int_equal(call(f, "GET", "/api/v1/nodes/m", NULL, NULL), 200);
+}
+
+static void test_deletecollection(void **state)
+{
+    struct fixture *f = *state;
+#define DEF_PODS "/api/v1/namespaces/default/pods"
+    const char *pods = DEF_PODS;
+    assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL, POD("b", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL, POD("c", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL, POD("d", ",\"finalizers\":[\"x/y\"]")), 201);
+    assert_int_equal(call(f, "DELETE", pods, "labelSelector=app in (a,b,d)", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"PodList\""));
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"a\""));
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"b\""));
+    assert_null(strstr(f->r.body.buf, "\"name\":\"c\""));
+    assert_int_equal(call(f, "GET", pods, NULL, NULL), 200);
+    assert_null(strstr(f->r.body.buf, "\"name\":\"a\""));
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"c\""));
+    /* d is held by its finalizer, and marked */
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"d\""));
+    assert_non_null(strstr(f->r.body.buf, "deletionTimestamp"));
+    assert_int_equal(call(f, "DELETE", pods, "fieldSelector=metadata.name=c", NULL), 200);
+    assert_int_equal(call(f, "GET", DEF_PODS "/c", NULL, NULL), 404);
+    assert_int_equal(call(f, "DELETE", pods, "fieldSelector=spec.bogus=1", NULL), 400);
+    /* dryRun deletes nothing */
+    assert_int_equal(call(f, "POST", pods, NULL, POD("e", "")), 201);
+    assert_int_equal(call(f, "DELETE", pods, "dryRun=All", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"name\":\"e\""));
+    assert_int_equal(call(f, "GET", DEF_PODS "/e", NULL, NULL), 200);
+    /* per namespace only; namespaces have none */
+    assert_int_equal(call(f, "DELETE", "/api/v1/pods", NULL, NULL), 405);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces", NULL, NULL), 405);
+    /* cluster-scoped kinds */
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL, "{\"metadata\":{\"name\":\"n\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/nodes", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"NodeList\""));
+    assert_int_equal(call(f, "GET", "/api/v1/nodes/n", NULL, NULL), 404);
+}
+
+static void test_field_manager_from_user_agent(void **state)
+{
+    struct fixture *f = *state;
+    const char *nodes = "/api/v1/nodes";
+#define NODE(n) "{\"metadata\":{\"name\":\"" n "\",\"labels\":{\"a\":\"b\"}}}"
+    next_ua = "kubectl/v1.32.4 (linux/amd64) kubernetes/abcdef";
+    assert_int_equal(call(f, "POST", nodes, NULL, NODE("a")), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"kubectl\""));
+    next_ua = "kubectl/v1.32.4";
+    assert_int_equal(call(f, "POST", nodes, "fieldManager=mine", NODE("b")), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"mine\""));
+    next_ua = "Python\001-Client/22.6";
+    assert_int_equal(call(f, "POST", nodes, NULL, NODE("c")), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"Python-Client\""));
+    assert_int_equal(call(f, "POST", nodes, NULL, NODE("d")), 201);
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"unknown\""));
+    /* at most 128 bytes */
+    char ua[300];
+    memset(ua, 'x', 299);
+    ua[299] = 0;
+    next_ua = ua;
+    assert_int_equal(call(f, "POST", nodes, NULL, NODE("e")), 201);
+    char want[160] = "\"manager\":\"";
+    memset(want + 11, 'x', 128);
+    strcpy(want + 139, "\"");
+    assert_non_null(strstr(f->r.body.buf, want));
+    /* an update by another client adds its own entry */
+    next_ua = "curl/8.5.0";
+    assert_int_equal(call(f, "PUT", "/api/v1/nodes/a", NULL,
+                          "{\"metadata\":{\"name\":\"a\",\"labels\":{\"a\":\"b\",\"x\":\"y\"}}}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"curl\""));
+    assert_non_null(strstr(f->r.body.buf, "\"manager\":\"kubectl\""));
+}
+
+#define B1_CQ "/apis/kueue.x-k8s.io/v1beta1/clusterqueues"
+#define B2_CQ "/apis/kueue.x-k8s.io/v1beta2/clusterqueues"
+
+static void test_kueue_versions(void **state)
+{
+    struct fixture *f = *state;
+    /* written at v1beta1, answered at v1beta1, stored as v1beta2 */
+    assert_int_equal(call(f, "POST", B1_CQ, "fieldValidation=Strict",
+                          "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"cohort\":\"research\","
+                          "\"admissionChecks\":[\"prov\"],\"flavorFungibility\":{"
+                          "\"whenCanBorrow\":\"Borrow\"}}}"),
+                     201);
+    assert_non_null(strstr(f->r.body.buf, "\"apiVersion\":\"kueue.x-k8s.io/v1beta1\""));
+    assert_non_null(strstr(f->r.body.buf, "\"cohort\":\"research\""));
+    assert_null(strstr(f->r.body.buf, "cohortName"));
+    struct store_kv *kv = NULL;
+    struct err e;
+    assert_int_equal(store_get(f->ctx.store, "/registry/kueue.x-k8s.io/clusterqueues/q", &kv, &e),
+                     0);
+    assert_non_null(strstr(kv->value, "\"apiVersion\":\"kueue.x-k8s.io/v1beta2\""));
+    assert_non_null(strstr(kv->value, "\"cohortName\":\"research\""));
+    assert_non_null(strstr(kv->value, "\"admissionChecksStrategy\":{\"admissionChecks\":[{"
+                                      "\"name\":\"prov\"}]}"));
+    assert_non_null(strstr(kv->value, "\"whenCanBorrow\":\"MayStopSearch\""));
+    store_kv_unref(kv);
+    /* read at both versions */
+    assert_int_equal(call(f, "GET", B2_CQ "/q", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"cohortName\":\"research\""));
+    assert_int_equal(call(f, "GET", B1_CQ "/q", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"cohort\":\"research\""));
+    assert_non_null(strstr(f->r.body.buf, "\"apiVersion\":\"kueue.x-k8s.io/v1beta1\""));
+    assert_int_equal(call(f, "GET", B1_CQ, NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"kind\":\"ClusterQueueList\""));
+    assert_non_null(strstr(f->r.body.buf, "\"cohort\":\"research\""));
+    assert_null(strstr(f->r.body.buf, "cohortName"));
+    next_accept = TB_ACCEPT;
+    assert_int_equal(call(f, "GET", B1_CQ, "includeObject=Object", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"research\""));
+    assert_non_null(strstr(f->r.body.buf, "\"apiVersion\":\"kueue.x-k8s.io/v1beta1\""));
+    /* patched at v1beta1 in v1beta1's names */
+    next_ct = MERGE;
+    assert_int_equal(call(f, "PATCH", B1_CQ "/q", NULL, "{\"spec\":{\"cohort\":\"other\"}}"), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"cohort\":\"other\""));
+    assert_int_equal(call(f, "GET", B2_CQ "/q", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"cohortName\":\"other\""));
+    assert_non_null(strstr(f->r.body.buf, "\"generation\":2"));
+    /* v1beta2's names are unknown at v1beta1 */
+    next_ct = MERGE;
+    assert_int_equal(
+        call(f, "PATCH", B1_CQ "/q", "fieldValidation=Strict", "{\"spec\":{\"cohortName\":\"x\"}}"),
+        422);
+    assert_non_null(strstr(f->r.body.buf, "unknown field \\\"spec.cohortName\\\""));
+    /* a watch at v1beta1 sees v1beta1 */
+    assert_int_equal(call(f, "GET", B1_CQ, "watch=true&timeoutSeconds=1", NULL), 200);
+    struct strbuf ev;
+    strbuf_init(&ev, 1 << 20);
+    assert_int_equal(f->r.stream->next(f->r.stream, &ev), 1);
+    assert_non_null(strstr(ev.buf, "\"type\":\"ADDED\""));
+    assert_non_null(strstr(ev.buf, "\"cohort\":\"other\""));
+    assert_null(strstr(ev.buf, "cohortName"));
+    strbuf_release(&ev);
+    /* a Workload's priority class both ways */
+    assert_int_equal(
+        call(f, "POST", "/apis/kueue.x-k8s.io/v1beta1/namespaces/default/workloads", NULL,
+             "{\"metadata\":{\"name\":\"w\"},\"spec\":{\"priorityClassName\":\"high\","
+             "\"priorityClassSource\":\"kueue.x-k8s.io/workloadpriorityclass\",\"priority\":5,"
+             "\"podSets\":[{\"name\":\"main\",\"count\":1,\"template\":{\"spec\":{\"containers\":"
+             "[{\"name\":\"c\"}]}}}]}}"),
+        201);
+    assert_non_null(strstr(f->r.body.buf, "\"priorityClassSource\""));
+    assert_int_equal(
+        call(f, "GET", "/apis/kueue.x-k8s.io/v1beta2/namespaces/default/workloads/w", NULL, NULL),
+        200);
+    assert_non_null(strstr(f->r.body.buf, "\"priorityClassRef\":{\"group\":\"kueue.x-k8s.io\","
+                                          "\"kind\":\"WorkloadPriorityClass\",\"name\":\"high\"}"));
 }
 
 static void test_binding(void **state)
@@ -177,7 +483,6 @@ static int patch(struct fixture *f, const char *ct, const char *path, const char
     return call(f, "PATCH", path, query, body);
 }
 
-#define MERGE     "application/merge-patch+json"
 #define JSONPATCH "application/json-patch+json"
 #define SMP       "application/strategic-merge-patch+json"
 #define APPLY     "application/apply-patch+yaml"
@@ -237,7 +542,7 @@ static void test_patch_merge_and_json(void **state)
     assert_non_null(strstr(f->r.body.buf, "\"reason\":\"Conflict\""));
     assert_int_equal(call(f, "GET", CQ_PATH "/q", NULL, NULL), 200);
     assert_non_null(strstr(f->r.body.buf, "\"stopPolicy\":\"None\""));
-    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"4\""));
+    assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"8\""));
     /* dryRun stores nothing; an absent object is 404 */
     assert_int_equal(patch(f, MERGE, CQ_PATH "/q", "dryRun=All",
                            "{\"spec\":{\"stopPolicy\":"
@@ -321,11 +626,6 @@ static void test_patch_apply(void **state)
     assert_int_equal(patch(f, APPLY, CQ_PATH "/w", "fieldManager=curl", CQ("q", "")), 400);
 }
 
-#define TB_ACCEPT                                                                                  \
-    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"                                    \
-    "json;as=Table;v=v1beta1;g=meta.k8s.io,"                                                       \
-    "application/json"
-
 static void test_table(void **state)
 {
     struct fixture *f = *state;
@@ -374,6 +674,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finalizers_hold_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletecollection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_field_manager_from_user_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kueue_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_and_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_merge_and_json, setup, teardown),

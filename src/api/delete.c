@@ -1,0 +1,275 @@
+/*
+ * api/delete: DELETE of one object, and of a collection (deletecollection).
+ *
+ * What Kubernetes answers, which clients rely on:
+ *
+ *   - An object that finalizers hold is not removed: it gets
+ *     metadata.deletionTimestamp (once) and the reply is the object, 200. The
+ *     update that removes its last finalizer removes it (objects.c). A
+ *     namespace is held by spec.finalizers too, and also gets status.phase
+ *     Terminating; namespace.c empties it and removes it.
+ *   - Otherwise the object is removed and the reply is the object as it was
+ *     (kinds with return_deleted: pods, namespaces and custom resources, as
+ *     Kubernetes' ReturnDeletedObject), or a Status Success whose details name
+ *     it: {"name", "group", "kind": <resource>, "uid"}.
+ *   - deletecollection deletes each object that the labelSelector and
+ *     fieldSelector match as above and replies with the list of the objects
+ *     as they were (the generic registry's DeleteCollection answer).
+ *
+ * A DeleteOptions body is accepted; its preconditions (uid, resourceVersion)
+ * are honoured, dryRun=All deletes nothing, the rest (propagationPolicy,
+ * gracePeriodSeconds) has nothing to act on: muster has no garbage collector
+ * of dependents, and a pod is removed at once.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "model/model.h"
+
+static json_t *meta_of(json_t *obj)
+{
+    return json_object_get(obj, "metadata");
+}
+
+static const char *meta_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(meta_of(obj), key));
+    return s ? s : "";
+}
+
+static bool dry_run(const struct api_req *req)
+{
+    const char *dry = api_req_query(req, "dryRun");
+    return dry && !strcmp(dry, "All");
+}
+
+int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *kv, int64_t expect,
+                   struct store_kv **out, struct err *e)
+{
+    if (!expect)
+        expect = kv->mod_rev;
+    json_t *cur = api__decode_stored(NULL, kv);
+    if (!cur)
+        return errf(e, EIO, "stored object %s is not JSON", key);
+    int rc = 0;
+    if (!api__has_finalizers(cur)) {
+        rc = store_delete(ctx->store, key, expect, out, e);
+    } else if (*meta_str(cur, "deletionTimestamp")) {
+        *out = store_kv_ref((struct store_kv *)kv); /* already being deleted */
+    } else {
+        char ts[32];
+        api__now_rfc3339(ts, sizeof ts);
+        json_object_set_new(meta_of(cur), "deletionTimestamp", json_string(ts));
+        json_object_set_new(meta_of(cur), "deletionGracePeriodSeconds", json_integer(0));
+        json_object_del(meta_of(cur), "resourceVersion");
+        if (!strcmp(json_string_value(json_object_get(cur, "kind")) ?: "", "Namespace")) {
+            json_t *st = json_object_get(cur, "status");
+            if (!json_is_object(st)) {
+                st = json_object();
+                json_object_set_new(cur, "status", st);
+            }
+            json_object_set_new(st, "phase", json_string("Terminating"));
+        }
+        size_t len;
+        char *enc = api__encode_stored(NULL, cur, &len, e);
+        rc = enc ? store_update(ctx->store, key, enc, len, expect, out, e) : -1;
+        free(enc);
+    }
+    json_decref(cur);
+    return rc;
+}
+
+/* The Status Success Kubernetes answers for a removed object of a kind
+ * without return_deleted. */
+static void deleted_status(struct api_resp *r, const struct api_kind *k, json_t *obj)
+{
+    json_t *det = json_pack("{s:s,s:s}", "name", meta_str(obj, "name"), "kind", k->resource);
+    if (k->group[0])
+        json_object_set_new(det, "group", json_string(k->group));
+    if (*meta_str(obj, "uid"))
+        json_object_set_new(det, "uid", json_string(meta_str(obj, "uid")));
+    api__json(r, 200,
+              json_pack("{s:s,s:s,s:{},s:s,s:o}", "kind", "Status", "apiVersion", "v1", "metadata",
+                        "status", "Success", "details", det));
+}
+
+/* Refuses what Kubernetes' namespace registry refuses; 0, or -1 with r
+ * filled. */
+static int namespace_rules(const struct api_target *t, json_t *cur, struct api_resp *r)
+{
+    struct err e;
+    if (api__ns_immortal(t->name)) {
+        errf(&e, API_EFORBIDDEN, "this namespace may not be deleted");
+        api__fail(r, &e, &(struct api_obj_ref){t->kind, t->name});
+        return -1;
+    }
+    if (*meta_str(cur, "deletionTimestamp") &&
+        json_array_size(json_object_get(json_object_get(cur, "spec"), "finalizers"))) {
+        errf(&e, STORE_ECONFLICT,
+             "Operation cannot be fulfilled on namespaces \"%.63s\": The system is ensuring "
+             "all content is removed from this namespace.  Upon completion, this namespace will "
+             "automatically be purged by the system.",
+             t->name);
+        api__fail(r, &e, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
+                 struct api_resp *r)
+{
+    struct err e;
+    err_clear(&e);
+    struct api_obj_ref ref = {t->kind, t->name};
+    char key[STORE_KEY_MAX];
+    struct store_kv *kv = NULL, *out = NULL;
+    json_t *cur = NULL, *opts = NULL;
+    if (api__key(t->kind, t->ns, t->name, key, sizeof key) < 0 ||
+        store_get(ctx->store, key, &kv, &e) < 0) {
+        e.code = STORE_ENOTFOUND;
+        goto fail;
+    }
+    cur = api__decode_stored(NULL, kv);
+    if (!cur) {
+        errf(&e, EIO, "stored object %s is not JSON", key);
+        goto fail;
+    }
+    int64_t expect = kv->mod_rev;
+    if (req->body && req->body_len) {
+        /* DeleteOptions: preconditions are honoured, the rest is accepted. */
+        opts = api__parse_body(req, false, &e);
+        if (!opts)
+            goto fail;
+        json_t *pre = json_object_get(opts, "preconditions");
+        const char *puid = json_string_value(json_object_get(pre, "uid"));
+        const char *prv = json_string_value(json_object_get(pre, "resourceVersion"));
+        if (puid && strcmp(puid, meta_str(cur, "uid"))) {
+            errf(&e, STORE_ECONFLICT, "uid precondition failed");
+            goto fail;
+        }
+        if (prv && *prv)
+            expect = strtoll(prv, NULL, 10);
+        json_t *dry = json_object_get(opts, "dryRun");
+        if (json_array_size(dry) && !strcmp(json_string_value(json_array_get(dry, 0)) ?: "", "All"))
+            goto dry;
+    }
+    if (t->kind->model == MODEL_NAMESPACE && namespace_rules(t, cur, r) < 0)
+        goto done;
+    if (dry_run(req))
+        goto dry;
+    if (api__delete_kv(ctx, key, kv, expect, &out, &e) < 0)
+        goto fail;
+    if (out->type != STORE_DELETED || t->kind->return_deleted)
+        api__reply_kv(r, 200, t->kind, out);
+    else
+        deleted_status(r, t->kind, cur);
+    goto done;
+dry:
+    api__reply_kv(r, 200, t->kind, kv);
+done:
+    store_kv_unref(kv);
+    store_kv_unref(out);
+    json_decref(cur);
+    json_decref(opts);
+    return;
+fail:
+    store_kv_unref(kv);
+    store_kv_unref(out);
+    json_decref(cur);
+    json_decref(opts);
+    api__fail(r, &e, &ref);
+}
+
+/* Deletes one listed object, reading it again when it changed meanwhile (as
+ * Kubernetes' DeleteCollection does with each item). An object already gone
+ * is not an error. */
+static int delete_listed(struct api_ctx *ctx, const struct store_kv *kv, struct err *e)
+{
+    struct store_kv *cur = store_kv_ref((struct store_kv *)kv), *out = NULL;
+    int rc = -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        rc = api__delete_kv(ctx, cur->key, cur, 0, &out, e);
+        store_kv_unref(out);
+        out = NULL;
+        if (rc == 0 || (e->code != STORE_ECONFLICT && e->code != STORE_ENOTFOUND))
+            break;
+        store_kv_unref(cur);
+        cur = NULL;
+        if (store_get(ctx->store, kv->key, &cur, e) < 0) {
+            rc = e->code == STORE_ENOTFOUND ? 0 : -1;
+            break;
+        }
+    }
+    store_kv_unref(cur);
+    return rc;
+}
+
+void api__delete_collection(struct api_ctx *ctx, const struct api_req *req,
+                            const struct api_target *t, const char *prefix, struct api_resp *r)
+{
+    struct err e;
+    err_clear(&e);
+    struct api_selector ls = {0}, fs = {0};
+    struct store_list l = {0};
+    json_t *opts = NULL;
+    if (api__selectors(req, t->kind, &ls, &fs, &e) < 0)
+        goto fail;
+    if (req->body && req->body_len && !(opts = api__parse_body(req, false, &e)))
+        goto fail;
+    json_t *dry = json_object_get(opts, "dryRun");
+    bool dry_all =
+        dry_run(req) ||
+        (json_array_size(dry) && !strcmp(json_string_value(json_array_get(dry, 0)) ?: "", "All"));
+    struct store_list_opts lo = {0};
+    if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)
+        goto fail;
+    char av[128];
+    api_kind_api_version(t->kind, av, sizeof av);
+    strbuf_reset(&r->body);
+    strbuf_addf(&r->body,
+                "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
+                "\"%" PRId64 "\"},\"items\":[",
+                t->kind->kind, av, l.rev);
+    bool first = true, filter = ls.n || fs.n;
+    for (size_t i = 0; i < l.len; i++) {
+        struct store_kv *kv = l.items[i];
+        if (filter) {
+            json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+            bool ok =
+                o && api__selector_matches(&ls, false, o) && api__selector_matches(&fs, true, o);
+            json_decref(o);
+            if (!ok)
+                continue;
+        }
+        if (!dry_all && delete_listed(ctx, kv, &e) < 0)
+            goto fail;
+        if ((!first && strbuf_addch(&r->body, ',') < 0) ||
+            api__write_kv(&r->body, t->kind, kv) < 0) {
+            errf(&e, STORE_ETOOBIG, "the list of deleted objects is larger than %zu bytes",
+                 (size_t)API_RESPONSE_MAX);
+            goto fail;
+        }
+        first = false;
+    }
+    if (strbuf_addstr(&r->body, "]}") < 0) {
+        errf(&e, STORE_ETOOBIG, "the list of deleted objects is too large");
+        goto fail;
+    }
+    r->code = 200;
+    r->content_type = "application/json";
+    store_list_release(&l);
+    api__selector_release(&ls);
+    api__selector_release(&fs);
+    json_decref(opts);
+    return;
+fail:
+    store_list_release(&l);
+    api__selector_release(&ls);
+    api__selector_release(&fs);
+    json_decref(opts);
+    api__fail(r, &e, &(struct api_obj_ref){t->kind, NULL});
+}
