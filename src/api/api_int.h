@@ -71,6 +71,10 @@ void api__new_uid(char *buf, size_t size);
  * stored as v1beta2), so that what a request reads and writes is converted. */
 bool api__converts(const struct api_kind *k);
 
+/* Converts obj, in k's version, in place into the storage version (nothing to
+ * do when k is that version). Returns 0, or -1 with e filled (API_EINVALID). */
+int api__to_storage(const struct api_kind *k, json_t *obj, struct err *e);
+
 /* Encodes obj, in k's version (not changed), into the stored form in the
  * storage version. Returns the bytes (caller frees) and their length, or NULL
  * with e filled (API_EINVALID) when obj cannot be converted. */

@@ -665,6 +665,22 @@ static int write_back(struct api_ctx *ctx, const struct api_kind *k, const char 
     return 0;
 }
 
+/* Whether the spec of obj differs from cur's, compared as stored: a spelling
+ * of an older version that converts to the stored value (Kueue v1beta1's
+ * Borrow for MayStopSearch) is no change. */
+static bool spec_changed(const struct api_kind *k, json_t *obj, json_t *cur)
+{
+    if (!api__converts(k))
+        return !spec_equal(obj, cur);
+    json_t *a = json_deep_copy(obj), *b = json_deep_copy(cur);
+    struct err e;
+    bool changed =
+        api__to_storage(k, a, &e) < 0 || api__to_storage(k, b, &e) < 0 || !spec_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return changed;
+}
+
 /* Makes obj, written through t over the stored object cur, the object to
  * store: through a subresource only its part changes (status; a namespace's
  * spec.finalizers for finalize), the rest is cur's, and managedFields are
@@ -710,7 +726,7 @@ static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur,
     }
     if (t->kind->model == MODEL_NAMESPACE)
         api__ns_prepare(obj, cur);
-    if (!spec_equal(obj, cur)) {
+    if (spec_changed(t->kind, obj, cur)) {
         json_int_t g = json_integer_value(json_object_get(meta_of(cur), "generation"));
         json_object_set_new(meta_of(obj), "generation", json_integer(g + 1));
     }

@@ -175,14 +175,16 @@ static const struct fld fungibility[] = {
     EV("whenCanBorrow", ENUM("MayStopSearch", "TryNextFlavor"),
        "Whether to stop at the first flavor that fits by borrowing or to try the next flavor.",
        F_B2),
-    EV("whenCanBorrow", ENUM("Borrow", "TryNextFlavor"),
-       "Whether to borrow in the first flavor that fits by borrowing or to try the next flavor.",
+    EV("whenCanBorrow", ENUM("Borrow", "MayStopSearch", "TryNextFlavor"),
+       "Whether to borrow in the first flavor that fits by borrowing or to try the next flavor "
+       "(Borrow is read as MayStopSearch).",
        F_B1),
     EV("whenCanPreempt", ENUM("MayStopSearch", "TryNextFlavor"),
        "Whether to stop at the first flavor that fits by preempting or to try the next flavor.",
        F_B2),
-    EV("whenCanPreempt", ENUM("Preempt", "TryNextFlavor"),
-       "Whether to preempt in the first flavor that fits by preempting or to try the next flavor.",
+    EV("whenCanPreempt", ENUM("Preempt", "MayStopSearch", "TryNextFlavor"),
+       "Whether to preempt in the first flavor that fits by preempting or to try the next flavor "
+       "(Preempt is read as MayStopSearch).",
        F_B1),
     E("preference", ENUM("BorrowingOverPreemption", "PreemptionOverBorrowing"),
       "Which to prefer when a flavor needs both."),
@@ -264,9 +266,7 @@ static const struct fld cq_top[] = {
 
 /* -- Cohort -- */
 static const struct fld cohort_spec[] = {
-    FV("parentName", T_STR, "The parent cohort; cohorts form a tree that lends unused quota.",
-       F_B2),
-    FV("parent", T_STR, "The parent cohort; cohorts form a tree that lends unused quota.", F_B1),
+    F("parentName", T_STR, "The parent cohort; cohorts form a tree that lends unused quota."),
     L("resourceGroups", resource_group, "Quota the cohort itself holds, lent to its members.",
       NULL),
     O("fairSharing", fair_sharing, "Fair sharing settings of this cohort."), END};

@@ -127,13 +127,18 @@ static char *encode_layout(json_t *obj, size_t *len)
     return s;
 }
 
+int api__to_storage(const struct api_kind *k, json_t *obj, struct err *e)
+{
+    return api__converts(k) ? convert(obj, storage_version(k), e) : 0;
+}
+
 char *api__encode_stored(const struct api_kind *k, json_t *obj, size_t *len, struct err *e)
 {
     if (!api__converts(k))
         return encode_layout(obj, len);
     json_t *copy = json_deep_copy(obj);
     char *s = NULL;
-    if (convert(copy, storage_version(k), e) == 0)
+    if (api__to_storage(k, copy, e) == 0)
         s = encode_layout(copy, len);
     json_decref(copy);
     return s;

@@ -12,8 +12,9 @@
  * (zz_generated.conversion.go and the hand-written *_conversion.go):
  *
  *   ClusterQueue spec.cohort                    <-> spec.cohortName
- *   ClusterQueue spec.admissionChecks [names]    -> spec.admissionChecksStrategy
+ *   ClusterQueue spec.admissionChecks [names]   <-> spec.admissionChecksStrategy
  *                                                   .admissionChecks[{name}]
+ *                                                   (rules of names alone)
  *   ClusterQueue flavorFungibility Borrow,        -> MayStopSearch
  *                Preempt
  *   ClusterQueue status.pendingWorkloadsStatus    -> dropped (v1beta1 only)
@@ -137,9 +138,38 @@ static int cq_to_v1beta2(struct model__dctx *c, json_t *root)
     return 0;
 }
 
+/* A strategy whose rules are names alone is what a v1beta1 admissionChecks
+ * list converts to, and is shown as that list again: Kueue keeps the strategy,
+ * but then a v1beta1 manifest with admissionChecks cannot be applied a second
+ * time (kubectl's patch would add the list beside the strategy, which v1beta1
+ * refuses). Rules with onFlavors stay a strategy, which v1beta1 has too. */
+static void checks_to_v1beta1(json_t *spec)
+{
+    json_t *st = obj_at(spec, "admissionChecksStrategy");
+    json_t *rules = json_object_get(st, "admissionChecks");
+    if (!json_array_size(rules) || json_object_size(st) != 1)
+        return;
+    json_t *names = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r)
+    {
+        json_t *n = json_object_get(r, "name");
+        if (!json_is_object(r) || !json_is_string(n) || json_object_size(r) != 1) {
+            json_decref(names);
+            return;
+        }
+        json_array_append(names, n);
+    }
+    json_object_set_new(spec, "admissionChecks", names);
+    json_object_del(spec, "admissionChecksStrategy");
+}
+
 static void cq_to_v1beta1(json_t *root)
 {
-    rename_key(obj_at(root, "spec"), "cohortName", "cohort");
+    json_t *spec = obj_at(root, "spec");
+    rename_key(spec, "cohortName", "cohort");
+    checks_to_v1beta1(spec);
 }
 
 /* ---- Cohort and LocalQueue ------------------------------------------------ */

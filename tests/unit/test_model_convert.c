@@ -64,8 +64,12 @@ static const struct {
      "\"whenCanPreempt\":\"TryNextFlavor\"}}}",
      "{" B2 CQ "\"spec\":{\"flavorFungibility\":{\"whenCanBorrow\":\"MayStopSearch\","
      "\"whenCanPreempt\":\"TryNextFlavor\"}}}"},
-    {"Cohort spec.parentName is the same in both",
-     "{" B1 CO "\"spec\":{\"parentName\":\"org\"}}", "{" B2 CO "\"spec\":{\"parentName\":\"org\"}}"},
+    {"ClusterQueue admissionChecks list <-> a strategy of names alone",
+     "{" B1 CQ "\"spec\":{\"admissionChecks\":[\"prov\",\"mk\"]}}",
+     "{" B2 CQ "\"spec\":{\"admissionChecksStrategy\":{\"admissionChecks\":[{\"name\":\"prov\"},"
+     "{\"name\":\"mk\"}]}}}"},
+    {"Cohort spec.parentName is the same in both", "{" B1 CO "\"spec\":{\"parentName\":\"org\"}}",
+     "{" B2 CO "\"spec\":{\"parentName\":\"org\"}}"},
     {"LocalQueue status.flavorUsage <-> status.flavorsUsage",
      "{" B1 LQ "\"spec\":{\"clusterQueue\":\"cq\"},\"status\":{\"pendingWorkloads\":1,"
      "\"flavorUsage\":[{\"name\":\"f\",\"resources\":[{\"name\":\"cpu\",\"total\":\"1\"}]}]}}",
@@ -133,11 +137,6 @@ static const struct {
     const char *name, *from, *want;
     enum model_api_version to;
 } one_way[] = {
-    {"ClusterQueue admissionChecks list -> admissionChecksStrategy",
-     "{" B1 CQ "\"spec\":{\"admissionChecks\":[\"prov\",\"mk\"]}}",
-     "{" B2 CQ "\"spec\":{\"admissionChecksStrategy\":{\"admissionChecks\":[{\"name\":\"prov\"},"
-     "{\"name\":\"mk\"}]}}}",
-     MODEL_API_V1BETA2},
     {"ClusterQueue empty admissionChecks -> nothing",
      "{" B1 CQ "\"spec\":{\"admissionChecks\":[]}}", "{" B2 CQ "\"spec\":{}}", MODEL_API_V1BETA2},
     {"ClusterQueue flavorFungibility Borrow and Preempt -> MayStopSearch",
