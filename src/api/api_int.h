@@ -94,6 +94,18 @@ void api__reply_kv(struct api_resp *r, int code, const struct api_kind *k,
                    const struct store_kv *kv);
 void api__reply_obj(struct api_resp *r, int code, json_t *obj, int64_t rev);
 
+struct api_selector;
+
+/* Sets r to the list (`<Kind>List` in k's version, metadata.resourceVersion
+ * l->rev, continue l->cont) of the items of l that ls and fs select. each, when
+ * not NULL, is called with arg on every selected item first (deletecollection
+ * deletes it there); its failure ends the list. Returns 0, or -1 with e filled
+ * (STORE_ETOOBIG past API_RESPONSE_MAX). */
+int api__reply_list(struct api_resp *r, const struct api_kind *k, const struct store_list *l,
+                    const struct api_selector *ls, const struct api_selector *fs,
+                    int (*each)(void *arg, const struct store_kv *kv, struct err *e), void *arg,
+                    struct err *e);
+
 /* ---- shared by objects.c, delete.c and namespace.c ---- */
 
 /* Parses the body as one JSON object (strict: duplicate keys are an error);
@@ -179,6 +191,11 @@ bool api__selector_matches(const struct api_selector *s, bool field, json_t *obj
 
 /* Whether a field selector key is one this kind supports. */
 bool api__field_supported(const struct api_kind *k, const char *key);
+
+/* Whether the stored object kv is selected by the label selector ls and the
+ * field selector fs (empty selectors select everything). */
+bool api__selects(const struct api_selector *ls, const struct api_selector *fs,
+                  const struct store_kv *kv);
 
 /* Parses the request's labelSelector and fieldSelector for kind k into ls and
  * fs (which the caller releases, also after a failure). A field k does not

@@ -21,7 +21,6 @@
  * gracePeriodSeconds) has nothing to act on: muster has no garbage collector
  * of dependents, and a pod is removed at once.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +39,12 @@ static const char *meta_str(json_t *obj, const char *key)
     return s ? s : "";
 }
 
-static bool dry_run(const struct api_req *req)
+/* dryRun=All, in the query or in the DeleteOptions body opts (may be NULL). */
+static bool dry_run(const struct api_req *req, json_t *opts)
 {
-    const char *dry = api_req_query(req, "dryRun");
-    return dry && !strcmp(dry, "All");
+    const char *q = api_req_query(req, "dryRun");
+    const char *b = json_string_value(json_array_get(json_object_get(opts, "dryRun"), 0));
+    return (q && !strcmp(q, "All")) || (b && !strcmp(b, "All"));
 }
 
 int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *kv, int64_t expect,
@@ -153,13 +154,10 @@ void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct ap
         }
         if (prv && *prv)
             expect = strtoll(prv, NULL, 10);
-        json_t *dry = json_object_get(opts, "dryRun");
-        if (json_array_size(dry) && !strcmp(json_string_value(json_array_get(dry, 0)) ?: "", "All"))
-            goto dry;
     }
     if (t->kind->model == MODEL_NAMESPACE && namespace_rules(t, cur, r) < 0)
         goto done;
-    if (dry_run(req))
+    if (dry_run(req, opts))
         goto dry;
     if (api__delete_kv(ctx, key, kv, expect, &out, &e) < 0)
         goto fail;
@@ -187,8 +185,9 @@ fail:
 /* Deletes one listed object, reading it again when it changed meanwhile (as
  * Kubernetes' DeleteCollection does with each item). An object already gone
  * is not an error. */
-static int delete_listed(struct api_ctx *ctx, const struct store_kv *kv, struct err *e)
+static int delete_listed(void *arg, const struct store_kv *kv, struct err *e)
 {
+    struct api_ctx *ctx = arg;
     struct store_kv *cur = store_kv_ref((struct store_kv *)kv), *out = NULL;
     int rc = -1;
     for (int attempt = 0; attempt < 8; attempt++) {
@@ -220,47 +219,12 @@ void api__delete_collection(struct api_ctx *ctx, const struct api_req *req,
         goto fail;
     if (req->body && req->body_len && !(opts = api__parse_body(req, false, &e)))
         goto fail;
-    json_t *dry = json_object_get(opts, "dryRun");
-    bool dry_all =
-        dry_run(req) ||
-        (json_array_size(dry) && !strcmp(json_string_value(json_array_get(dry, 0)) ?: "", "All"));
     struct store_list_opts lo = {0};
     if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)
         goto fail;
-    char av[128];
-    api_kind_api_version(t->kind, av, sizeof av);
-    strbuf_reset(&r->body);
-    strbuf_addf(&r->body,
-                "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
-                "\"%" PRId64 "\"},\"items\":[",
-                t->kind->kind, av, l.rev);
-    bool first = true, filter = ls.n || fs.n;
-    for (size_t i = 0; i < l.len; i++) {
-        struct store_kv *kv = l.items[i];
-        if (filter) {
-            json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-            bool ok =
-                o && api__selector_matches(&ls, false, o) && api__selector_matches(&fs, true, o);
-            json_decref(o);
-            if (!ok)
-                continue;
-        }
-        if (!dry_all && delete_listed(ctx, kv, &e) < 0)
-            goto fail;
-        if ((!first && strbuf_addch(&r->body, ',') < 0) ||
-            api__write_kv(&r->body, t->kind, kv) < 0) {
-            errf(&e, STORE_ETOOBIG, "the list of deleted objects is larger than %zu bytes",
-                 (size_t)API_RESPONSE_MAX);
-            goto fail;
-        }
-        first = false;
-    }
-    if (strbuf_addstr(&r->body, "]}") < 0) {
-        errf(&e, STORE_ETOOBIG, "the list of deleted objects is too large");
+    if (api__reply_list(r, t->kind, &l, &ls, &fs, dry_run(req, opts) ? NULL : delete_listed, ctx,
+                        &e) < 0)
         goto fail;
-    }
-    r->code = 200;
-    r->content_type = "application/json";
     store_list_release(&l);
     api__selector_release(&ls);
     api__selector_release(&fs);

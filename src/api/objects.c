@@ -415,24 +415,6 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
     if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)
         goto fail;
 
-    char av[128];
-    api_kind_api_version(t->kind, av, sizeof av);
-    strbuf_reset(&r->body);
-    strbuf_addf(
-        &r->body,
-        "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%" PRId64
-        "\"",
-        t->kind->kind, av, l.rev);
-    if (l.cont) {
-        /* Store tokens are printable; escape through jansson to be safe. */
-        json_t *c = json_string(l.cont);
-        char *s = json_dumps(c, JSON_ENCODE_ANY);
-        strbuf_addf(&r->body, ",\"continue\":%s", s ? s : "\"\"");
-        free(s);
-        json_decref(c);
-    }
-    strbuf_addstr(&r->body, "},\"items\":[");
-    bool first = true, filter = ls.n || fs.n;
     if (wants_table(req)) {
         struct table_opts o;
         if (table_opts_init(ctx, req, t->kind, &o, &e) < 0)
@@ -442,6 +424,7 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
         o.resource_version = rvs;
         o.continue_token = l.cont;
         json_t *objs = json_array();
+        bool filter = ls.n || fs.n;
         for (size_t i = 0; i < l.len; i++) {
             json_t *obj = api__decode_stored(t->kind, l.items[i]);
             if (obj && (!filter || (api__selector_matches(&ls, false, obj) &&
@@ -452,35 +435,9 @@ static void do_list(struct api_ctx *ctx, const struct api_req *req, const struct
         reply_table(r, t->kind, objs, &o);
         json_decref(objs);
         json_decref(o.pods);
-        store_list_release(&l);
-        api__selector_release(&ls);
-        api__selector_release(&fs);
-        return;
-    }
-    for (size_t i = 0; i < l.len; i++) {
-        struct store_kv *kv = l.items[i];
-        if (filter) {
-            json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-            bool ok =
-                o && api__selector_matches(&ls, false, o) && api__selector_matches(&fs, true, o);
-            json_decref(o);
-            if (!ok)
-                continue;
-        }
-        if ((!first && strbuf_addch(&r->body, ',') < 0) ||
-            api__write_kv(&r->body, t->kind, kv) < 0) {
-            errf(&e, STORE_ETOOBIG, "the list is larger than %zu bytes; use limit",
-                 (size_t)API_RESPONSE_MAX);
-            goto fail;
-        }
-        first = false;
-    }
-    if (strbuf_addstr(&r->body, "]}") < 0) {
-        errf(&e, STORE_ETOOBIG, "the list is too large; use limit");
+    } else if (api__reply_list(r, t->kind, &l, &ls, &fs, NULL, NULL, &e) < 0) {
         goto fail;
     }
-    r->code = 200;
-    r->content_type = "application/json";
     store_list_release(&l);
     api__selector_release(&ls);
     api__selector_release(&fs);

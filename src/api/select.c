@@ -291,3 +291,14 @@ int api__selectors(const struct api_req *req, const struct api_kind *k, struct a
         }
     return 0;
 }
+
+bool api__selects(const struct api_selector *ls, const struct api_selector *fs,
+                  const struct store_kv *kv)
+{
+    if (!ls->n && !fs->n)
+        return true;
+    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+    bool ok = o && api__selector_matches(ls, false, o) && api__selector_matches(fs, true, o);
+    json_decref(o);
+    return ok;
+}

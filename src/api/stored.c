@@ -199,3 +199,43 @@ void api__reply_obj(struct api_resp *r, int code, json_t *obj, int64_t rev)
     r->content_type = "application/json";
     write_tree(&r->body, obj, rev);
 }
+
+int api__reply_list(struct api_resp *r, const struct api_kind *k, const struct store_list *l,
+                    const struct api_selector *ls, const struct api_selector *fs,
+                    int (*each)(void *arg, const struct store_kv *kv, struct err *e), void *arg,
+                    struct err *e)
+{
+    char av[128];
+    api_kind_api_version(k, av, sizeof av);
+    strbuf_reset(&r->body);
+    strbuf_addf(&r->body,
+                "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
+                "\"%" PRId64 "\"",
+                k->kind, av, l->rev);
+    if (l->cont) {
+        /* Store tokens are printable; escape through jansson to be safe. */
+        json_t *c = json_string(l->cont);
+        char *s = json_dumps(c, JSON_ENCODE_ANY);
+        strbuf_addf(&r->body, ",\"continue\":%s", s ? s : "\"\"");
+        free(s);
+        json_decref(c);
+    }
+    strbuf_addstr(&r->body, "},\"items\":[");
+    bool first = true;
+    for (size_t i = 0; i < l->len; i++) {
+        const struct store_kv *kv = l->items[i];
+        if (!api__selects(ls, fs, kv))
+            continue;
+        if (each && each(arg, kv, e) < 0)
+            return -1;
+        if ((!first && strbuf_addch(&r->body, ',') < 0) || api__write_kv(&r->body, k, kv) < 0)
+            return errf(e, STORE_ETOOBIG, "the list is larger than %zu bytes; use limit",
+                        (size_t)API_RESPONSE_MAX);
+        first = false;
+    }
+    if (strbuf_addstr(&r->body, "]}") < 0)
+        return errf(e, STORE_ETOOBIG, "the list is too large; use limit");
+    r->code = 200;
+    r->content_type = "application/json";
+    return 0;
+}

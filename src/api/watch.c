@@ -108,13 +108,7 @@ static void table_event(struct watch *w, const struct store_kv *kv, const char *
 
 static bool matches(struct watch *w, const struct store_kv *kv)
 {
-    if (!w->ls.n && !w->fs.n)
-        return true;
-    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-    bool ok =
-        o && api__selector_matches(&w->ls, false, o) && api__selector_matches(&w->fs, true, o);
-    json_decref(o);
-    return ok;
+    return api__selects(&w->ls, &w->fs, kv);
 }
 
 static void error_event(struct strbuf *out, int code, const char *reason, const char *msg)

@@ -5,7 +5,8 @@
 # the Events section: describe lists events by involvedObject field selectors),
 # `kubectl get -o custom-columns=...` of each kind, Kueue's sample Job through
 # `kubectl create` (generateName), `kubectl delete -f DIR`, and the deletion of a
-# namespace with content, which kubectl waits for while the server empties it.
+# namespace with content, which kubectl waits for while the server empties it,
+# also across a restart of the server.
 source "$(dirname "$0")/lib.sh"
 # The API alone: the controllers would admit and start the sample Job (and so
 # change it under kubectl apply), which is not what this test is about.
@@ -157,4 +158,25 @@ spec: {containers: [{name: c, image: x}]}
 YAML
 then fail "created in a deleted namespace"; fi
 grep -q 'namespaces "team-z" not found' "$tmp/err" || fail "$(cat "$tmp/err")"
+
+# A namespace left Terminating when the server stops is finished after the
+# restart: here a pod's finalizer holds it until after the server is back.
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-y}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: held, namespace: team-y, finalizers: [example.com/hold]}
+spec: {containers: [{name: c, image: x}]}
+YAML
+kubectl delete namespace team-y --wait=false > /dev/null
+terminating() { [ "$(kubectl get ns team-y -o jsonpath='{.status.phase}')" = Terminating ]; }
+wait_for "team-y Terminating" terminating
+e2e_restart --kill
+terminating || fail "team-y after the restart: $(kubectl get ns team-y -o yaml)"
+kubectl patch pod held -n team-y --type=merge -p '{"metadata":{"finalizers":null}}' > /dev/null
+gone() { ! kubectl get ns team-y; }
+wait_for "team-y deleted after the restart" gone
 echo ok
