@@ -108,9 +108,13 @@ int api__reply_list(struct api_resp *r, const struct api_kind *k, const struct s
 
 /* ---- shared by objects.c, delete.c and namespace.c ---- */
 
-/* Parses the body as one JSON object (strict: duplicate keys are an error);
- * NULL with e filled (API_EBADREQ) otherwise. */
-json_t *api__parse_body(const struct api_req *req, bool strict, struct err *e);
+/* Parses the body, which carries a `kind` ("DeleteOptions"), as one JSON object
+ * (strict: duplicate keys are an error), or with the protobuf Content-Type
+ * through api/protobuf.h (strict: an unknown field number is an error, else a
+ * Warning in r); NULL with e filled (API_EBADREQ, API_EMEDIA, API_EINVALID)
+ * otherwise. */
+json_t *api__parse_body(const struct api_req *req, const char *kind, bool strict,
+                        struct api_resp *r, struct err *e);
 
 /* Whether finalizers hold obj: metadata.finalizers, and a namespace's
  * spec.finalizers. */

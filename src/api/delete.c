@@ -142,7 +142,7 @@ void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct ap
     int64_t expect = kv->mod_rev;
     if (req->body && req->body_len) {
         /* DeleteOptions: preconditions are honoured, the rest is accepted. */
-        opts = api__parse_body(req, false, &e);
+        opts = api__parse_body(req, "DeleteOptions", false, r, &e);
         if (!opts)
             goto fail;
         json_t *pre = json_object_get(opts, "preconditions");
@@ -217,7 +217,7 @@ void api__delete_collection(struct api_ctx *ctx, const struct api_req *req,
     json_t *opts = NULL;
     if (api__selectors(req, t->kind, &ls, &fs, &e) < 0)
         goto fail;
-    if (req->body && req->body_len && !(opts = api__parse_body(req, false, &e)))
+    if (req->body && req->body_len && !(opts = api__parse_body(req, "DeleteOptions", false, r, &e)))
         goto fail;
     struct store_list_opts lo = {0};
     if (store_list(ctx->store, prefix, &lo, &l, &e) < 0)

@@ -12,6 +12,7 @@
 
 #include "api/api_int.h"
 #include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table.h"
 #include "base/alloc.h"
 #include "base/mtime.h"
@@ -159,13 +160,29 @@ static enum field_validation field_validation(const struct api_req *req)
     return FV_WARN; /* Kubernetes' default */
 }
 
-/* Parses the body as one JSON object; API_EBADREQ otherwise. */
-static json_t *parse_body(const struct api_req *req, bool strict, struct err *e)
+/* Parses the body, which carries a `kind` ("Pod"; "DeleteOptions",
+ * "Binding"), as one JSON object, or, with the protobuf Content-Type, through
+ * src/api/protobuf.h into the same tree (unknown field numbers follow fv; a
+ * Warn goes to r->warning). API_EBADREQ, API_EMEDIA or API_EINVALID otherwise. */
+static json_t *parse_body(const struct api_req *req, const char *kind, enum field_validation fv,
+                          struct api_resp *r, struct err *e)
 {
     if (!req->body || !req->body_len) {
         errf(e, API_EBADREQ, "the request body is empty");
         return NULL;
     }
+    if (protobuf_is_media_type(req->content_type)) {
+        char warn[200];
+        json_t *o = protobuf_decode(req->body, req->body_len, kind,
+                                    fv == FV_STRICT ? PROTOBUF_UNKNOWN_REJECT
+                                    : fv == FV_WARN ? PROTOBUF_UNKNOWN_WARN
+                                                    : PROTOBUF_UNKNOWN_DROP,
+                                    warn, sizeof warn, e);
+        if (o && warn[0] && !r->warning[0])
+            snprintf(r->warning, sizeof r->warning, "299 - \"%s\"", warn);
+        return o;
+    }
+    bool strict = fv == FV_STRICT;
     json_error_t je;
     json_t *o = json_loadb(req->body, req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
     if (!o) {
@@ -262,9 +279,10 @@ bool api__has_finalizers(json_t *obj)
            json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")) > 0;
 }
 
-json_t *api__parse_body(const struct api_req *req, bool strict, struct err *e)
+json_t *api__parse_body(const struct api_req *req, const char *kind, bool strict,
+                        struct api_resp *r, struct err *e)
 {
-    return parse_body(req, strict, e);
+    return parse_body(req, kind, strict ? FV_STRICT : FV_WARN, r, e);
 }
 
 /* The parts of an object that are neither metadata nor status (for generation). */
@@ -558,7 +576,7 @@ static void do_create(struct api_ctx *ctx, const struct api_req *req, const stru
     struct err e;
     err_clear(&e);
     enum field_validation fv = field_validation(req);
-    json_t *obj = parse_body(req, fv == FV_STRICT, &e);
+    json_t *obj = parse_body(req, t->kind->kind, fv, r, &e);
     struct api_obj_ref ref = {t->kind, NULL};
     /* ref outlives obj (the failure path frees obj first): copy the name. */
     char namebuf[256];
@@ -697,7 +715,7 @@ static void do_update(struct api_ctx *ctx, const struct api_req *req, const stru
     err_clear(&e);
     struct api_obj_ref ref = {t->kind, t->name};
     enum field_validation fv = field_validation(req);
-    json_t *obj = parse_body(req, fv == FV_STRICT, &e), *cur = NULL;
+    json_t *obj = parse_body(req, t->kind->kind, fv, r, &e), *cur = NULL;
     struct store_kv *kv = NULL;
     char key[STORE_KEY_MAX];
     if (!obj || check_identity(t->kind, t, obj, false, &e) < 0)
@@ -782,7 +800,7 @@ static void do_bind(struct api_ctx *ctx, const struct api_req *req, const struct
     err_clear(&e);
     const struct api_kind *pods = api_registry_find("", "v1", "pods");
     struct api_obj_ref ref = {pods, t->name};
-    json_t *b = parse_body(req, false, &e), *pod = NULL;
+    json_t *b = parse_body(req, "Binding", FV_WARN, r, &e), *pod = NULL;
     struct store_kv *kv = NULL;
     if (!b)
         goto fail;
