@@ -174,12 +174,14 @@ assert ns.status.phase == "Terminating" and ns.metadata.deletion_timestamp, ns
 code, body = status_of(v1.create_namespaced_pod, "team-a", client.V1Pod(
     metadata=M(name="late"), spec=client.V1PodSpec(containers=[client.V1Container(name="t", image="x")])))
 assert code == 403 and "because it is being terminated" in body, (code, body)
+# The finalizer thread deletes the pods in some order: wait until both are done
+# (extra-2 gone, held marked for deletion), not just the first.
 for _ in range(100):
-    if gone(v1.read_namespaced_pod, "extra-2", "team-a"):
+    held = v1.read_namespaced_pod("held", "team-a")
+    if gone(v1.read_namespaced_pod, "extra-2", "team-a") and held.metadata.deletion_timestamp:
         break
     time.sleep(0.1)
 assert gone(v1.read_namespaced_pod, "extra-2", "team-a")
-held = v1.read_namespaced_pod("held", "team-a")
 assert held.metadata.deletion_timestamp, held.metadata
 assert not gone(v1.read_namespace, "team-a")
 v1.patch_namespaced_pod("held", "team-a", {"metadata": {"finalizers": None}})
