@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # muster server on the etcd store: a real etcd on free 127.0.0.1 ports with a fresh
 # data directory; kubectl creates, lists and deletes Kueue objects through the
-# server; a second server on the same etcd sees them (shared state); a restart of
-# the server keeps them. Skipped (exit 0 with a message) when /usr/bin/etcd is absent.
+# server; a second server on the same etcd sees them (shared state), and each
+# server's next read shows what the other acknowledged; a restart of the server keeps
+# them. Skipped (exit 0 with a message) when /usr/bin/etcd is absent.
 source "$(dirname "$0")/lib.sh"
 etcd_bin=/usr/bin/etcd
 [ -x "$etcd_bin" ] || { echo "SKIP: $etcd_bin not installed"; exit 0; }
@@ -52,9 +53,26 @@ grep -qx "clusterqueue.kueue.x-k8s.io/cluster-queue" "$tmp/out" || fail "get: $(
 s2=$!
 for _ in $(seq 100); do [ -s "$tmp/port2" ] && break; sleep 0.05; done
 code=$(curl -s -o "$tmp/b2" -w '%{http_code}' "http://127.0.0.1:$(cat "$tmp/port2")/apis/kueue.x-k8s.io/v1beta1/clusterqueues/cluster-queue")
-kill $s2; wait $s2 2>/dev/null || true
 [ "$code" = 200 ] || fail "second server: HTTP $code $(cat "$tmp/b2")"
 grep -q '"cluster-queue"' "$tmp/b2" || fail "second server body: $(cat "$tmp/b2")"
+
+# Reads are consistent across the servers: what one acknowledged, the other's next
+# get and list show (each serves reads from its own watch cache).
+url2=http://127.0.0.1:$(cat "$tmp/port2")
+rf=/apis/kueue.x-k8s.io/v1beta1/resourceflavors
+for i in $(seq 10); do
+    code=$(curl -s -o "$tmp/b2" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -d "{\"apiVersion\":\"kueue.x-k8s.io/v1beta1\",\"kind\":\"ResourceFlavor\",\"metadata\":{\"name\":\"rf$i\"}}" \
+        "$url2$rf")
+    [ "$code" = 201 ] || fail "create rf$i on the second server: HTTP $code $(cat "$tmp/b2")"
+    expect_code 200 GET "$rf/rf$i"
+    kubectl get rf -o name > "$tmp/out" 2>&1
+    grep -qx "resourceflavor.kueue.x-k8s.io/rf$i" "$tmp/out" || fail "list after rf$i: $(cat "$tmp/out")"
+    expect_code 200 DELETE "$rf/rf$i"
+    code=$(curl -s -o "$tmp/b2" -w '%{http_code}' "$url2$rf/rf$i")
+    [ "$code" = 404 ] || fail "rf$i deleted on the first server, HTTP $code on the second"
+done
+kill $s2; wait $s2 2>/dev/null || true
 
 # Restart the first server: the objects are still there.
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
