@@ -66,7 +66,7 @@ static bool has_taint(json_t *node, const char *key)
     return false;
 }
 
-static void set_node(struct ctrl *c, struct cobj *n, bool ready)
+static bool set_node(struct ctrl *c, struct cobj *n, bool ready)
 {
     char dd[400], path[600];
     /* The taint (spec). */
@@ -104,15 +104,37 @@ static void set_node(struct ctrl *c, struct cobj *n, bool ready)
     ctrl_set_condition(conds, cond);
     snprintf(dd, sizeof dd, "nready/%s", n->key);
     snprintf(path, sizeof path, "/api/v1/nodes/%s/status", n->name);
-    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
-                json_pack("{s:{s:o}}", "status", "conditions", conds));
+    if (!ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                     json_pack("{s:{s:o}}", "status", "conditions", conds)))
+        return false;
     ctrl_event(c, "Node", "v1", n->j, ready ? "Normal" : "Warning",
                ready ? "NodeReady" : "NodeNotReady",
                ready ? "Node is Ready again: its agent renewed the Lease"
                      : "Node is NotReady: its agent stopped renewing the Lease");
+    return true;
 }
 
-/* The node is lost: fail its pods and evict their workloads. */
+/* Whether rank `rank` of workload wl (in ns) is placed on node by its current
+ * admission: only then does losing the node disrupt the workload (a pod left
+ * from an earlier admission does not). */
+static bool placed_on(struct ctrl *c, const char *ns, const char *wl, const char *rank,
+                      const char *node)
+{
+    struct cobj *w = ctrl_get(c, CK_WORKLOAD, ns, wl);
+    const char *pls = w ? ctrl_annotation(w->j, "muster.dev/placement") : NULL;
+    if (!pls || !rank)
+        return false;
+    json_t *pl = json_loads(pls, 0, NULL);
+    const char *n = json_string_value(
+        json_object_get(json_array_get(pl, (size_t)strtoul(rank, NULL, 10)), "node"));
+    bool on = n && strcmp(n, node) == 0;
+    json_decref(pl);
+    return on;
+}
+
+/* The node is lost: fail its pods, evict the workloads placed there, and remove
+ * the pods being deleted (no agent will finish their deletion), as Kubernetes'
+ * pod garbage collector does for pods on unreachable nodes. */
 static void lose_pods(struct ctrl *c, const char *node)
 {
     size_t it = 0;
@@ -120,10 +142,19 @@ static void lose_pods(struct ctrl *c, const char *node)
     while ((p = ctrl_next(c, CK_POD, &it))) {
         const char *nn = ctrl_str(p->j, "spec.nodeName");
         const char *ph = ctrl_str(p->j, "status.phase");
-        if (!nn || strcmp(nn, node) != 0 ||
-            (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0)))
+        if (!nn || strcmp(nn, node) != 0)
             continue;
         char dd[400], path[600], msg[300];
+        if (ctrl_path(p->j, "metadata.deletionTimestamp")) {
+            snprintf(dd, sizeof dd, "forcedel/%s", p->key);
+            ctrl_obj_path(CK_POD, p->ns, p->name, NULL, path, sizeof path);
+            ctrl_submit(c, dd, "DELETE", path, NULL,
+                        json_pack("{s:s,s:s,s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
+                                  "gracePeriodSeconds", 0));
+            continue;
+        }
+        if (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0))
+            continue;
         snprintf(dd, sizeof dd, "plost/%s", p->key);
         ctrl_obj_path(CK_POD, p->ns, p->name, "status", path, sizeof path);
         snprintf(msg, sizeof msg, "Node %s which was running pod %s is unresponsive", node,
@@ -132,7 +163,8 @@ static void lose_pods(struct ctrl *c, const char *node)
                     json_pack("{s:{s:s,s:s,s:s}}", "status", "phase", "Failed", "reason",
                               "NodeLost", "message", msg));
         const char *wl = ctrl_annotation(p->j, "muster.dev/workload");
-        if (wl && p->ns) {
+        if (wl && p->ns &&
+            placed_on(c, p->ns, wl, ctrl_annotation(p->j, "muster.dev/rank"), node)) {
             char key[600];
             snprintf(key, sizeof key, "%s/%s", p->ns, wl);
             char emsg[400];
@@ -244,17 +276,14 @@ void ctrl_nodes_pass(struct ctrl *c)
         const char *st = ready ? json_string_value(json_object_get(ready, "status")) : NULL;
         bool is_ready = !st || strcmp(st, "True") == 0;
         if (c->now >= expires) {
-            if (is_ready || !has_taint(n->j, UNREACHABLE)) {
+            if ((is_ready || !has_taint(n->j, UNREACHABLE)) && set_node(c, n, false))
                 log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
                          (double)(c->now - expires) / 1e9);
-                set_node(c, n, false);
-            }
             lose_pods(c, l->name);
         } else {
-            if (has_taint(n->j, UNREACHABLE) || (st && strcmp(st, "True") != 0)) {
+            if ((has_taint(n->j, UNREACHABLE) || (st && strcmp(st, "True") != 0)) &&
+                set_node(c, n, true))
                 log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
-                set_node(c, n, true);
-            }
             if (!c->wake_at || expires < c->wake_at)
                 c->wake_at = expires;
         }

@@ -561,31 +561,121 @@ static const char *node_ip(struct ctrl *c, const char *node)
     return node;
 }
 
+/* The target of a pod waiting to be bound: its workload's placement entry for
+ * its rank. Returns the parsed placement (the caller decrefs) or NULL. */
+static json_t *pod_target(struct ctrl *c, struct cobj *p, json_t **me)
+{
+    json_t *j = p->j;
+    const char *node = ctrl_str(j, "spec.nodeName");
+    const char *sn = ctrl_str(j, "spec.schedulerName");
+    const char *wln = ctrl_annotation(j, "muster.dev/workload");
+    if ((node && *node) || !wln || ctrl_path(j, "metadata.deletionTimestamp") ||
+        (sn && strcmp(sn, c->o.scheduler_name) != 0))
+        return NULL;
+    struct cobj *w = ctrl_get(c, CK_WORKLOAD, p->ns, wln);
+    if (!w || !wl_admitted(w->j))
+        return NULL;
+    const char *rs = ctrl_annotation(j, "muster.dev/rank");
+    long rank = rs ? strtol(rs, NULL, 10) : 0;
+    const char *pls = ctrl_annotation(w->j, PLACEMENT_ANN);
+    json_t *pl = pls ? json_loads(pls, 0, NULL) : NULL;
+    *me = rank >= 0 ? json_array_get(pl, (size_t)rank) : NULL;
+    if (!json_string_value(json_object_get(*me, "node"))) {
+        json_decref(pl);
+        return NULL;
+    }
+    return pl;
+}
+
+static void gpu_key(char *buf, size_t size, const char *node, long long g)
+{
+    snprintf(buf, size, "%s/%lld", node, g);
+}
+
+/* Binds the pods of admitted workloads to their places. A GPU still held by a
+ * pod that is terminating (an evicted gang in its grace period) is not given to
+ * a new pod until that pod is gone, and a gang is bound only when none of its
+ * pods has to wait: its pods start together, on GPUs nothing else runs on. */
 static void bind_pods(struct ctrl *c)
 {
+    struct map held, blocked;
+    map_init(&held, MAP_KEY_STR);
+    map_init(&blocked, MAP_KEY_STR);
+    char **keys = NULL;
+    size_t nkeys = 0, cap = 0;
     size_t it = 0;
     struct cobj *p;
     while ((p = ctrl_next(c, CK_POD, &it))) {
-        json_t *j = p->j;
-        const char *node = ctrl_str(j, "spec.nodeName");
-        const char *sn = ctrl_str(j, "spec.schedulerName");
-        const char *wln = ctrl_annotation(j, "muster.dev/workload");
-        if ((node && *node) || !wln || ctrl_path(j, "metadata.deletionTimestamp") ||
-            (sn && strcmp(sn, c->o.scheduler_name) != 0))
+        const char *node = ctrl_str(p->j, "spec.nodeName");
+        const char *ph = ctrl_str(p->j, "status.phase");
+        const char *gs = ctrl_annotation(p->j, "muster.dev/gpus");
+        if (!node || !gs || !*gs || !ctrl_path(p->j, "metadata.deletionTimestamp") ||
+            (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0)))
             continue;
-        struct cobj *w = ctrl_get(c, CK_WORKLOAD, p->ns, wln);
-        if (!w || !wl_admitted(w->j))
+        for (const char *q = gs; *q;) {
+            char *end;
+            long long g = strtoll(q, &end, 10);
+            if (end == q)
+                break;
+            if (nkeys == cap) {
+                cap = cap ? 2 * cap : 64;
+                keys = xreallocarray(keys, cap, sizeof *keys);
+            }
+            char k[300];
+            gpu_key(k, sizeof k, node, g);
+            keys[nkeys] = xstrdup(k);
+            bool found;
+            map_put(&held, keys[nkeys], strlen(keys[nkeys]), &found)->u64 = 1;
+            nkeys++;
+            q = *end == ',' ? end + 1 : end;
+        }
+    }
+    /* Workloads with a pod that would land on a held GPU wait, whole. */
+    it = 0;
+    while (held.len && (p = ctrl_next(c, CK_POD, &it))) {
+        json_t *me;
+        json_t *pl = pod_target(c, p, &me);
+        if (!pl)
             continue;
-        const char *rs = ctrl_annotation(j, "muster.dev/rank");
-        long rank = rs ? strtol(rs, NULL, 10) : 0;
-        const char *pls = ctrl_annotation(w->j, PLACEMENT_ANN);
-        json_t *pl = pls ? json_loads(pls, 0, NULL) : NULL;
-        json_t *me = json_array_get(pl, (size_t)rank), *first = json_array_get(pl, 0);
         const char *target = json_string_value(json_object_get(me, "node"));
-        if (!target || rank < 0) {
+        size_t k;
+        json_t *g;
+        json_array_foreach(json_object_get(me, "gpus"), k, g)
+        {
+            char key[300];
+            gpu_key(key, sizeof key, target, (long long)json_integer_value(g));
+            if (map_get(&held, key, strlen(key))) {
+                const char *wln = ctrl_annotation(p->j, "muster.dev/workload");
+                char wk[600];
+                snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
+                if (!map_get(&blocked, wk, strlen(wk))) {
+                    if (nkeys == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        keys = xreallocarray(keys, cap, sizeof *keys);
+                    }
+                    keys[nkeys] = xstrdup(wk);
+                    bool found;
+                    map_put(&blocked, keys[nkeys], strlen(keys[nkeys]), &found)->u64 = 1;
+                    nkeys++;
+                }
+            }
+        }
+        json_decref(pl);
+    }
+    it = 0;
+    while ((p = ctrl_next(c, CK_POD, &it))) {
+        json_t *me;
+        json_t *pl = pod_target(c, p, &me);
+        if (!pl)
+            continue;
+        const char *wln = ctrl_annotation(p->j, "muster.dev/workload");
+        char wk[600];
+        snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
+        if (map_get(&blocked, wk, strlen(wk))) {
             json_decref(pl);
             continue;
         }
+        const char *target = json_string_value(json_object_get(me, "node"));
         char gpus[128] = "";
         size_t o = 0, k;
         json_t *g;
@@ -594,7 +684,7 @@ static void bind_pods(struct ctrl *c)
             o += (size_t)snprintf(gpus + o, o < sizeof gpus ? sizeof gpus - o : 0, "%s%lld",
                                   o ? "," : "", (long long)json_integer_value(g));
         }
-        const char *n0 = json_string_value(json_object_get(first, "node"));
+        const char *n0 = json_string_value(json_object_get(json_array_get(pl, 0), "node"));
         char dd[400], path[600];
         snprintf(dd, sizeof dd, "bind/%s", p->key);
         ctrl_obj_path(CK_POD, p->ns, p->name, "binding", path, sizeof path);
@@ -606,6 +696,11 @@ static void bind_pods(struct ctrl *c)
         json_decref(pl);
         ctrl_submit(c, dd, "POST", path, NULL, b);
     }
+    map_release(&held);
+    map_release(&blocked);
+    for (size_t i = 0; i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
 }
 
 /* ---- the pass ---- */

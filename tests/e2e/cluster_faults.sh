@@ -41,7 +41,7 @@ YAML
 running_nodes() { kubectl get pods -l batch.kubernetes.io/job-name=gang --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort; }
 two_running() { [ "$(running_nodes | wc -l)" = 2 ]; }
 E2E_WAIT=30 wait_for "the gang running" two_running
-victim=$(running_nodes | head -1)
+victim=$(running_nodes | sed -n 1p)
 kill -9 "${pid_of[$victim]}"
 t0=$(date +%s.%N)
 # The gang comes back, whole, on the two live nodes.
@@ -53,7 +53,7 @@ echo "gang restarted off $victim in $elapsed s (lease $lease s)"
 [ "$(kubectl get node "$victim" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ] \
     || fail "$victim not NotReady"
 wl=$(kubectl get workloads -o name | grep job-gang-)
-kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | grep -q NodeFailure \
+kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | has NodeFailure \
     || fail "no NodeFailure eviction"
 # Within the lease timeout plus one cycle (and the first requeue backoff of 1 s),
 # with room for a loaded CI machine.
@@ -90,7 +90,7 @@ kubectl get job second > /dev/null || fail "job second lost"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants after restart: $(cat "$tmp/inv")"
 # Quota: 8 GPUs, the gang holds 8: second waits, then runs once the gang is deleted.
 kubectl delete job gang > /dev/null
-complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | grep -q True; }
+complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
 E2E_WAIT=40 wait_for "second to complete after the restart" complete second
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants at the end: $(cat "$tmp/inv")"
 echo ok

@@ -49,16 +49,16 @@ dups=$(awk '{n=split($3, g, ","); for (i = 1; i <= n; i++) print $2 "/" g[i]}' "
 [ "$(kubectl get job a -o jsonpath='{.spec.suspend}')" = false ] || fail "job a still suspended"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 wl=$(kubectl get workloads -o name | grep job-a-)
-kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Admitted")].status}' | grep -q True \
+kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Admitted")].status}' | has True \
     || fail "workload of a not Admitted"
-kubectl get "$wl" -o jsonpath='{.status.admission.clusterQueue}' | grep -q cluster-queue \
+kubectl get "$wl" -o jsonpath='{.status.admission.clusterQueue}' | has cluster-queue \
     || fail "no admission"
 
 # b wants 12 GPUs; quota 16 with 8 held: pending with a reason naming the shortfall.
 job b 3 4 | kubectl apply -f - > /dev/null
 wl_b() { kubectl get workloads -o name | grep job-b-; }
 wait_for "workload of b" wl_b
-pending_reason() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="QuotaReserved")].message}' | grep -q "$1"; }
+pending_reason() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="QuotaReserved")].message}' | has "$1"; }
 wait_for "b pending reason" pending_reason "nvidia.com/gpu"
 [ "$(kubectl get job b -o jsonpath='{.spec.suspend}')" = true ] || fail "job b not suspended"
 n_pods() { [ "$(kubectl get pods -l "batch.kubernetes.io/job-name=$1" -o name | wc -l)" = "$2" ]; }
@@ -68,10 +68,10 @@ n_pods b 0 || fail "job b has pods while pending"
 for p in $(bound_pods a | awk '{print $1}'); do
     kubectl patch pod "$p" --subresource=status --type=merge -p '{"status":{"phase":"Succeeded"}}' > /dev/null
 done
-complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | grep -q True; }
+complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
 wait_for "job a Complete" complete a
 [ "$(kubectl get job a -o jsonpath='{.status.succeeded}')" = 4 ] || fail "a succeeded count"
-finished() { kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Finished")].status}' | grep -q True; }
+finished() { kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Finished")].status}' | has True; }
 wait_for "workload of a Finished" finished
 wait_for "job b bound" n_bound b 3
 
@@ -95,12 +95,12 @@ for _ in $(seq 30); do
 done
 [ "$(kubectl get node n1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ] \
     || fail "n1 not NotReady after its lease expired"
-kubectl get node n1 -o jsonpath='{.spec.taints[*].key}' | grep -q node.kubernetes.io/unreachable \
+kubectl get node n1 -o jsonpath='{.spec.taints[*].key}' | has node.kubernetes.io/unreachable \
     || fail "n1 not tainted"
 if [ "$on_n1" -gt 0 ]; then
     # The whole gang is evicted and placed again, all on n2 (12 GPUs do not fit one
     # node of 8, so b waits: it must not be admitted partly on the dead node).
-    evicted() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | grep -q NodeFailure; }
+    evicted() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | has NodeFailure; }
     wait_for "b evicted for the node failure" evicted
 fi
 
@@ -120,8 +120,8 @@ YAML
     kubectl patch pod "flaky-$i" --subresource=status --type=merge \
         -p '{"status":{"phase":"Failed","reason":"Error"}}' > /dev/null
 done
-tainted() { kubectl get node n2 -o jsonpath='{.spec.taints[*].key}' | grep -q muster.dev/bad-node; }
+tainted() { kubectl get node n2 -o jsonpath='{.spec.taints[*].key}' | has muster.dev/bad-node; }
 wait_for "n2 tainted as a bad node" tainted
-kubectl get events -o jsonpath='{.items[*].reason}' | grep -q BadNode || fail "no BadNode event"
+kubectl get events -o jsonpath='{.items[*].reason}' | has BadNode || fail "no BadNode event"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 echo ok

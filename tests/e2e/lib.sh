@@ -67,6 +67,10 @@ expect_code() {
 
 fail() { echo "FAIL: $*"; exit 1; }
 
+# has PATTERN: grep that reads all its input (grep -q stops early, and under
+# pipefail the writer's SIGPIPE would fail the pipeline).
+has() { grep "$@" > /dev/null; }
+
 # e2e_restart [--kill]: stops the server (SIGKILL with --kill, else SIGTERM) and
 # starts it again on the same data directory and port.
 e2e_restart() {
@@ -113,5 +117,9 @@ wait_for() {
         if "$@" > /dev/null 2>&1; then return 0; fi
         sleep 0.1
     done
+    if [ -n "${E2E_DUMP:-}" ]; then
+        kubectl get nodes,workloads,jobs,pods -A -o wide 2>&1 || true
+        kubectl get workloads -A -o yaml 2>&1 | grep -v "^ *f:" | tail -80 || true
+    fi
     fail "timed out waiting for $what"
 }
