@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
+#include "model/quantity.h"
 
 /* Store key prefixes of the cached kinds, and their API paths. */
 static const struct {
@@ -143,10 +144,119 @@ static enum ck kind_of_key(const char *key)
     return CK_COUNT;
 }
 
+static void cnode_free(struct cnode *n)
+{
+    if (!n)
+        return;
+    for (uint32_t i = 0; i < n->nlabels; i++) {
+        free((char *)n->labels[i].key);
+        free((char *)n->labels[i].value);
+    }
+    free(n->labels);
+    for (uint32_t i = 0; i < n->ntaints; i++)
+        free(n->taints[i]);
+    free(n->taints);
+    free(n->ip);
+    free(n->uid);
+    free(n->sig);
+    free(n);
+}
+
+static int64_t node_quantity(json_t *res, const char *name)
+{
+    const char *v = json_string_value(json_object_get(res, name));
+    int64_t milli = 0;
+    if (!v || quantity_parse_str(v, &milli, NULL))
+        return 0;
+    return quantity_canonical(name, milli);
+}
+
+/* What of a Node matters to the admission world (not its heartbeats). */
+static char *node_signature(json_t *j)
+{
+    json_t *sig = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}", "labels",
+                            ctrl_path(j, "metadata.labels"), "alloc",
+                            ctrl_path(j, "status.allocatable"), "cap",
+                            ctrl_path(j, "status.capacity"), "taints",
+                            ctrl_path(j, "spec.taints"), "unsched",
+                            ctrl_path(j, "spec.unschedulable"), "ready",
+                            json_object_get(ctrl_condition(j, "Ready"), "status"));
+    char *s = json_dumps(sig, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(sig);
+    return s;
+}
+
+static struct cnode *cnode_of(json_t *j)
+{
+    struct cnode *n = xcalloc(1, sizeof *n);
+    json_t *labels = ctrl_path(j, "metadata.labels"), *v;
+    const char *k;
+    n->labels = xcalloc(json_object_size(labels) + 1, sizeof *n->labels);
+    json_object_foreach(labels, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        n->labels[n->nlabels].key = xstrdup(k);
+        n->labels[n->nlabels].value = xstrdup(json_string_value(v));
+        n->nlabels++;
+    }
+    json_t *taints = ctrl_path(j, "spec.taints"), *t;
+    size_t i;
+    n->taints = xcalloc(json_array_size(taints) + 1, sizeof *n->taints);
+    json_array_foreach(taints, i, t)
+    {
+        const char *key = json_string_value(json_object_get(t, "key"));
+        const char *eff = json_string_value(json_object_get(t, "effect"));
+        if (!key)
+            continue;
+        if (strcmp(key, "node.kubernetes.io/unreachable") == 0)
+            n->unreachable = true;
+        if (strcmp(key, "muster.dev/bad-node") == 0)
+            n->bad = true;
+        if (eff && strcmp(eff, "PreferNoSchedule") != 0)
+            n->taints[n->ntaints++] = xstrdup(key);
+    }
+    json_t *res = ctrl_path(j, "status.allocatable");
+    if (!json_is_object(res))
+        res = ctrl_path(j, "status.capacity");
+    n->cpu_milli = node_quantity(res, "cpu");
+    n->memory = node_quantity(res, "memory");
+    n->gpus = node_quantity(res, "nvidia.com/gpu");
+    n->unschedulable = json_is_true(ctrl_path(j, "spec.unschedulable"));
+    json_t *r = ctrl_condition(j, "Ready");
+    const char *st = r ? json_string_value(json_object_get(r, "status")) : NULL;
+    n->ready = !st || strcmp(st, "True") == 0;
+    json_t *addrs = ctrl_path(j, "status.addresses"), *a;
+    json_array_foreach(addrs, i, a)
+    {
+        const char *type = json_string_value(json_object_get(a, "type"));
+        const char *addr = json_string_value(json_object_get(a, "address"));
+        if (type && addr && strcmp(type, "InternalIP") == 0 && !n->ip)
+            n->ip = xstrdup(addr);
+    }
+    const char *uid = ctrl_str(j, "metadata.uid");
+    n->uid = xstrdup(uid ? uid : "");
+    n->sig = node_signature(j);
+    return n;
+}
+
+json_t *ctrl_fetch(struct ctrl *c, const char *key)
+{
+    struct store_kv *kv = NULL;
+    struct err e;
+    err_clear(&e);
+    if (store_get(c->store, key, &kv, &e))
+        return NULL;
+    json_t *j = json_loadb(kv->value, kv->value_len, 0, NULL);
+    store_kv_unref(kv);
+    return j;
+}
+
 static void cobj_free(struct cobj *o)
 {
     if (!o)
         return;
+    cnode_free(o->node);
     json_decref(o->j);
     model_obj_free(o->m);
     free(o->key);
@@ -160,19 +270,6 @@ static bool world_kind(enum ck k)
            k == CK_WPC;
 }
 
-/* What of a Node matters to the admission world (not its heartbeats). */
-static char *node_signature(json_t *j)
-{
-    json_t *sig = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "labels",
-                            ctrl_path(j, "metadata.labels"), "alloc",
-                            ctrl_path(j, "status.allocatable"), "taints",
-                            ctrl_path(j, "spec.taints"), "unsched",
-                            ctrl_path(j, "spec.unschedulable"), "ready",
-                            json_object_get(ctrl_condition(j, "Ready"), "status"));
-    char *s = json_dumps(sig, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(sig);
-    return s;
-}
 
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
 {
@@ -199,7 +296,13 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
         o->rev = kv->mod_rev;
         o->ns = ctrl_str(j, "metadata.namespace");
         o->name = ctrl_str(j, "metadata.name");
-        if (k != CK_POD && k != CK_JOB && k != CK_LEASE) {
+        if (k == CK_NODE) {
+            o->node = cnode_of(j);
+            json_decref(j);
+            o->j = NULL;
+            o->ns = NULL;
+            o->name = strrchr(o->key, '/') + 1;
+        } else if (k != CK_POD && k != CK_JOB && k != CK_LEASE) {
             struct err e;
             err_clear(&e);
             if (model_decode_value(j, &o->m, &e))
@@ -208,14 +311,10 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     }
     /* Dirty flags: world kinds when something the world reads changed. */
     if (world_kind(k)) {
-        if (k == CK_NODE && old && o) {
-            char *a = node_signature(old->j), *b = node_signature(o->j);
-            if (strcmp(a, b) != 0)
-                c->world_dirty = true;
-            free(a);
-            free(b);
-        } else {
+        bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0);
+        if (changed) {
             c->world_dirty = true;
+            c->world_changed_at = mtime_wall_ns();
         }
     }
     if (k == CK_WORKLOAD)

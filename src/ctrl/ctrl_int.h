@@ -14,6 +14,7 @@
 #include "base/map.h"
 #include "ctrl/ctrl.h"
 #include "model/model.h"
+#include "sched/admit.h"
 
 /* The kinds the controllers keep in their cache. */
 enum ck {
@@ -33,15 +34,31 @@ enum ck {
     CK_COUNT
 };
 
+/* What the controllers need of a Node, kept instead of its JSON: a cluster's
+ * worth of Node trees costs gigabytes, this a few hundred bytes each. */
+struct cnode {
+    char *ip;  /* status.addresses InternalIP, or NULL */
+    char *uid;
+    struct adm_kv *labels;
+    uint32_t nlabels;
+    char **taints; /* keys of the NoSchedule and NoExecute taints */
+    uint32_t ntaints;
+    int64_t cpu_milli, memory, gpus; /* allocatable (else capacity), canonical units */
+    bool unschedulable, ready, unreachable, bad;
+    char *sig; /* what the admission world reads of it, to tell real changes */
+};
+
 /* One cached object: the stored JSON and, for the kinds the admission world is
- * built from, the decoded model object. */
+ * built from, the decoded model object. A Node keeps only its struct cnode (j
+ * and m are NULL; ctrl_fetch reads the whole object when a write needs it). */
 struct cobj {
     char *key; /* store key; owned */
     enum ck kind;
     json_t *j;
-    struct model_obj *m; /* NULL for Pod, Job, Lease, or when it did not decode */
+    struct model_obj *m; /* NULL for Pod, Job, Lease, Node, or when it did not decode */
+    struct cnode *node;  /* Nodes only */
     int64_t rev;         /* mod_rev */
-    const char *ns, *name; /* into j */
+    const char *ns, *name; /* into j (a Node's name: into key) */
 };
 
 struct ctrl_flight;
@@ -64,6 +81,7 @@ struct ctrl {
 
     /* What changed since the last pass. */
     bool world_dirty;    /* flavors, queues, cohorts, topologies, nodes, namespaces */
+    int64_t world_changed_at; /* when world_dirty was last set */
     bool wl_dirty;       /* workloads */
     bool pods_dirty;     /* pods */
     bool jobs_dirty;     /* jobs */
@@ -87,6 +105,9 @@ struct ctrl {
 struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name);
 /* Iterates the objects of kind k: *it starts at 0; returns NULL at the end. */
 struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it);
+
+/* The current stored object at key, parsed (the caller decrefs), or NULL. */
+json_t *ctrl_fetch(struct ctrl *c, const char *key);
 
 /* JSON helpers. */
 const char *ctrl_str(json_t *obj, const char *path); /* "a.b.c"; NULL when absent */

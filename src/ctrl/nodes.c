@@ -53,26 +53,22 @@ void ctrl_nodes_free(struct ctrl_nodes *n)
     free(n);
 }
 
-static bool has_taint(json_t *node, const char *key)
+/* A Node's identity for an Event about it. */
+static json_t *node_ref(const struct cobj *n)
 {
-    json_t *t;
-    size_t i;
-    json_array_foreach(ctrl_path(node, "spec.taints"), i, t)
-    {
-        const char *k = json_string_value(json_object_get(t, "key"));
-        if (k && strcmp(k, key) == 0)
-            return true;
-    }
-    return false;
+    return json_pack("{s:{s:s,s:s}}", "metadata", "name", n->name, "uid", n->node->uid);
 }
 
 static bool set_node(struct ctrl *c, struct cobj *n, bool ready)
 {
     char dd[400], path[600];
+    json_t *cur = ctrl_fetch(c, n->key);
+    if (!cur)
+        return false;
     /* The taint (spec). */
     json_t *taints = json_array(), *t;
     size_t i;
-    json_array_foreach(ctrl_path(n->j, "spec.taints"), i, t)
+    json_array_foreach(ctrl_path(cur, "spec.taints"), i, t)
     {
         const char *k = json_string_value(json_object_get(t, "key"));
         if (!k || strcmp(k, UNREACHABLE) != 0)
@@ -89,7 +85,8 @@ static bool set_node(struct ctrl *c, struct cobj *n, bool ready)
     ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
                 json_pack("{s:{s:o}}", "spec", "taints", taints));
     /* The Ready condition (status). */
-    json_t *conds = json_deep_copy(ctrl_path(n->j, "status.conditions"));
+    json_t *conds = json_deep_copy(ctrl_path(cur, "status.conditions"));
+    json_decref(cur);
     if (!json_is_array(conds)) {
         json_decref(conds);
         conds = json_array();
@@ -107,10 +104,12 @@ static bool set_node(struct ctrl *c, struct cobj *n, bool ready)
     if (!ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
                      json_pack("{s:{s:o}}", "status", "conditions", conds)))
         return false;
-    ctrl_event(c, "Node", "v1", n->j, ready ? "Normal" : "Warning",
+    json_t *ref = node_ref(n);
+    ctrl_event(c, "Node", "v1", ref, ready ? "Normal" : "Warning",
                ready ? "NodeReady" : "NodeNotReady",
                ready ? "Node is Ready again: its agent renewed the Lease"
                      : "Node is NotReady: its agent stopped renewing the Lease");
+    json_decref(ref);
     return true;
 }
 
@@ -222,9 +221,11 @@ static void count_failures(struct ctrl *c)
             distinct = distinct || strcmp(f->wl[i], f->wl[0]) != 0;
         }
         struct cobj *n = ctrl_get(c, CK_NODE, NULL, node);
-        if (!recent || !distinct || !n || has_taint(n->j, BAD_NODE))
+        if (!recent || !distinct || !n || n->node->bad)
             continue;
-        json_t *taints = json_deep_copy(ctrl_path(n->j, "spec.taints"));
+        json_t *cur = ctrl_fetch(c, n->key);
+        json_t *taints = json_deep_copy(ctrl_path(cur, "spec.taints"));
+        json_decref(cur);
         if (!json_is_array(taints)) {
             json_decref(taints);
             taints = json_array();
@@ -243,7 +244,9 @@ static void count_failures(struct ctrl *c)
                  "%s:NoSchedule (remove the taint once the node is fixed)",
                  BAD_FAILURES, (int)(BAD_WINDOW_NS / 60000000000LL), BAD_NODE);
         log_warn("ctrl: node %s: %s", node, msg);
-        ctrl_event(c, "Node", "v1", n->j, "Warning", "BadNode", msg);
+        json_t *ref = node_ref(n);
+        ctrl_event(c, "Node", "v1", ref, "Warning", "BadNode", msg);
+        json_decref(ref);
     }
 }
 
@@ -272,17 +275,14 @@ void ctrl_nodes_pass(struct ctrl *c)
         if (dur <= 0)
             dur = 40;
         int64_t expires = renew + dur * 1000000000LL;
-        json_t *ready = ctrl_condition(n->j, "Ready");
-        const char *st = ready ? json_string_value(json_object_get(ready, "status")) : NULL;
-        bool is_ready = !st || strcmp(st, "True") == 0;
+        bool is_ready = n->node->ready;
         if (c->now >= expires) {
-            if ((is_ready || !has_taint(n->j, UNREACHABLE)) && set_node(c, n, false))
+            if ((is_ready || !n->node->unreachable) && set_node(c, n, false))
                 log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
                          (double)(c->now - expires) / 1e9);
             lose_pods(c, l->name);
         } else {
-            if ((has_taint(n->j, UNREACHABLE) || (st && strcmp(st, "True") != 0)) &&
-                set_node(c, n, true))
+            if ((n->node->unreachable || !is_ready) && set_node(c, n, true))
                 log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
             if (!c->wake_at || expires < c->wake_at)
                 c->wake_at = expires;

@@ -24,6 +24,8 @@
 #include "sched/kueue.h"
 
 #define PLACEMENT_ANN "muster.dev/placement"
+#define REBUILD_QUIET_NS (100 * 1000000LL)
+#define REBUILD_EVERY_NS (1000 * 1000000LL)
 
 struct wlent {
     char key[300];       /* ns/name */
@@ -40,6 +42,7 @@ struct ctrl_sched {
     size_t nkeys, capkeys;
     bool rebuild;
     uint64_t rebuilds;
+    int64_t last_rebuild;
 };
 
 struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
@@ -151,12 +154,6 @@ static struct cobj **sorted(struct ctrl *c, enum ck k, size_t *n,
     return v;
 }
 
-static bool node_ready(json_t *node)
-{
-    json_t *r = ctrl_condition(node, "Ready");
-    const char *st = r ? json_string_value(json_object_get(r, "status")) : NULL;
-    return !st || strcmp(st, "True") == 0;
-}
 
 /* ---- the placement annotation ---- */
 
@@ -320,9 +317,19 @@ static bool rebuild(struct ctrl *c)
         size_t n;
         struct cobj **v = sorted(c, world[w], &n, cmp_key);
         for (size_t i = 0; i < n; i++) {
-            if (!v[i]->m || (world[w] == CK_NODE && !node_ready(v[i]->j)))
-                continue;
-            if (kueue_add_object(s->a, v[i]->m, &e)) {
+            int rc;
+            if (world[w] == CK_NODE) {
+                const struct cnode *cn = v[i]->node;
+                if (!cn->ready)
+                    continue;
+                struct adm_node_spec ns = {v[i]->name, cn->cpu_milli, cn->memory, cn->gpus,
+                                           cn->labels, cn->nlabels, (const char *const *)cn->taints,
+                                           cn->ntaints, cn->unschedulable};
+                rc = adm_add_node(s->a, &ns, &e);
+            } else {
+                rc = v[i]->m ? kueue_add_object(s->a, v[i]->m, &e) : 0;
+            }
+            if (rc) {
                 log_warn("ctrl: %s: %s (left out)", v[i]->key, e.msg);
                 err_clear(&e);
             }
@@ -550,15 +557,7 @@ static struct cobj *wl_obj(struct ctrl *c, const char *key)
 static const char *node_ip(struct ctrl *c, const char *node)
 {
     struct cobj *n = ctrl_get(c, CK_NODE, NULL, node);
-    json_t *addrs = n ? ctrl_path(n->j, "status.addresses") : NULL, *a;
-    size_t i;
-    json_array_foreach(addrs, i, a)
-    {
-        const char *t = json_string_value(json_object_get(a, "type"));
-        if (t && strcmp(t, "InternalIP") == 0)
-            return json_string_value(json_object_get(a, "address"));
-    }
-    return node;
+    return n && n->node->ip ? n->node->ip : node;
 }
 
 /* The target of a pod waiting to be bound: its workload's placement entry for
@@ -718,13 +717,25 @@ void ctrl_sched_pass(struct ctrl *c)
         return;
     }
     struct kueue_lookup l = lookup(c);
-    if (c->world_dirty || s->rebuild || !s->a) {
+    /* While nodes or queues keep changing (a cluster registering), rebuild once
+     * they have been quiet for 100 ms, or at least once a second. */
+    bool due = c->now - c->world_changed_at >= REBUILD_QUIET_NS ||
+               c->now - s->last_rebuild >= REBUILD_EVERY_NS;
+    if (c->world_dirty && !due && s->a && !s->rebuild) {
+        int64_t at = c->world_changed_at + REBUILD_QUIET_NS;
+        if (s->last_rebuild + REBUILD_EVERY_NS < at)
+            at = s->last_rebuild + REBUILD_EVERY_NS;
+        if (!c->wake_at || at < c->wake_at)
+            c->wake_at = at;
+    }
+    if ((c->world_dirty && due) || s->rebuild || !s->a) {
         if (!rebuild(c)) {
             c->world_dirty = false;
             return;
         }
         s->rebuild = false;
         c->world_dirty = false;
+        s->last_rebuild = c->now;
     } else {
         /* Workloads: new ones join, finished and deleted ones leave; anything
          * else the engine did not cause means rebuilding. */
@@ -770,6 +781,8 @@ void ctrl_sched_pass(struct ctrl *c)
             s->rebuild = false;
             if (!rebuild(c))
                 return;
+            c->world_dirty = false;
+            s->last_rebuild = c->now;
         }
     }
     c->wl_dirty = false;
