@@ -22,6 +22,9 @@ int cli_up(int argc, char **argv);
  * stderr (prefixed by cmd) and returning -1 when it is malformed. */
 int cli_parse_listen(const char *cmd, const char *listen, char *host, size_t size, int *port);
 
+/* mkdir -p: creates dir and its missing parents (0755). Returns 0 or -1 (errno). */
+int cli_mkdir_p(const char *dir);
+
 /* Writes a kubeconfig for the server at URL (an http URL without quotes). */
 void cli_write_kubeconfig(FILE *f, const char *server);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/api.h"
 #include "base/log.h"
@@ -26,6 +27,20 @@ static void usage(FILE *f)
                "The server also runs the controllers (docs/cluster.md): the scheduler loop,\n"
                "the Job controller and node lifecycle; --no-controllers serves the API only.\n"
                "--fair-sharing and --backfill turn on those admission policies.\n");
+}
+
+int cli_mkdir_p(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 int cli_parse_listen(const char *cmd, const char *listen, char *host, size_t size, int *port)
@@ -110,6 +125,10 @@ int cli_server(int argc, char **argv)
         if (!dir) {
             fprintf(stderr, "muster server: --data-dir is required with --store sqlite\n");
             return 2;
+        }
+        if (cli_mkdir_p(dir)) {
+            fprintf(stderr, "muster server: cannot create %s: %s\n", dir, strerror(errno));
+            return 1;
         }
         st = store_open_sqlite(dir, NULL, &e);
         if (!st) {

@@ -39,20 +39,6 @@ static void usage(FILE *f)
             "--simulate starts agents that pretend to run pods (no processes).\n");
 }
 
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* Creates each object of a YAML file through the request layer; existing ones are
  * left as they are. Returns the number of failures. */
 static int apply_file(struct api_ctx *ctx, const char *path)
@@ -229,7 +215,7 @@ int cli_up(int argc, char **argv)
     char store_dir[4096], agents_dir[4096];
     snprintf(store_dir, sizeof store_dir, "%s/store", dir);
     snprintf(agents_dir, sizeof agents_dir, "%s/agents", dir);
-    if (mkdir_p(store_dir) || mkdir_p(agents_dir)) {
+    if (cli_mkdir_p(store_dir) || cli_mkdir_p(agents_dir)) {
         fprintf(stderr, "muster up: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
@@ -293,7 +279,7 @@ int cli_up(int argc, char **argv)
                  "kubernetes.io/hostname=%s",
                  i / 2, ag->name);
         snprintf(adir, sizeof adir, "%s/%s", agents_dir, ag->name);
-        mkdir_p(adir);
+        cli_mkdir_p(adir);
         ag->pid = spawn_agent(self, url, ag->name, gpus, labels, adir, simulate);
     }
     printf("muster is up%s.\n\n"

@@ -134,11 +134,10 @@ static void create_workload(struct ctrl *c, struct cobj *job, const char *wlname
                            tmpl);
     json_t *spec = json_pack("{s:s,s:[o]}", "queueName", queue, "podSets", ps);
     const char *prio = ctrl_label(j, PRIO_LABEL);
-    if (prio) {
-        json_object_set_new(spec, "priorityClassName", json_string(prio));
-        json_object_set_new(spec, "priorityClassSource",
-                            json_string("kueue.x-k8s.io/workloadpriorityclass"));
-    }
+    if (prio)
+        json_object_set_new(spec, "priorityClassRef",
+                            json_pack("{s:s,s:s,s:s}", "group", "kueue.x-k8s.io", "kind",
+                                      "WorkloadPriorityClass", "name", prio));
     const char *mx = ctrl_label(j, "kueue.x-k8s.io/max-exec-time-seconds");
     if (mx)
         json_object_set_new(spec, "maximumExecutionTimeSeconds",

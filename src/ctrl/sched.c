@@ -363,6 +363,10 @@ static void fmt_qty(const char *res, int64_t v, char *buf, size_t size)
         snprintf(buf, size, "%" PRId64 "m", v);
     else if (strcmp(res, "cpu") == 0)
         snprintf(buf, size, "%" PRId64, v / 1000);
+    else if (strcmp(res, "memory") == 0 && v && v % (1LL << 30) == 0)
+        snprintf(buf, size, "%" PRId64 "Gi", v >> 30);
+    else if (strcmp(res, "memory") == 0 && v && v % (1LL << 20) == 0)
+        snprintf(buf, size, "%" PRId64 "Mi", v >> 20);
     else
         snprintf(buf, size, "%" PRId64, v);
 }
@@ -702,6 +706,173 @@ static void bind_pods(struct ctrl *c)
     free(keys);
 }
 
+/* ---- queue status ---- */
+
+/* Adds v to acc[flavor][res]. */
+static void acc_add(json_t *acc, const char *flavor, const char *res, int64_t v)
+{
+    json_t *f = json_object_get(acc, flavor);
+    if (!f) {
+        f = json_object();
+        json_object_set_new(acc, flavor, f);
+    }
+    json_t *x = json_object_get(f, res);
+    json_object_set_new(f, res, json_integer(json_integer_value(x) + v));
+}
+
+/* Kueue's flavorsReservation / flavorsUsage list: every flavor and resource the
+ * queue covers (from its groups when known), with its total and, for a
+ * ClusterQueue, what it borrows beyond its nominal quota. */
+static json_t *flavor_list(json_t *acc, const struct model_obj *cq)
+{
+    json_t *out = json_array();
+    if (cq) {
+        const struct model_cluster_queue *q = &cq->u.cluster_queue;
+        for (size_t g = 0; g < q->n_groups; g++)
+            for (size_t f = 0; f < q->groups[g].n_flavors; f++) {
+                const struct model_flavor_quotas *fq = &q->groups[g].flavors[f];
+                json_t *res = json_array();
+                for (size_t r = 0; r < fq->n_resources; r++) {
+                    const char *name = fq->resources[r].resource;
+                    int64_t total = json_integer_value(
+                        json_object_get(json_object_get(acc, fq->name), name));
+                    int64_t nominal = quantity_canonical(name, fq->resources[r].nominal);
+                    char t[48], b[48];
+                    fmt_qty(name, total, t, sizeof t);
+                    fmt_qty(name, total > nominal ? total - nominal : 0, b, sizeof b);
+                    json_array_append_new(res, json_pack("{s:s,s:s,s:s}", "name", name, "total",
+                                                         t, "borrowed", b));
+                }
+                json_array_append_new(out, json_pack("{s:s,s:o}", "name", fq->name,
+                                                     "resources", res));
+            }
+        return out;
+    }
+    const char *fname;
+    json_t *fv;
+    json_object_foreach(acc, fname, fv)
+    {
+        json_t *res = json_array();
+        const char *rname;
+        json_t *rv;
+        json_object_foreach(fv, rname, rv)
+        {
+            char t[48];
+            fmt_qty(rname, json_integer_value(rv), t, sizeof t);
+            json_array_append_new(res, json_pack("{s:s,s:s}", "name", rname, "total", t));
+        }
+        json_array_append_new(out, json_pack("{s:s,s:o}", "name", fname, "resources", res));
+    }
+    return out;
+}
+
+/* Writes st as o's status when it differs from what is stored (conditions are
+ * kept as stored once present). */
+static void put_queue_status(struct ctrl *c, enum ck k, struct cobj *o, json_t *st)
+{
+    json_t *cur = json_object_get(o->j, "status");
+    json_t *conds = json_object_get(cur, "conditions");
+    if (json_array_size(conds))
+        json_object_set(st, "conditions", conds);
+    else
+        json_object_set_new(st, "conditions",
+                            json_pack("[o]", ctrl_make_condition(c, "Active", true, "Ready",
+                                                                 "Can admit new workloads")));
+    if (cur && json_equal(cur, st)) {
+        json_decref(st);
+        return;
+    }
+    char dd[400], path[600];
+    snprintf(dd, sizeof dd, "qst/%s", o->key);
+    if (ctrl_obj_path(k, o->ns, o->name, "status", path, sizeof path)) {
+        json_decref(st);
+        return;
+    }
+    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                json_pack("{s:o}", "status", st));
+}
+
+/* ClusterQueue and LocalQueue status as Kueue reports it: pending, reserving and
+ * admitted workloads, and what the admitted ones hold per flavor and resource. */
+static void write_queue_status(struct ctrl *c)
+{
+    struct ctrl_sched *s = c->s;
+    uint32_t ncq = adm_ncqs(s->a);
+    int64_t *pend = calloc(ncq + 1, sizeof *pend), *adm = calloc(ncq + 1, sizeof *adm);
+    json_t **acc = calloc(ncq + 1, sizeof *acc);
+    json_t *lq = json_object(); /* "ns/name" -> {pending, admitted, acc} */
+    for (uint32_t q = 0; q < ncq; q++)
+        acc[q] = json_object();
+    for (size_t i = 0; i < s->n; i++) {
+        const struct adm_wl *w = adm_workload(s->a, (uint32_t)i);
+        struct cobj *o = wl_obj(c, s->ents[i].key);
+        if (w->cq == ADM_NONE || !o || !o->m ||
+            (w->state != ADM_PENDING && w->state != ADM_ADMITTED))
+            continue;
+        char lk[600];
+        snprintf(lk, sizeof lk, "%s/%s", o->ns ? o->ns : "",
+                 o->m->u.workload.queue_name ? o->m->u.workload.queue_name : "");
+        json_t *l = json_object_get(lq, lk);
+        if (!l) {
+            l = json_pack("{s:i,s:i,s:o}", "pending", 0, "admitted", 0, "acc", json_object());
+            json_object_set_new(lq, lk, l);
+        }
+        const char *field = w->state == ADM_PENDING ? "pending" : "admitted";
+        json_object_set_new(l, field,
+                            json_integer(json_integer_value(json_object_get(l, field)) + 1));
+        if (w->state == ADM_PENDING) {
+            pend[w->cq]++;
+            continue;
+        }
+        adm[w->cq]++;
+        for (uint32_t p = 0; p < w->nps; p++)
+            for (uint32_t r = 0; r < ADM_MAX_RES; r++) {
+                if (w->psa[p].flavor[r] == 0xff)
+                    continue;
+                const char *fl = adm_flavor_name(s->a, w->psa[p].flavor[r]);
+                const char *res = adm_resource_name(s->a, r);
+                int64_t v = w->ps[p].req[r] * (int64_t)w->psa[p].count;
+                acc_add(acc[w->cq], fl, res, v);
+                acc_add(json_object_get(l, "acc"), fl, res, v);
+            }
+    }
+    for (uint32_t q = 0; q < ncq; q++) {
+        struct cobj *o = ctrl_get(c, CK_CQ, NULL, adm_cq_name(s->a, q));
+        if (!o)
+            continue;
+        json_t *st = json_pack("{s:I,s:I,s:I,s:o,s:o,s:{s:I}}", "pendingWorkloads",
+                               (json_int_t)pend[q], "reservingWorkloads", (json_int_t)adm[q],
+                               "admittedWorkloads", (json_int_t)adm[q], "flavorsReservation",
+                               flavor_list(acc[q], o->m), "flavorsUsage",
+                               flavor_list(acc[q], o->m), "fairSharing", "weightedShare",
+                               (json_int_t)adm_cq_weighted_share(s->a, q));
+        put_queue_status(c, CK_CQ, o, st);
+    }
+    size_t it = 0;
+    struct cobj *o;
+    while ((o = ctrl_next(c, CK_LQ, &it))) {
+        char lk[600];
+        snprintf(lk, sizeof lk, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
+        json_t *l = json_object_get(lq, lk);
+        json_t *empty = json_object();
+        json_t *a = l ? json_object_get(l, "acc") : empty;
+        json_int_t np = json_integer_value(json_object_get(l, "pending"));
+        json_int_t na = json_integer_value(json_object_get(l, "admitted"));
+        json_t *st = json_pack("{s:I,s:I,s:I,s:o,s:o}", "pendingWorkloads", np,
+                               "reservingWorkloads", na, "admittedWorkloads", na,
+                               "flavorsReservation", flavor_list(a, NULL), "flavorsUsage",
+                               flavor_list(a, NULL));
+        json_decref(empty);
+        put_queue_status(c, CK_LQ, o, st);
+    }
+    for (uint32_t q = 0; q < ncq; q++)
+        json_decref(acc[q]);
+    json_decref(lq);
+    free(acc);
+    free(pend);
+    free(adm);
+}
+
 /* ---- the pass ---- */
 
 void ctrl_sched_pass(struct ctrl *c)
@@ -805,6 +976,7 @@ void ctrl_sched_pass(struct ctrl *c)
             write_pending(c, o, e->key, w->reason);
         }
     }
+    write_queue_status(c);
     int64_t dl = adm_next_deadline(s->a);
     if (dl != ADM_NEVER && (!c->wake_at || dl < c->wake_at))
         c->wake_at = dl;
