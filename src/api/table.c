@@ -160,7 +160,9 @@ static int64_t qty(json_t *v)
 /* Whole units (cpu stays in milli: "500m"), as text. */
 static void fmt_qty(const char *res, int64_t milli, char *buf, size_t size)
 {
-    if (!strcmp(res, "cpu") || !strcmp(res, "memory"))
+    if (!strcmp(res, "memory"))
+        quantity_format_binary(milli, buf, size);
+    else if (!strcmp(res, "cpu"))
         quantity_format(milli, buf, size);
     else
         snprintf(buf, size, "%" PRId64, quantity_units_ceil(milli));

@@ -357,16 +357,13 @@ static bool rebuild(struct ctrl *c)
 
 /* ---- writing decisions ---- */
 
+/* A canonical amount (milli-cores for cpu, bytes, devices) as a quantity. */
 static void fmt_qty(const char *res, int64_t v, char *buf, size_t size)
 {
-    if (strcmp(res, "cpu") == 0 && v % 1000 != 0)
-        snprintf(buf, size, "%" PRId64 "m", v);
-    else if (strcmp(res, "cpu") == 0)
-        snprintf(buf, size, "%" PRId64, v / 1000);
-    else if (strcmp(res, "memory") == 0 && v && v % (1LL << 30) == 0)
-        snprintf(buf, size, "%" PRId64 "Gi", v >> 30);
-    else if (strcmp(res, "memory") == 0 && v && v % (1LL << 20) == 0)
-        snprintf(buf, size, "%" PRId64 "Mi", v >> 20);
+    if (strcmp(res, "cpu") == 0)
+        quantity_format(v, buf, size);
+    else if (strcmp(res, "memory") == 0)
+        quantity_format_binary(v * 1000, buf, size);
     else
         snprintf(buf, size, "%" PRId64, v);
 }

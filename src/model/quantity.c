@@ -239,3 +239,18 @@ int quantity_format(int64_t milli, char *buf, size_t size)
         return snprintf(buf, size, "%" PRId64, milli / 1000);
     return snprintf(buf, size, "%" PRId64 "m", milli);
 }
+
+int quantity_format_binary(int64_t milli, char *buf, size_t size)
+{
+    static const char *const suffix[] = {"Ki", "Mi", "Gi", "Ti", "Pi"};
+    if (milli % 1000 != 0 || milli == 0)
+        return quantity_format(milli, buf, size);
+    int64_t v = milli / 1000;
+    int k = -1;
+    while (k < 4 && v % 1024 == 0) {
+        v /= 1024;
+        k++;
+    }
+    return k < 0 ? snprintf(buf, size, "%" PRId64, v)
+                 : snprintf(buf, size, "%" PRId64 "%s", v, suffix[k]);
+}

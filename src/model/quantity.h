@@ -62,4 +62,8 @@ int64_t quantity_units_ceil(int64_t milli);
  * snprintf semantics; returns the length of the full text. */
 int quantity_format(int64_t milli, char *buf, size_t size);
 
+/* Like quantity_format, but a whole number of bytes with the largest binary
+ * suffix that divides it exactly ("256Gi", "600Mi", "1536"), for memory. */
+int quantity_format_binary(int64_t milli, char *buf, size_t size);
+
 #endif
