@@ -134,6 +134,60 @@ void ctrl_set_condition(json_t *conds, json_t *cond)
     json_array_append_new(conds, cond);
 }
 
+/* ---- string sets ---- */
+
+void kset_init(struct kset *k)
+{
+    map_init(&k->m, MAP_KEY_STR);
+}
+
+void kset_add(struct kset *k, const char *s)
+{
+    size_t n = strlen(s);
+    if (map_get(&k->m, s, n))
+        return;
+    char *copy = xstrdup(s);
+    bool found;
+    map_put(&k->m, copy, n, &found)->ptr = copy;
+}
+
+void kset_del(struct kset *k, const char *s)
+{
+    size_t n = strlen(s);
+    union map_val *v = map_get(&k->m, s, n);
+    if (!v)
+        return;
+    char *copy = v->ptr;
+    map_del(&k->m, s, n);
+    free(copy);
+}
+
+bool kset_has(const struct kset *k, const char *s)
+{
+    return map_get(&k->m, s, strlen(s)) != NULL;
+}
+
+const char *kset_next(const struct kset *k, size_t *it)
+{
+    struct map_entry *e = map_next(&k->m, it);
+    return e ? e->val.ptr : NULL;
+}
+
+void kset_clear(struct kset *k)
+{
+    size_t it = 0;
+    struct map_entry *e;
+    while ((e = map_next(&k->m, &it)))
+        free(e->val.ptr);
+    map_clear(&k->m);
+}
+
+void kset_release(struct kset *k)
+{
+    kset_clear(k);
+    map_release(&k->m);
+}
+
 /* ---- cache ---- */
 
 static enum ck kind_of_key(const char *key)
@@ -271,6 +325,98 @@ static bool world_kind(enum ck k)
 }
 
 
+/* The pods of one Job: the value of ctrl.pods_of_job. */
+struct jobpods {
+    char *key; /* "ns/job", the map's key */
+    struct kset pods;
+};
+
+static void jobpods_free(struct jobpods *jp)
+{
+    kset_release(&jp->pods);
+    free(jp->key);
+    free(jp);
+}
+
+static bool terminal_phase(json_t *pod)
+{
+    const char *ph = ctrl_str(pod, "status.phase");
+    return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
+}
+
+/* "ns/name" of the Job a pod or Workload belongs to, or "" when none. */
+static void owner_job(enum ck k, json_t *j, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    const char *ns = ctrl_str(j, "metadata.namespace");
+    const char *name = NULL;
+    if (k == CK_POD) {
+        name = ctrl_label(j, "batch.kubernetes.io/job-name");
+    } else if (k == CK_WORKLOAD) {
+        json_t *ref = json_array_get(ctrl_path(j, "metadata.ownerReferences"), 0);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        if (kind && strcmp(kind, "Job") == 0)
+            name = json_string_value(json_object_get(ref, "name"));
+    } else if (k == CK_JOB) {
+        name = ctrl_str(j, "metadata.name");
+    }
+    if (ns && name)
+        snprintf(buf, size, "%s/%s", ns, name);
+}
+
+/* Keeps the indexes of struct ctrl in step with one change (old and new are the
+ * object's JSON before and after; either may be NULL). */
+static void index_update(struct ctrl *c, enum ck k, const char *key, json_t *old, json_t *new)
+{
+    char job[600];
+    owner_job(k, new ? new : old, job, sizeof job);
+    if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB))
+        kset_add(&c->dirty_jobs, job);
+    if (k == CK_JOB && !new)
+        c->gc_due = true;
+    if (k == CK_LEASE)
+        c->leases_dirty = true;
+    if (k != CK_POD)
+        return;
+    kset_add(&c->changed_pods, key);
+    if (job[0]) {
+        union map_val *v = map_get(&c->pods_of_job, job, strlen(job));
+        if (!v && new) {
+            struct jobpods *jp = xcalloc(1, sizeof *jp);
+            jp->key = xstrdup(job); /* the map's key */
+            kset_init(&jp->pods);
+            bool found;
+            v = map_put(&c->pods_of_job, jp->key, strlen(jp->key), &found);
+            v->ptr = jp;
+        }
+        if (v) {
+            struct jobpods *jp = v->ptr;
+            if (new) {
+                kset_add(&jp->pods, key);
+            } else {
+                kset_del(&jp->pods, key);
+                if (!jp->pods.m.len) {
+                    map_del(&c->pods_of_job, jp->key, strlen(jp->key));
+                    jobpods_free(jp);
+                }
+            }
+        }
+    }
+    bool unbound = new && ctrl_annotation(new, "muster.dev/workload") &&
+                   !(ctrl_str(new, "spec.nodeName") && *ctrl_str(new, "spec.nodeName")) &&
+                   !ctrl_path(new, "metadata.deletionTimestamp");
+    if (unbound)
+        kset_add(&c->unbound, key);
+    else
+        kset_del(&c->unbound, key);
+    bool term = new && ctrl_path(new, "metadata.deletionTimestamp") &&
+                ctrl_str(new, "spec.nodeName") && !terminal_phase(new);
+    if (term)
+        kset_add(&c->terminating, key);
+    else
+        kset_del(&c->terminating, key);
+}
+
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
 {
     enum ck k = kind_of_key(kv->key);
@@ -309,6 +455,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
                 log_warn("ctrl: %s: %s", kv->key, e.msg);
         }
     }
+    index_update(c, k, kv->key, old ? old->j : NULL, o ? o->j : NULL);
     /* Dirty flags: world kinds when something the world reads changed. */
     if (world_kind(k)) {
         bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0);
@@ -349,6 +496,20 @@ struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it)
 {
     struct map_entry *e = map_next(&c->objs[k], it);
     return e ? e->val.ptr : NULL;
+}
+
+struct cobj *ctrl_by_key(const struct ctrl *c, enum ck k, const char *key)
+{
+    union map_val *v = map_get(&c->objs[k], key, strlen(key));
+    return v ? v->ptr : NULL;
+}
+
+const struct kset *ctrl_pods_of_job(const struct ctrl *c, const char *ns, const char *name)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", ns, name);
+    union map_val *v = map_get(&c->pods_of_job, key, strlen(key));
+    return v ? &((struct jobpods *)v->ptr)->pods : NULL;
 }
 
 int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, char *buf,
@@ -524,6 +685,27 @@ void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_
 
 /* ---- the loop ---- */
 
+/* Empties the cache and its indexes (the maps stay usable). */
+static void cache_clear(struct ctrl *c)
+{
+    for (int k = 0; k < CK_COUNT; k++) {
+        size_t it = 0;
+        struct map_entry *me;
+        while ((me = map_next(&c->objs[k], &it)))
+            cobj_free(me->val.ptr);
+        map_clear(&c->objs[k]);
+    }
+    size_t it = 0;
+    struct map_entry *me;
+    while ((me = map_next(&c->pods_of_job, &it)))
+        jobpods_free(me->val.ptr);
+    map_clear(&c->pods_of_job);
+    kset_clear(&c->unbound);
+    kset_clear(&c->terminating);
+    kset_clear(&c->dirty_jobs);
+    kset_clear(&c->changed_pods);
+}
+
 static int load(struct ctrl *c, struct err *e)
 {
     struct store_list l;
@@ -560,14 +742,7 @@ static void *loop_main(void *arg)
             log_warn("ctrl: watch ended (%s); reloading", e.msg);
             store_watch_destroy(c->w);
             c->w = NULL;
-            for (int k = 0; k < CK_COUNT; k++) {
-                size_t it = 0;
-                struct map_entry *me;
-                while ((me = map_next(&c->objs[k], &it)))
-                    cobj_free(me->val.ptr);
-                map_release(&c->objs[k]);
-                map_init(&c->objs[k], MAP_KEY_STR);
-            }
+            cache_clear(c);
             if (c->stop || load(c, &e)) {
                 if (!c->stop)
                     log_error("ctrl: %s", e.msg);
@@ -591,6 +766,7 @@ static void *loop_main(void *arg)
         ctrl_jobs_pass(c);
         ctrl_sched_pass(c);
         c->pods_dirty = c->jobs_dirty = false;
+        kset_clear(&c->changed_pods);
     }
     return NULL;
 }
@@ -613,6 +789,11 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     for (int k = 0; k < CK_COUNT; k++)
         map_init(&c->objs[k], MAP_KEY_STR);
     map_init(&c->flights, MAP_KEY_STR);
+    map_init(&c->pods_of_job, MAP_KEY_STR);
+    kset_init(&c->unbound);
+    kset_init(&c->terminating);
+    kset_init(&c->dirty_jobs);
+    kset_init(&c->changed_pods);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->now = mtime_wall_ns();
@@ -647,13 +828,14 @@ void ctrl_stop(struct ctrl *c)
     store_watch_destroy(c->w);
     ctrl_sched_free(c->s);
     ctrl_nodes_free(c->nodes);
-    for (int k = 0; k < CK_COUNT; k++) {
-        size_t it = 0;
-        struct map_entry *me;
-        while ((me = map_next(&c->objs[k], &it)))
-            cobj_free(me->val.ptr);
+    cache_clear(c);
+    for (int k = 0; k < CK_COUNT; k++)
         map_release(&c->objs[k]);
-    }
+    map_release(&c->pods_of_job);
+    kset_release(&c->unbound);
+    kset_release(&c->terminating);
+    kset_release(&c->dirty_jobs);
+    kset_release(&c->changed_pods);
     size_t it = 0;
     struct map_entry *me;
     while ((me = map_next(&c->flights, &it))) {

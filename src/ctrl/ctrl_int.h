@@ -61,6 +61,19 @@ struct cobj {
     const char *ns, *name; /* into j (a Node's name: into key) */
 };
 
+/* A set of strings (owned copies). */
+struct kset {
+    struct map m; /* key -> the owned copy */
+};
+void kset_init(struct kset *k);
+void kset_add(struct kset *k, const char *s);
+void kset_del(struct kset *k, const char *s);
+bool kset_has(const struct kset *k, const char *s);
+void kset_clear(struct kset *k);
+void kset_release(struct kset *k);
+/* Iterates: *it starts at 0; returns NULL at the end. */
+const char *kset_next(const struct kset *k, size_t *it);
+
 struct ctrl_flight;
 struct ctrl_op;
 struct ctrl_sched;
@@ -86,6 +99,16 @@ struct ctrl {
     bool pods_dirty;     /* pods */
     bool jobs_dirty;     /* jobs */
     int64_t wake_at;     /* a controller wants a pass at this time */
+    bool leases_dirty;   /* a Lease changed */
+    bool gc_due;         /* a Job was deleted: collect what it left */
+    int64_t last_full_jobs; /* the last pass over every Job */
+
+    /* Indexes kept by the cache, so that a pass looks only at what changed. */
+    struct map pods_of_job; /* "ns/job" -> struct kset * of pod store keys */
+    struct kset unbound;     /* pods with muster.dev/workload and no node yet */
+    struct kset terminating; /* bound pods being deleted, not yet terminal */
+    struct kset dirty_jobs;  /* "ns/name" of Jobs to reconcile */
+    struct kset changed_pods; /* pod keys changed since the last pass */
 
     /* Writers. */
     pthread_mutex_t mu;
@@ -105,6 +128,10 @@ struct ctrl {
 struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name);
 /* Iterates the objects of kind k: *it starts at 0; returns NULL at the end. */
 struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it);
+/* The cached object at store key, or NULL. */
+struct cobj *ctrl_by_key(const struct ctrl *c, enum ck k, const char *key);
+/* The pod keys of Job ns/name (may be NULL). */
+const struct kset *ctrl_pods_of_job(const struct ctrl *c, const char *ns, const char *name);
 
 /* The current stored object at key, parsed (the caller decrefs), or NULL. */
 json_t *ctrl_fetch(struct ctrl *c, const char *key);

@@ -19,49 +19,10 @@
 #define UID_LABEL   "batch.kubernetes.io/controller-uid"
 #define INDEX_ANN   "batch.kubernetes.io/job-completion-index"
 
-/* Pods grouped by the uid of their Job. */
-struct podidx {
-    struct map by_uid; /* uid -> struct podvec * */
-};
-
 struct podvec {
     struct cobj **v;
     size_t n, cap;
 };
-
-static void index_pods(struct ctrl *c, struct podidx *ix)
-{
-    map_init(&ix->by_uid, MAP_KEY_STR);
-    size_t it = 0;
-    struct cobj *p;
-    while ((p = ctrl_next(c, CK_POD, &it))) {
-        const char *uid = ctrl_label(p->j, UID_LABEL);
-        if (!uid)
-            continue;
-        bool found;
-        union map_val *v = map_put(&ix->by_uid, uid, strlen(uid), &found);
-        if (!found)
-            v->ptr = xcalloc(1, sizeof(struct podvec));
-        struct podvec *pv = v->ptr;
-        if (pv->n == pv->cap) {
-            pv->cap = pv->cap ? 2 * pv->cap : 8;
-            pv->v = xreallocarray(pv->v, pv->cap, sizeof *pv->v);
-        }
-        pv->v[pv->n++] = p;
-    }
-}
-
-static void index_free(struct podidx *ix)
-{
-    size_t it = 0;
-    struct map_entry *e;
-    while ((e = map_next(&ix->by_uid, &it))) {
-        struct podvec *pv = e->val.ptr;
-        free(pv->v);
-        free(pv);
-    }
-    map_release(&ix->by_uid);
-}
 
 static int64_t int_or(json_t *j, const char *path, int64_t dflt)
 {
@@ -234,7 +195,7 @@ static bool job_done(json_t *j, const char **how)
     return false;
 }
 
-static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
+static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
 {
     json_t *j = job->j;
     const char *queue = ctrl_label(j, QUEUE_LABEL);
@@ -244,9 +205,8 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
     char wlname[300];
     workload_name(j, wlname, sizeof wlname);
     struct cobj *wl = ctrl_get(c, CK_WORKLOAD, job->ns, wlname);
-    union map_val *pvv = map_get(&ix->by_uid, uid, strlen(uid));
-    struct podvec *pv = pvv ? pvv->ptr : NULL;
-    size_t npods = pv ? pv->n : 0;
+    struct podvec *pv = pvs;
+    size_t npods = pv->n;
     int64_t parallelism = int_or(j, "spec.parallelism", 1);
     int64_t completions = int_or(j, "spec.completions", parallelism);
     int64_t backoff = int_or(j, "spec.backoffLimit", 6);
@@ -391,8 +351,9 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podidx *ix)
         json_decref(st);
 }
 
-/* What a deleted Job leaves: its Workload and its pods. */
-static void collect(struct ctrl *c, struct podidx *ix)
+/* What a deleted Job leaves: its Workload and its pods (found by the Job's uid,
+ * so a new Job of the same name does not keep the old one's). */
+static void collect(struct ctrl *c)
 {
     size_t it = 0;
     struct cobj *o;
@@ -415,27 +376,68 @@ static void collect(struct ctrl *c, struct podidx *ix)
         }
     }
     it = 0;
-    struct map_entry *e;
-    while ((e = map_next(&ix->by_uid, &it))) {
-        if (map_get(&uids, e->key.str, e->key.len))
-            continue;
-        struct podvec *pv = e->val.ptr;
-        for (size_t i = 0; i < pv->n; i++)
-            delete_pod(c, pv->v[i]);
+    while ((o = ctrl_next(c, CK_POD, &it))) {
+        const char *uid = ctrl_label(o->j, UID_LABEL);
+        if (uid && !map_get(&uids, uid, strlen(uid)))
+            delete_pod(c, o);
     }
     map_release(&uids);
 }
 
+#define FULL_PASS_NS (10 * 1000000000LL) /* every Job, and garbage, this often */
+
 void ctrl_jobs_pass(struct ctrl *c)
 {
-    if (!c->jobs_dirty && !c->pods_dirty && !c->wl_dirty)
-        return;
-    struct podidx ix;
-    index_pods(c, &ix);
+    if (c->now - c->last_full_jobs >= FULL_PASS_NS) {
+        c->last_full_jobs = c->now;
+        size_t it = 0;
+        struct cobj *job;
+        while ((job = ctrl_next(c, CK_JOB, &it))) {
+            char k[600];
+            snprintf(k, sizeof k, "%s/%s", job->ns ? job->ns : "", job->name ? job->name : "");
+            kset_add(&c->dirty_jobs, k);
+        }
+        c->gc_due = true;
+    }
     size_t it = 0;
-    struct cobj *job;
-    while ((job = ctrl_next(c, CK_JOB, &it)))
-        reconcile(c, job, &ix);
-    collect(c, &ix);
-    index_free(&ix);
+    const char *k;
+    struct podvec pv = {0};
+    while ((k = kset_next(&c->dirty_jobs, &it))) {
+        const char *slash = strchr(k, '/');
+        if (!slash)
+            continue;
+        char ns[300];
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - k), k);
+        struct cobj *job = ctrl_get(c, CK_JOB, ns, slash + 1);
+        if (!job)
+            continue;
+        /* Its pods: those of this Job's uid (an older Job of the same name
+         * leaves pods that collect() removes). */
+        const char *uid = ctrl_str(job->j, "metadata.uid");
+        const struct kset *keys = ctrl_pods_of_job(c, ns, slash + 1);
+        pv.n = 0;
+        size_t pit = 0;
+        const char *pk;
+        while (keys && uid && (pk = kset_next(keys, &pit))) {
+            struct cobj *p = ctrl_by_key(c, CK_POD, pk);
+            const char *pu = p ? ctrl_label(p->j, UID_LABEL) : NULL;
+            if (!pu || strcmp(pu, uid) != 0) {
+                if (pu)
+                    c->gc_due = true;
+                continue;
+            }
+            if (pv.n == pv.cap) {
+                pv.cap = pv.cap ? 2 * pv.cap : 16;
+                pv.v = xreallocarray(pv.v, pv.cap, sizeof *pv.v);
+            }
+            pv.v[pv.n++] = p;
+        }
+        reconcile(c, job, &pv);
+    }
+    free(pv.v);
+    kset_clear(&c->dirty_jobs);
+    if (c->gc_due) {
+        c->gc_due = false;
+        collect(c);
+    }
 }

@@ -32,6 +32,8 @@ struct ctrl_nodes {
     struct map fails;    /* node -> struct nodefail * */
     char **keys;         /* owned keys of counted */
     size_t nkeys, cap;
+    int64_t last_scan;   /* of the Leases */
+    int64_t next_expiry; /* the earliest Lease expiry seen by that scan; 0: none */
 };
 
 void ctrl_nodes_free(struct ctrl_nodes *n)
@@ -183,7 +185,10 @@ static void count_failures(struct ctrl *c)
     struct ctrl_nodes *st = c->nodes;
     size_t it = 0;
     struct cobj *p;
-    while ((p = ctrl_next(c, CK_POD, &it))) {
+    const char *pk;
+    while ((pk = kset_next(&c->changed_pods, &it))) {
+        if (!(p = ctrl_by_key(c, CK_POD, pk)))
+            continue;
         const char *ph = ctrl_str(p->j, "status.phase");
         const char *node = ctrl_str(p->j, "spec.nodeName");
         const char *uid = ctrl_str(p->j, "metadata.uid");
@@ -257,8 +262,23 @@ void ctrl_nodes_pass(struct ctrl *c)
         map_init(&c->nodes->counted, MAP_KEY_STR);
         map_init(&c->nodes->fails, MAP_KEY_STR);
     }
-    if (c->pods_dirty)
+    if (c->changed_pods.m.len)
         count_failures(c);
+    /* Leases are looked at when one changed (at most every 100 ms) or when the
+     * earliest one expires. */
+    struct ctrl_nodes *st = c->nodes;
+    bool due = (c->leases_dirty && c->now - st->last_scan >= 100000000LL) ||
+               (st->next_expiry && c->now >= st->next_expiry);
+    if (!due) {
+        if (c->leases_dirty && (!c->wake_at || st->last_scan + 100000000LL < c->wake_at))
+            c->wake_at = st->last_scan + 100000000LL;
+        if (st->next_expiry && (!c->wake_at || st->next_expiry < c->wake_at))
+            c->wake_at = st->next_expiry;
+        return;
+    }
+    c->leases_dirty = false;
+    st->last_scan = c->now;
+    st->next_expiry = 0;
     size_t it = 0;
     struct cobj *l;
     while ((l = ctrl_next(c, CK_LEASE, &it))) {
@@ -277,15 +297,20 @@ void ctrl_nodes_pass(struct ctrl *c)
         int64_t expires = renew + dur * 1000000000LL;
         bool is_ready = n->node->ready;
         if (c->now >= expires) {
-            if ((is_ready || !n->node->unreachable) && set_node(c, n, false))
+            if ((is_ready || !n->node->unreachable) && set_node(c, n, false)) {
                 log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
                          (double)(c->now - expires) / 1e9);
+                c->world_dirty = true; /* the scheduler drops it in this pass */
+                c->world_changed_at = 0;
+            }
             lose_pods(c, l->name);
         } else {
             if ((n->node->unreachable || !is_ready) && set_node(c, n, true))
                 log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
             if (!c->wake_at || expires < c->wake_at)
                 c->wake_at = expires;
+            if (!st->next_expiry || expires < st->next_expiry)
+                st->next_expiry = expires;
         }
     }
 }

@@ -43,6 +43,7 @@ struct ctrl_sched {
     bool rebuild;
     uint64_t rebuilds;
     int64_t last_rebuild;
+    int64_t requeue_wake; /* the earliest requeueAt of a workload left out; 0: none */
 };
 
 struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
@@ -155,6 +156,20 @@ static struct cobj **sorted(struct ctrl *c, enum ck k, size_t *n,
 }
 
 
+/* Whether the node's Lease (if it has one) has expired. The node lifecycle
+ * controller's NotReady write reaches the cache only after the pass that evicted
+ * the node's workloads, which must not place them there again. */
+static bool lease_expired(struct ctrl *c, const char *node)
+{
+    struct cobj *l = ctrl_get(c, CK_LEASE, "kube-node-lease", node);
+    const char *rt = l ? ctrl_str(l->j, "spec.renewTime") : NULL;
+    int64_t renew = 0;
+    if (!rt || model_parse_time(rt, &renew, NULL))
+        return false;
+    int64_t dur = json_integer_value(ctrl_path(l->j, "spec.leaseDurationSeconds"));
+    return c->now >= renew + (dur > 0 ? dur : 40) * 1000000000LL;
+}
+
 /* ---- the placement annotation ---- */
 
 /* Parses muster.dev/placement into fixed pods (one per rank, pod set 0 unless the
@@ -248,8 +263,9 @@ static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct co
         return;
     int64_t ra = requeue_at(o->j);
     if (!wl_admitted(o->j) && ra > c->now) {
-        if (!c->wake_at || ra < c->wake_at)
-            c->wake_at = ra;
+        /* Nothing else marks the workloads changed when the time comes. */
+        if (!s->requeue_wake || ra < s->requeue_wake)
+            s->requeue_wake = ra;
         return;
     }
     struct err e;
@@ -320,7 +336,7 @@ static bool rebuild(struct ctrl *c)
             int rc;
             if (world[w] == CK_NODE) {
                 const struct cnode *cn = v[i]->node;
-                if (!cn->ready)
+                if (!cn->ready || lease_expired(c, v[i]->name))
                     continue;
                 struct adm_node_spec ns = {v[i]->name, cn->cpu_milli, cn->memory, cn->gpus,
                                            cn->labels, cn->nlabels, (const char *const *)cn->taints,
@@ -605,12 +621,13 @@ static void bind_pods(struct ctrl *c)
     size_t nkeys = 0, cap = 0;
     size_t it = 0;
     struct cobj *p;
-    while ((p = ctrl_next(c, CK_POD, &it))) {
+    const char *pk;
+    while ((pk = kset_next(&c->terminating, &it))) {
+        if (!(p = ctrl_by_key(c, CK_POD, pk)))
+            continue;
         const char *node = ctrl_str(p->j, "spec.nodeName");
-        const char *ph = ctrl_str(p->j, "status.phase");
         const char *gs = ctrl_annotation(p->j, "muster.dev/gpus");
-        if (!node || !gs || !*gs || !ctrl_path(p->j, "metadata.deletionTimestamp") ||
-            (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0)))
+        if (!node || !gs || !*gs)
             continue;
         for (const char *q = gs; *q;) {
             char *end;
@@ -632,7 +649,9 @@ static void bind_pods(struct ctrl *c)
     }
     /* Workloads with a pod that would land on a held GPU wait, whole. */
     it = 0;
-    while (held.len && (p = ctrl_next(c, CK_POD, &it))) {
+    while (held.len && (pk = kset_next(&c->unbound, &it))) {
+        if (!(p = ctrl_by_key(c, CK_POD, pk)))
+            continue;
         json_t *me;
         json_t *pl = pod_target(c, p, &me);
         if (!pl)
@@ -663,7 +682,9 @@ static void bind_pods(struct ctrl *c)
         json_decref(pl);
     }
     it = 0;
-    while ((p = ctrl_next(c, CK_POD, &it))) {
+    while ((pk = kset_next(&c->unbound, &it))) {
+        if (!(p = ctrl_by_key(c, CK_POD, pk)))
+            continue;
         json_t *me;
         json_t *pl = pod_target(c, p, &me);
         if (!pl)
@@ -875,6 +896,12 @@ static void write_queue_status(struct ctrl *c)
 void ctrl_sched_pass(struct ctrl *c)
 {
     struct ctrl_sched *s = c->s;
+    if (s->requeue_wake && c->now >= s->requeue_wake) {
+        s->requeue_wake = 0;
+        c->wl_dirty = true;
+    }
+    if (s->requeue_wake && (!c->wake_at || s->requeue_wake < c->wake_at))
+        c->wake_at = s->requeue_wake;
     bool changed = c->world_dirty || c->wl_dirty || s->rebuild || !s->a ||
                    (c->wake_at == 0 && adm_next_deadline(s->a) <= c->now);
     if (s->a && adm_next_deadline(s->a) <= c->now)
