@@ -57,6 +57,10 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
 void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
                 const char *prefix, struct api_resp *r);
 
+/* pods/<name>/log: proxies to the agent of the pod's node (podlog.c). */
+void api__pod_log(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
+                  struct api_resp *r);
+
 /* ---- the stored form and versions (stored.c) ---- */
 
 /* Appends the stored value v to out with metadata.resourceVersion set to rev (see
@@ -66,6 +70,9 @@ int api__write_obj(struct strbuf *out, const char *v, size_t len, int64_t rev);
 /* The current time as RFC 3339 ("2026-01-02T03:04:05Z"); a new random UUID. */
 void api__now_rfc3339(char *buf, size_t size);
 void api__new_uid(char *buf, size_t size);
+
+/* The time add_s seconds from now, as RFC 3339. */
+void api__rfc3339_after(char *buf, size_t size, int64_t add_s);
 
 /* Whether objects of k are stored in another version than k's (kueue v1beta1,
  * stored as v1beta2), so that what a request reads and writes is converted. */
@@ -123,9 +130,10 @@ bool api__has_finalizers(json_t *obj);
 /* ---- DELETE (delete.c) ---- */
 
 /* DELETE of one object. An object that finalizers hold gets deletionTimestamp
- * and the reply is the object; otherwise it is removed and the reply is the
- * object (kinds with return_deleted) or a Status Success naming it, as
- * Kubernetes answers. */
+ * and the reply is the object; so does a pod bound to a live node, which is
+ * deleted gracefully (deletionTimestamp and deletionGracePeriodSeconds; its
+ * agent removes it); otherwise it is removed and the reply is the object (kinds
+ * with return_deleted) or a Status Success naming it, as Kubernetes answers. */
 void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct api_target *t,
                  struct api_resp *r);
 
@@ -143,6 +151,11 @@ void api__delete_collection(struct api_ctx *ctx, const struct api_req *req,
  * e filled (STORE_ECONFLICT when the object changed meanwhile). */
 int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *kv, int64_t expect,
                    struct store_kv **out, struct err *e);
+
+/* Whether an object being deleted (deletionTimestamp set) goes once no finalizer
+ * holds it: its grace period is 0, or it is a pod that is terminal (Succeeded or
+ * Failed: nothing runs any more, whoever wrote that). */
+bool api__deletion_due(json_t *obj);
 
 /* ---- namespaces (namespace.c) ---- */
 

@@ -16,10 +16,20 @@
  *     fieldSelector match as above and replies with the list of the objects
  *     as they were (the generic registry's DeleteCollection answer).
  *
+ *   - A pod bound to a live node (one that exists and is Ready) and not
+ *     terminal is deleted gracefully, as Kubernetes' pod strategy does:
+ *     metadata.deletionTimestamp = now + the grace period and
+ *     deletionGracePeriodSeconds = gracePeriodSeconds (body or query), else
+ *     spec.terminationGracePeriodSeconds, else 30; the reply is the pod. Its
+ *     agent stops it and deletes it with gracePeriodSeconds=0 (docs/cluster.md);
+ *     a later delete may only shorten the grace, and a status write that makes
+ *     the pod terminal removes it too (objects.c). A pod that is not bound, is
+ *     terminal, or is on a lost node goes at once: no agent would finish it.
+ *
  * A DeleteOptions body is accepted; its preconditions (uid, resourceVersion)
- * are honoured, dryRun=All deletes nothing, the rest (propagationPolicy,
- * gracePeriodSeconds) has nothing to act on: muster has no garbage collector
- * of dependents, and a pod is removed at once.
+ * are honoured, dryRun=All deletes nothing, propagationPolicy has nothing to act
+ * on: muster has no garbage collector of dependents. deletecollection removes
+ * pods at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +57,92 @@ static bool dry_run(const struct api_req *req, json_t *opts)
     return (q && !strcmp(q, "All")) || (b && !strcmp(b, "All"));
 }
 
+static bool pod_terminal(json_t *obj)
+{
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const char *ph = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+    return kind && !strcmp(kind, "Pod") && ph &&
+           (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
+}
+
+bool api__deletion_due(json_t *obj)
+{
+    return json_integer_value(json_object_get(meta_of(obj), "deletionGracePeriodSeconds")) == 0 ||
+           pod_terminal(obj);
+}
+
+/* Whether the node named name exists and is Ready (its agent will finish a
+ * graceful deletion). */
+static bool node_live(struct api_ctx *ctx, const char *name)
+{
+    char key[STORE_KEY_MAX];
+    struct store_kv *kv = NULL;
+    struct err e;
+    if (api__key(api_registry_find("", "v1", "nodes"), "", name, key, sizeof key) < 0 ||
+        store_get(ctx->store, key, &kv, &e) < 0)
+        return false;
+    json_t *n = api__decode_stored(NULL, kv);
+    store_kv_unref(kv);
+    bool ready = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), i, c)
+    {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        const char *st = json_string_value(json_object_get(c, "status"));
+        if (type && st && !strcmp(type, "Ready"))
+            ready = !strcmp(st, "True");
+    }
+    json_decref(n);
+    return ready;
+}
+
+/* The grace period of deleting pod (see the top of the file); 0: at once. */
+static int64_t pod_grace(struct api_ctx *ctx, const struct api_req *req, json_t *pod, json_t *opts)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    if (!node || !*node || pod_terminal(pod))
+        return 0;
+    int64_t grace = 30;
+    json_t *tg = json_object_get(spec, "terminationGracePeriodSeconds");
+    if (json_is_integer(tg))
+        grace = json_integer_value(tg);
+    const char *q = api_req_query(req, "gracePeriodSeconds");
+    json_t *og = json_object_get(opts, "gracePeriodSeconds");
+    if (json_is_integer(og))
+        grace = json_integer_value(og);
+    else if (q && *q)
+        grace = strtoll(q, NULL, 10);
+    if (grace < 0)
+        grace = 1; /* as Kubernetes */
+    return grace > 0 && node_live(ctx, node) ? grace : 0;
+}
+
+/* Marks pod (cur, stored at key) for graceful deletion with grace seconds, or
+ * shortens a grace already running; *out is the result. */
+static int delete_gracefully(struct api_ctx *ctx, const char *key, const struct store_kv *kv,
+                             json_t *cur, int64_t grace, int64_t expect, struct store_kv **out,
+                             struct err *e)
+{
+    json_t *md = meta_of(cur);
+    if (*meta_str(cur, "deletionTimestamp") &&
+        json_integer_value(json_object_get(md, "deletionGracePeriodSeconds")) <= grace) {
+        *out = store_kv_ref((struct store_kv *)kv);
+        return 0;
+    }
+    char ts[32];
+    api__rfc3339_after(ts, sizeof ts, grace);
+    json_object_set_new(md, "deletionTimestamp", json_string(ts));
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    json_object_del(md, "resourceVersion");
+    size_t len;
+    char *enc = api__encode_stored(NULL, cur, &len, e);
+    int rc = enc ? store_update(ctx->store, key, enc, len, expect, out, e) : -1;
+    free(enc);
+    return rc;
+}
+
 int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *kv, int64_t expect,
                    struct store_kv **out, struct err *e)
 {
@@ -58,7 +154,8 @@ int api__delete_kv(struct api_ctx *ctx, const char *key, const struct store_kv *
     int rc = 0;
     if (!api__has_finalizers(cur)) {
         rc = store_delete(ctx->store, key, expect, out, e);
-    } else if (*meta_str(cur, "deletionTimestamp")) {
+    } else if (*meta_str(cur, "deletionTimestamp") &&
+               !json_integer_value(json_object_get(meta_of(cur), "deletionGracePeriodSeconds"))) {
         *out = store_kv_ref((struct store_kv *)kv); /* already being deleted */
     } else {
         char ts[32];
@@ -159,7 +256,10 @@ void api__delete(struct api_ctx *ctx, const struct api_req *req, const struct ap
         goto done;
     if (dry_run(req, opts))
         goto dry;
-    if (api__delete_kv(ctx, key, kv, expect, &out, &e) < 0)
+    int64_t grace =
+        !strcmp(t->kind->kind, "Pod") && !t->kind->group[0] ? pod_grace(ctx, req, cur, opts) : 0;
+    if (grace > 0 ? delete_gracefully(ctx, key, kv, cur, grace, expect, &out, &e) < 0
+                  : api__delete_kv(ctx, key, kv, expect, &out, &e) < 0)
         goto fail;
     if (out->type != STORE_DELETED || t->kind->return_deleted)
         api__reply_kv(r, 200, t->kind, out);

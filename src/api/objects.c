@@ -617,12 +617,14 @@ static void keep_server_meta(json_t *obj, json_t *cur)
 }
 
 /* Writes new over cur (expected revision rev), or deletes the key when new is
- * being deleted and has no finalizers left. Replies with the result. */
+ * being deleted, has no finalizers left and its deletion is due (a pod in
+ * graceful deletion stays until its agent deletes it, or it is terminal).
+ * Replies with the result. */
 static int write_back(struct api_ctx *ctx, const struct api_kind *k, const char *key, json_t *obj,
                       int64_t rev, int code, struct api_resp *r, struct err *e)
 {
     struct store_kv *kv = NULL;
-    if (meta_str(obj, "deletionTimestamp") && !api__has_finalizers(obj)) {
+    if (meta_str(obj, "deletionTimestamp") && !api__has_finalizers(obj) && api__deletion_due(obj)) {
         if (store_delete(ctx->store, key, rev, &kv, e) < 0)
             return -1;
     } else {
@@ -1215,8 +1217,9 @@ void api__objects(struct api_ctx *ctx, const struct api_req *req, const struct a
         return do_bind(ctx, req, t, r);
     }
     if (t->sub == API_SUB_LOG) {
-        errf(&e, API_ENOPATH, "pod logs are served once the agent runs pods");
-        return api__fail(r, &e, NULL);
+        if (!get)
+            goto not_allowed;
+        return api__pod_log(ctx, req, t, r);
     }
     if (t->sub == API_SUB_STATUS) {
         if (get)

@@ -54,6 +54,14 @@ void api__now_rfc3339(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void api__rfc3339_after(char *buf, size_t size, int64_t add_s)
+{
+    time_t t = (time_t)(mtime_wall_ns() / 1000000000 + add_s);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void api__new_uid(char *buf, size_t size)
 {
     unsigned char b[16];

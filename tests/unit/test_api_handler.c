@@ -433,6 +433,92 @@ static void test_kueue_versions(void **state)
                                           "\"kind\":\"WorkloadPriorityClass\",\"name\":\"high\"}"));
 }
 
+#define BOUND_POD(name, node, extra)                                                               \
+    "{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"nodeName\":\"" node "\"" extra "}}"
+
+/* Pod deletion is graceful as in Kubernetes: a pod bound to an existing node
+ * and not terminal is marked (deletionTimestamp, deletionGracePeriodSeconds)
+ * and stays, through status writes, until a delete with gracePeriodSeconds=0;
+ * an unbound or terminal pod, or one on a node that does not exist, goes at once. */
+static void test_pod_graceful_delete(void **state)
+{
+    struct fixture *f = *state;
+    const char *pods = "/api/v1/namespaces/default/pods";
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL,
+                          "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":"
+                          "[{\"type\":\"Ready\",\"status\":\"True\"}]}}"),
+                     201);
+    assert_int_equal(call(f, "POST", "/api/v1/nodes", NULL,
+                          "{\"metadata\":{\"name\":\"down\"},\"status\":{\"conditions\":"
+                          "[{\"type\":\"Ready\",\"status\":\"False\"}]}}"),
+                     201);
+    assert_int_equal(call(f, "POST", pods, NULL, BOUND_POD("a", "n1", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL,
+                          BOUND_POD("b", "n1",
+                                    ",\"terminationGracePeriodSeconds\":5,"
+                                    "\"containers\":[{\"name\":\"main\"}]")),
+                     201);
+    assert_int_equal(call(f, "POST", pods, NULL, BOUND_POD("c", "gone", "")), 201);
+    assert_int_equal(call(f, "POST", pods, NULL, POD("d", "")), 201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL, NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"deletionGracePeriodSeconds\":30"));
+    assert_non_null(strstr(f->r.body.buf, "\"deletionTimestamp\":\""));
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/b", NULL,
+                          "{\"propagationPolicy\":\"Background\"}"),
+                     200);
+    assert_non_null(strstr(f->r.body.buf, "\"deletionGracePeriodSeconds\":5"));
+    /* A later delete may shorten the grace period, not lengthen it. */
+    assert_int_equal(
+        call(f, "DELETE", "/api/v1/namespaces/default/pods/b", NULL, "{\"gracePeriodSeconds\":60}"),
+        200);
+    assert_non_null(strstr(f->r.body.buf, "\"deletionGracePeriodSeconds\":5"));
+    assert_int_equal(
+        call(f, "DELETE", "/api/v1/namespaces/default/pods/b", "gracePeriodSeconds=2", NULL), 200);
+    assert_non_null(strstr(f->r.body.buf, "\"deletionGracePeriodSeconds\":2"));
+    /* The agent's status writes do not delete it while it runs. */
+    next_ct = "application/merge-patch+json";
+    assert_int_equal(call(f, "PATCH", "/api/v1/namespaces/default/pods/a/status", NULL,
+                          "{\"status\":{\"phase\":\"Running\"}}"),
+                     200);
+    /* pods/log of a pod whose node has no agent endpoint: a clear error. */
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/b/log", NULL, NULL), 500);
+    assert_non_null(strstr(f->r.body.buf, "has no InternalIP"));
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/b/log", "container=x", NULL),
+                     400);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/a", NULL, NULL), 200);
+    /* The agent's final delete, with a uid precondition. */
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL,
+                          "{\"gracePeriodSeconds\":0,\"preconditions\":{\"uid\":\"nope\"}}"),
+                     409);
+    assert_int_equal(
+        call(f, "DELETE", "/api/v1/namespaces/default/pods/a", NULL, "{\"gracePeriodSeconds\":0}"),
+        200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/a", NULL, NULL), 404);
+    /* A graceful deletion ends when the pod is terminal, whoever says so. */
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/b", NULL, NULL), 200);
+    next_ct = "application/merge-patch+json";
+    assert_int_equal(call(f, "PATCH", "/api/v1/namespaces/default/pods/b/status", NULL,
+                          "{\"status\":{\"phase\":\"Failed\"}}"),
+                     200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/b", NULL, NULL), 404);
+    /* On a node that is not Ready: at once. */
+    assert_int_equal(call(f, "POST", pods, NULL, BOUND_POD("f", "down", "")), 201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/f", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/f", NULL, NULL), 404);
+    /* Node absent, unbound: at once. */
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/c", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/c", NULL, NULL), 404);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/d", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/d", NULL, NULL), 404);
+    /* Terminal: at once. */
+    assert_int_equal(call(f, "POST", pods, NULL,
+                          "{\"metadata\":{\"name\":\"e\"},\"spec\":{\"nodeName\":\"n1\"},"
+                          "\"status\":{\"phase\":\"Succeeded\"}}"),
+                     201);
+    assert_int_equal(call(f, "DELETE", "/api/v1/namespaces/default/pods/e", NULL, NULL), 200);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/default/pods/e", NULL, NULL), 404);
+}
+
 static void test_binding(void **state)
 {
     struct fixture *f = *state;
@@ -680,6 +766,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_field_manager_from_user_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kueue_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pod_graceful_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_and_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_merge_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_strategic_and_status, setup, teardown),
