@@ -17,6 +17,7 @@ int cli_scenario(int argc, char **argv);
 int cli_server(int argc, char **argv);
 int cli_kubeconfig(int argc, char **argv);
 int cli_up(int argc, char **argv);
+int cli_agent(int argc, char **argv);
 
 /* Splits --listen HOST:PORT into host (size bytes) and port, printing why to
  * stderr (prefixed by cmd) and returning -1 when it is malformed. */

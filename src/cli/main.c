@@ -17,6 +17,7 @@ static const struct {
     {"bench", cli_bench, "micro and macro benchmarks (place)"},
     {"scenario", cli_scenario, "run scenario files (manifests + expectations) and check them"},
     {"server", cli_server, "the Kubernetes-compatible API server on a store"},
+    {"agent", cli_agent, "node agent: registers a Node and its GPUs, runs bound pods"},
     {"kubeconfig", cli_kubeconfig, "print a kubeconfig for kubectl"},
     {"up", cli_up, "a whole local cluster: server, scheduler, agents, example queues"},
 };

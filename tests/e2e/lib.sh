@@ -123,3 +123,10 @@ wait_for() {
     fi
     fail "timed out waiting for $what"
 }
+
+# jp KIND/NAME JSONPATH [kubectl args...]: one field of an object, or "" when absent.
+jp() {
+    local obj=$1 path=$2
+    shift 2
+    kubectl get "$obj" "$@" -o "jsonpath={$path}" 2>/dev/null || true
+}

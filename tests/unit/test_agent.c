@@ -1,0 +1,520 @@
+/* Tests for the parts of the node agent that need no server: --gpus and
+ * --labels, the container environment and argv, the simulated runtime, watch
+ * line splitting, the shim's exit file, and the shim itself (run through the
+ * muster binary in $MUSTER_BIN). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "base/mtime.h"
+
+/* ---- --gpus ------------------------------------------------------------- */
+
+static void test_gpus_parse(void **state)
+{
+    struct agent_gpus g = {0};
+    struct err e;
+    assert_int_equal(agent_gpus_parse("8xH100-80GB", "n1", &g, &e), 0);
+    assert_int_equal(g.len, 8);
+    assert_string_equal(g.v[0].model, "H100");
+    assert_int_equal(g.v[7].index, 7);
+    assert_true(g.v[3].memory_bytes == 80000000000LL);
+    assert_true(!strncmp(g.v[0].uuid, "GPU-", 4));
+    assert_string_not_equal(g.v[0].uuid, g.v[1].uuid);
+    char uuid0[AGENT_GPU_UUID_MAX];
+    strcpy(uuid0, g.v[0].uuid);
+    agent_gpus_release(&g);
+
+    /* Stable for (node, index); another node gets others. */
+    assert_int_equal(agent_gpus_parse("1xH100", "n1", &g, &e), 0);
+    assert_string_equal(g.v[0].uuid, uuid0);
+    assert_int_equal(g.v[0].memory_bytes, 0);
+    agent_gpus_release(&g);
+    assert_int_equal(agent_gpus_parse("1xH100", "n2", &g, &e), 0);
+    assert_string_not_equal(g.v[0].uuid, uuid0);
+    agent_gpus_release(&g);
+
+    /* Models with dashes; binary units; several groups numbered on. */
+    assert_int_equal(agent_gpus_parse("4xA100-SXM4-40GiB,2xL4,1xA100-40", "n", &g, &e), 0);
+    assert_int_equal(g.len, 7);
+    assert_string_equal(g.v[0].model, "A100-SXM4");
+    assert_true(g.v[0].memory_bytes == 40LL << 30);
+    assert_string_equal(g.v[4].model, "L4");
+    assert_int_equal(g.v[5].index, 5);
+    assert_string_equal(g.v[6].model, "A100-40"); /* a bare number is not a size */
+    assert_int_equal(g.v[6].memory_bytes, 0);
+    agent_gpus_release(&g);
+    assert_int_equal(agent_gpus_parse("2xT4-16384Mi", "n", &g, &e), 0);
+    assert_true(g.v[0].memory_bytes == 16LL << 30);
+    agent_gpus_release(&g);
+
+    /* No GPUs. */
+    assert_int_equal(agent_gpus_parse("", "n", &g, &e), 0);
+    assert_int_equal(agent_gpus_parse("0", "n", &g, &e), 0);
+    assert_int_equal(agent_gpus_parse(NULL, "n", &g, &e), 0);
+    assert_int_equal(g.len, 0);
+
+    static const char *const bad[] = {"x",       "8H100",     "0xH100",     "8x",
+                                      "8xH 100", "2000xH100", "8xH100,",    "8x-80GB",
+                                      "-1xH100", "8xH100;rm", "600xA,600xB"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err_clear(&e);
+        if (agent_gpus_parse(bad[i], "n", &g, &e) == 0)
+            fail_msg("--gpus %s was accepted", bad[i]);
+        assert_non_null(strstr(e.msg, "--gpus"));
+        agent_gpus_release(&g);
+    }
+}
+
+static void test_nvml_absent(void **state)
+{
+    /* The build machines have no NVIDIA driver: a clear error, not a crash. */
+    struct agent_gpus g = {0};
+    struct err e;
+    if (agent_gpus_nvml(&g, &e) == 0) {
+        agent_gpus_release(&g); /* a machine with a GPU */
+        skip();
+    }
+    assert_int_equal(e.code, ENOENT);
+    assert_non_null(strstr(e.msg, "libnvidia-ml.so.1"));
+    assert_non_null(strstr(e.msg, "--gpus 8xH100-80GB"));
+}
+
+/* ---- --labels ------------------------------------------------------------ */
+
+static void test_labels_parse(void **state)
+{
+    struct agent_labels l = {0};
+    struct err e;
+    assert_int_equal(
+        agent_labels_parse("zone=a,example.com/team=ml-1,empty=,zone=b,x.y_z=A.b", &l, &e), 0);
+    assert_int_equal(l.len, 4);
+    assert_string_equal(l.v[0].key, "zone");
+    assert_string_equal(l.v[0].value, "b"); /* the later one wins */
+    assert_string_equal(l.v[1].key, "example.com/team");
+    assert_string_equal(l.v[1].value, "ml-1");
+    assert_string_equal(l.v[2].value, "");
+    assert_string_equal(l.v[3].value, "A.b");
+    agent_labels_release(&l);
+    assert_int_equal(agent_labels_parse("", &l, &e), 0);
+    assert_int_equal(l.len, 0);
+
+    static const char *const bad[] = {"novalue",
+                                      "=v",
+                                      "k=v v",
+                                      "-k=v",
+                                      "k=-v",
+                                      "Big.COM/x=y",
+                                      "a/b/c=d",
+                                      "k=v,",
+                                      "/x=y",
+                                      "k=0123456789012345678901234567890123456789"
+                                      "012345678901234567890123"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (agent_labels_parse(bad[i], &l, &e) == 0)
+            fail_msg("--labels %s was accepted", bad[i]);
+        assert_non_null(strstr(e.msg, "--labels"));
+        agent_labels_release(&l);
+    }
+}
+
+/* ---- environment ------------------------------------------------------------ */
+
+static void test_env_expand(void **state)
+{
+    struct agent_env env = {0};
+    agent_env_set(&env, "A", "1");
+    agent_env_set(&env, "B", "two");
+    struct strbuf sb;
+    strbuf_init(&sb, 1024);
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"}, {"$(A)", "1"},  {"x$(A)y$(B)z", "x1ytwoz"},
+        {"$$(A)", "$(A)"},  {"$$", "$"},    {"$(MISSING)", "$(MISSING)"},
+        {"$(A", "$(A"},     {"$()", "$()"}, {"$A", "$A"},
+        {"a$", "a$"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strbuf_reset(&sb);
+        assert_int_equal(agent_env_expand(cases[i].in, &env, &sb), 0);
+        assert_string_equal(sb.buf, cases[i].out);
+    }
+    /* Past the buffer's cap: an error, not an overflow. */
+    struct strbuf small;
+    strbuf_init(&small, 3);
+    assert_int_equal(agent_env_expand("$(B)$(B)", &env, &small), -1);
+    strbuf_release(&small);
+    strbuf_release(&sb);
+    agent_env_release(&env);
+}
+
+static const char POD[] =
+    "{\"metadata\":{\"name\":\"train-0\",\"namespace\":\"team\",\"uid\":\"u-1\","
+    "\"labels\":{\"app\":\"llm\"},"
+    "\"annotations\":{\"muster.dev/gpus\":\"2,3\",\"muster.dev/rank\":\"1\","
+    "\"muster.dev/world-size\":\"4\",\"muster.dev/master-addr\":\"10.0.0.7\","
+    "\"muster.dev/master-port\":\"23456\",\"batch.kubernetes.io/job-completion-index\":\"1\"}},"
+    "\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"main\","
+    "\"command\":[\"torchrun\",\"--node-rank=$(RANK)\"],\"args\":[\"$(GREETING)\",\"$$(RANK)\"],"
+    "\"env\":[{\"name\":\"GREETING\",\"value\":\"hi $(MUSTER_POD_NAME)\"},"
+    "{\"name\":\"POD\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"
+    "{\"name\":\"NS\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.namespace\"}}},"
+    "{\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}},"
+    "{\"name\":\"APP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.labels['app']\"}}},"
+    "{\"name\":\"SECRET\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}},"
+    "{\"name\":\"CUDA_VISIBLE_DEVICES\",\"value\":\"0,1,2,3,4,5,6,7\"},"
+    "{\"name\":\"RANK\",\"value\":\"9\"}]}]}}";
+
+static void test_env_build(void **state)
+{
+    json_t *pod = json_loads(POD, 0, NULL);
+    assert_non_null(pod);
+    json_t *c = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+    struct agent_env env = {0};
+    struct err warn;
+    struct agent_env_ctx ctx = {.node = "n1", .pod_ip = "10.0.0.9", .path = "/bin", .home = NULL};
+    assert_int_equal(agent_env_build(pod, c, &ctx, &env, &warn), 0);
+    static const struct {
+        const char *name, *value;
+    } want[] = {
+        {"PATH", "/bin"},
+        {"HOSTNAME", "train-0"},
+        {"RANK", "9"}, /* the pod's env overrides muster's defaults... */
+        {"WORLD_SIZE", "4"},
+        {"MASTER_ADDR", "10.0.0.7"},
+        {"MASTER_PORT", "23456"},
+        {"JOB_COMPLETION_INDEX", "1"},
+        {"MUSTER_POD_NAME", "train-0"},
+        {"MUSTER_POD_NAMESPACE", "team"},
+        {"MUSTER_NODE_NAME", "n1"},
+        {"GREETING", "hi train-0"},
+        {"POD", "train-0"},
+        {"NS", "team"},
+        {"IP", "10.0.0.9"},
+        {"APP", "llm"},
+        {"CUDA_VISIBLE_DEVICES", "2,3"}, /* ...but not the devices */
+        {"NVIDIA_VISIBLE_DEVICES", "2,3"},
+        {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *v = agent_env_get(&env, want[i].name);
+        if (!v || strcmp(v, want[i].value))
+            fail_msg("%s=%s, want %s", want[i].name, v ? v : "(unset)", want[i].value);
+    }
+    assert_null(agent_env_get(&env, "SECRET"));
+    assert_null(agent_env_get(&env, "HOME"));
+    assert_non_null(strstr(warn.msg, "SECRET"));
+    /* Order: PATH first, the devices last. */
+    assert_string_equal(env.v[0].name, "PATH");
+    assert_string_equal(env.v[env.len - 1].name, "CUDA_DEVICE_ORDER");
+
+    char **envp = agent_env_envp(&env);
+    size_t n = 0;
+    for (; envp[n]; n++)
+        assert_non_null(strchr(envp[n], '='));
+    assert_int_equal(n, env.len);
+    assert_string_equal(envp[0], "PATH=/bin");
+    free(envp);
+
+    char **argv;
+    assert_int_equal(agent_argv_build(c, &env, &argv), 4);
+    assert_string_equal(argv[0], "torchrun");
+    assert_string_equal(argv[1], "--node-rank=9");
+    assert_string_equal(argv[2], "hi train-0");
+    assert_string_equal(argv[3], "$(RANK)");
+    assert_null(argv[4]);
+    agent_argv_free(argv);
+
+    /* No command: the image's entrypoint is not known. */
+    json_object_del(c, "command");
+    assert_int_equal(agent_argv_build(c, &env, &argv), -1);
+    assert_null(argv);
+    agent_env_release(&env);
+
+    /* A pod without muster's annotations sees no GPU. */
+    json_object_del(json_object_get(pod, "metadata"), "annotations");
+    json_object_del(c, "env");
+    assert_int_equal(agent_env_build(pod, c, &ctx, &env, &warn), 0);
+    assert_string_equal(agent_env_get(&env, "CUDA_VISIBLE_DEVICES"), "");
+    assert_string_equal(agent_env_get(&env, "NVIDIA_VISIBLE_DEVICES"), "none");
+    assert_null(agent_env_get(&env, "RANK"));
+    assert_string_equal(warn.msg, "");
+    agent_env_release(&env);
+    json_decref(pod);
+}
+
+/* ---- simulated runtime ------------------------------------------------------ */
+
+static void test_sim_runtime(void **state)
+{
+    static const struct {
+        const char *annotation;
+        int rc;
+        int64_t ns;
+    } cases[] = {
+        {"30s", 1, 30 * MTIME_S},
+        {"500ms", 1, 500 * MTIME_MS},
+        {"1h2m", 1, 62 * MTIME_MIN},
+        {"0", 1, 0},
+        {NULL, 0, 0},
+        {"30", -1, 0},
+        {"soon", -1, 0},
+        {"-5s", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *pod = cases[i].annotation ? json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                                                      "muster.dev/runtime", cases[i].annotation)
+                                          : json_pack("{s:{}}", "metadata");
+        int64_t ns = -1;
+        struct err e;
+        err_clear(&e);
+        int rc = agent_sim_runtime(pod, &ns, &e);
+        if (rc != cases[i].rc)
+            fail_msg("%s: rc %d, want %d", cases[i].annotation, rc, cases[i].rc);
+        if (rc == 1)
+            assert_true(ns == cases[i].ns);
+        if (rc < 0)
+            assert_non_null(strstr(e.msg, "muster.dev/runtime"));
+        json_decref(pod);
+    }
+}
+
+/* ---- watch lines --------------------------------------------------------- */
+
+struct collected {
+    char text[4096];
+    int n;
+};
+
+static void collect(void *arg, const char *line, size_t len)
+{
+    struct collected *c = arg;
+    size_t at = strlen(c->text);
+    snprintf(c->text + at, sizeof c->text - at, "[%.*s]", (int)len, line);
+    c->n++;
+}
+
+static void test_lines_split(void **state)
+{
+    const char stream[] = "{\"type\":\"ADDED\"}\n{\"type\":\"MODIFIED\",\"x\":\"\xc3\xa9\"}\r\n\n"
+                          "{\"type\":\"BOOKMARK\"}\n{\"partial\":";
+    const char want[] = "[{\"type\":\"ADDED\"}][{\"type\":\"MODIFIED\",\"x\":\"\xc3\xa9\"}][{"
+                        "\"type\":\"BOOKMARK\"}]";
+    size_t n = strlen(stream);
+    /* Cut in two at every position, and byte by byte: the same lines. */
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct agent_lines l;
+        agent_lines_init(&l, 1024);
+        struct collected c = {0};
+        assert_int_equal(agent_lines_feed(&l, stream, cut, collect, &c), 0);
+        assert_int_equal(agent_lines_feed(&l, stream + cut, n - cut, collect, &c), 0);
+        assert_string_equal(c.text, want);
+        assert_int_equal(c.n, 3);
+        assert_string_equal(l.partial.buf, "{\"partial\":");
+        agent_lines_release(&l);
+    }
+    struct agent_lines l;
+    agent_lines_init(&l, 1024);
+    struct collected c = {0};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(agent_lines_feed(&l, stream + i, 1, collect, &c), 0);
+    assert_string_equal(c.text, want);
+    agent_lines_release(&l);
+
+    /* A line past the cap fails, whether it comes whole or in pieces. */
+    agent_lines_init(&l, 8);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(agent_lines_feed(&l, "short\n0123456789\n", 17, collect, &c), -1);
+    assert_int_equal(errno, E2BIG);
+    assert_string_equal(c.text, "[short]");
+    agent_lines_release(&l);
+    agent_lines_init(&l, 8);
+    assert_int_equal(agent_lines_feed(&l, "01234", 5, collect, &c), 0);
+    assert_int_equal(agent_lines_feed(&l, "56789", 5, collect, &c), -1);
+    agent_lines_release(&l);
+}
+
+/* ---- the shim ------------------------------------------------------------ */
+
+static char tmpdir[512];
+
+static int make_tmp(void **state)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/muster-agent-test.XXXXXX", base && *base ? base : P_tmpdir);
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_exit_file(void **state)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/c.exit", tmpdir);
+    struct agent_exit x = {.exit_code = 137, .signal = 9}, y;
+    strcpy(x.started_at, "2025-01-02T03:04:05Z");
+    strcpy(x.finished_at, "2025-01-02T03:04:09Z");
+    struct err e;
+    assert_int_equal(agent_exit_read(path, &y, &e), -1);
+    assert_int_equal(e.code, ENOENT);
+    assert_int_equal(agent_exit_write(path, &x, &e), 0);
+    assert_int_equal(agent_exit_read(path, &y, &e), 0);
+    assert_int_equal(y.exit_code, 137);
+    assert_int_equal(y.signal, 9);
+    assert_string_equal(y.started_at, x.started_at);
+    assert_string_equal(y.finished_at, x.finished_at);
+    /* No temporary file is left beside it. */
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    /* A file that is not an exit record. */
+    FILE *f = fopen(path, "w");
+    fputs("{\"exitCode\":\"zero\"}", f);
+    fclose(f);
+    assert_int_equal(agent_exit_read(path, &y, &e), -1);
+    assert_int_equal(e.code, EINVAL);
+    f = fopen(path, "w");
+    fputs("garbage", f);
+    fclose(f);
+    assert_int_equal(agent_exit_read(path, &y, &e), -1);
+    assert_int_equal(e.code, EINVAL);
+}
+
+/* Runs `muster agent shim` in dir on cmd (via sh -c); returns its pid. */
+static pid_t run_shim(const char *dir, const char *cmd)
+{
+    const char *bin = getenv("MUSTER_BIN");
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        if (chdir(dir) < 0)
+            _exit(99);
+        execl(bin, "muster", "agent", "shim", "--dir", dir, "--container", "main", "--", "sh", "-c",
+              cmd, (char *)NULL);
+        _exit(98);
+    }
+    return pid;
+}
+
+static void read_text(const char *path, char *buf, size_t size)
+{
+    buf[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}
+
+static void test_shim_records_exit(void **state)
+{
+    if (!getenv("MUSTER_BIN"))
+        skip();
+    char dir[600], path[700], text[512];
+    snprintf(dir, sizeof dir, "%s/pod-a", tmpdir);
+    mkdir(dir, 0755);
+    pid_t pid = run_shim(dir, "echo out; echo err >&2; echo $$ > me; exit 5");
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct agent_exit x;
+    struct err e;
+    snprintf(path, sizeof path, "%s/main.exit", dir);
+    assert_int_equal(agent_exit_read(path, &x, &e), 0);
+    assert_int_equal(x.exit_code, 5);
+    assert_int_equal(x.signal, 0);
+    assert_true(x.started_at[0] && x.finished_at[0]);
+    snprintf(path, sizeof path, "%s/main.log", dir);
+    read_text(path, text, sizeof text);
+    assert_string_equal(text, "out\nerr\n");
+    /* The pid file names the container's process, which ran in dir. */
+    snprintf(path, sizeof path, "%s/main.pid", dir);
+    read_text(path, text, sizeof text);
+    json_t *j = json_loads(text, 0, NULL);
+    int cpid = (int)json_integer_value(json_object_get(j, "pid"));
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/me", dir);
+    read_text(path, text, sizeof text);
+    assert_int_equal(atoi(text), cpid);
+
+    /* A command that cannot be run: 127, said in the log. */
+    pid = run_shim(dir, "exec /nonexistent/program");
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    snprintf(path, sizeof path, "%s/main.exit", dir);
+    assert_int_equal(agent_exit_read(path, &x, &e), 0);
+    assert_int_equal(x.exit_code, 127);
+}
+
+static void test_shim_forwards_signals(void **state)
+{
+    if (!getenv("MUSTER_BIN"))
+        skip();
+    char dir[600], path[700], text[512];
+    snprintf(dir, sizeof dir, "%s/pod-b", tmpdir);
+    mkdir(dir, 0755);
+    pid_t pid = run_shim(dir, "trap 'echo term; exit 42' TERM; echo ready > ready; "
+                              "while :; do sleep 0.05; done");
+    snprintf(path, sizeof path, "%s/ready", dir);
+    for (int i = 0; i < 200 && access(path, F_OK) < 0; i++)
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    assert_int_equal(access(path, F_OK), 0);
+    /* Its lock is held while it runs. */
+    snprintf(path, sizeof path, "%s/main.lock", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(kill(pid, SIGTERM), 0); /* to the shim: forwarded */
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    struct agent_exit x;
+    struct err e;
+    snprintf(path, sizeof path, "%s/main.exit", dir);
+    assert_int_equal(agent_exit_read(path, &x, &e), 0);
+    assert_int_equal(x.exit_code, 42);
+    snprintf(path, sizeof path, "%s/main.log", dir);
+    read_text(path, text, sizeof text);
+    assert_non_null(strstr(text, "term\n"));
+
+    /* Killed by a signal: 128 + the signal. */
+    pid = run_shim(dir, "kill -KILL $$");
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    snprintf(path, sizeof path, "%s/main.exit", dir);
+    assert_int_equal(agent_exit_read(path, &x, &e), 0);
+    assert_int_equal(x.exit_code, 137);
+    assert_int_equal(x.signal, 9);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpus_parse),
+        cmocka_unit_test(test_nvml_absent),
+        cmocka_unit_test(test_labels_parse),
+        cmocka_unit_test(test_env_expand),
+        cmocka_unit_test(test_env_build),
+        cmocka_unit_test(test_sim_runtime),
+        cmocka_unit_test(test_lines_split),
+        cmocka_unit_test_setup_teardown(test_exit_file, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_shim_records_exit, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_shim_forwards_signals, make_tmp, remove_tmp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
