@@ -108,8 +108,8 @@ int cli_agent(int argc, char **argv)
             }
             o.log_port = (int)n;
         } else if (!strcmp(a, "--lease-seconds")) {
-            if (!parse_int(v, 4, 3600, &n)) {
-                rc = bad("--lease-seconds wants 4 to 3600, not", v);
+            if (!parse_int(v, 1, 3600, &n)) {
+                rc = bad("--lease-seconds wants 1 to 3600, not", v);
                 goto out;
             }
             o.lease_seconds = (int)n;
