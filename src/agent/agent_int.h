@@ -153,8 +153,8 @@ struct apod {
     uint64_t id;
     char *uid, *ns, *name, *key; /* key: "ns/name" */
     struct anode *node;
-    json_t *obj; /* the latest object seen */
-    char dir[AGENT_PATH_MAX];
+    json_t *obj; /* what is kept of the latest object seen (pods.c) */
+    char *dir;   /* <data-dir>/pods/<uid>, once created */
     struct actr *c;
     size_t nc;
     bool started; /* containers started or adopted */

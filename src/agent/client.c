@@ -6,9 +6,11 @@
  * (CURLMOPT_SOCKETFUNCTION) and when to wake it up (CURLMOPT_TIMERFUNCTION); a
  * uv_poll_t per socket and one uv_timer_t call curl_multi_socket_action, and
  * finished transfers are collected from curl_multi_info_read. curl keeps the
- * connections alive and reuses them; CURLMOPT_MAX_HOST_CONNECTIONS bounds them,
- * and transfers past the bound wait in curl's queue, so a thousand simulated
- * nodes share a small pool.
+ * connections alive and reuses them; CURLMOPT_MAX_HOST_CONNECTIONS bounds them.
+ * Requests past twice that many wait in a queue of ours (a handle in curl's own
+ * queue already holds its buffers, some 17 KB), so a thousand simulated nodes
+ * writing thousands of pod statuses share a small pool in little memory. Streams
+ * (watches) are long-lived and start at once, outside that bound.
  *
  * A request buffers its response (up to a cap) and calls its done callback once;
  * a stream (a watch) hands the body to its data callback piece by piece and calls
@@ -37,17 +39,23 @@ struct acli {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    char *base; /* "http://host:port", no trailing slash */
-    struct curl_slist *json_hdrs;
-    size_t in_flight;
-    struct acli_req *reqs; /* every live request, to cancel them all at destroy */
-    struct sock *socks;    /* every watched socket */
+    char *base;       /* "http://host:port", no trailing slash */
+    size_t in_flight; /* started or queued */
+    size_t active;    /* requests (not streams) handed to curl */
+    size_t max_active;
+    struct acli_req *reqs;               /* every request handed to curl */
+    struct acli_req *queue, *queue_tail; /* requests waiting for a turn, in order */
+    struct sock *socks;                  /* every watched socket */
 };
 
 struct acli_req {
     struct acli *c;
-    CURL *h;
+    CURL *h; /* NULL while queued */
     struct curl_slist *hdrs;
+    char *url; /* owned */
+    char method[8];
+    char ctype[64]; /* "" for none */
+    bool queued;
     char *body;         /* the request body, owned */
     struct strbuf resp; /* buffered response (requests) */
     acli_done_fn done;
@@ -69,6 +77,7 @@ struct sock {
 };
 
 static void check_done(struct acli *c);
+static void pump(struct acli *c);
 
 /* Hands every stream's buffered bytes to its data callback. The callback may
  * cancel or start requests, so the list is searched again after each one. */
@@ -120,8 +129,11 @@ static void free_req(struct acli_req *r)
         curl_multi_remove_handle(r->c->multi, r->h);
         curl_easy_cleanup(r->h);
         r->c->in_flight--;
+        if (!r->data)
+            r->c->active--;
     }
     curl_slist_free_all(r->hdrs);
+    free(r->url);
     free(r->body);
     strbuf_release(&r->resp);
     free(r);
@@ -237,6 +249,9 @@ static void check_done(struct acli *c)
         curl_easy_cleanup(r->h);
         r->h = NULL;
         c->in_flight--;
+        if (!r->data)
+            c->active--;
+        pump(c);
         r->in_done = true;
         if (r->data && r->resp.len) {
             /* A stream's last bytes, before its end. */
@@ -298,6 +313,7 @@ struct acli *acli_create(uv_loop_t *loop, const char *base, int connections, str
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
     curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, conns);
+    c->max_active = (size_t)conns * 2;
     return c;
 }
 
@@ -317,6 +333,11 @@ void acli_destroy(struct acli *c)
         unlink_req(r);
         free_req(r);
     }
+    while (c->queue) {
+        struct acli_req *r = c->queue;
+        c->queue = r->next;
+        free_req(r);
+    }
     curl_multi_cleanup(c->multi);
     while (c->socks) /* those curl did not report removed */
         close_sock(c, c->socks);
@@ -327,6 +348,63 @@ void acli_destroy(struct acli *c)
 size_t acli_in_flight(const struct acli *c)
 {
     return c->in_flight;
+}
+
+/* Hands r to curl. */
+static void activate(struct acli_req *r)
+{
+    struct acli *c = r->c;
+    r->queued = false;
+    r->h = curl_easy_init();
+    if (!r->h)
+        alloc_die(0);
+    curl_easy_setopt(r->h, CURLOPT_URL, r->url);
+    curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
+    curl_easy_setopt(r->h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(r->h, CURLOPT_USERAGENT, "muster-agent");
+    if (!r->data)
+        curl_easy_setopt(r->h, CURLOPT_TIMEOUT_MS, (long)REQ_TIMEOUT_MS);
+    r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+    if (r->ctype[0]) {
+        char h[128];
+        snprintf(h, sizeof h, "Content-Type: %s", r->ctype);
+        r->hdrs = curl_slist_append(r->hdrs, h);
+    }
+    /* No "Expect: 100-continue" round trip for larger bodies. */
+    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+    curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
+    if (strcmp(r->method, "GET"))
+        curl_easy_setopt(r->h, CURLOPT_CUSTOMREQUEST, r->method);
+    if (r->body) {
+        curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+    }
+    r->prev = NULL;
+    r->next = c->reqs;
+    if (c->reqs)
+        c->reqs->prev = r;
+    c->reqs = r;
+    if (!r->data)
+        c->active++;
+    curl_multi_add_handle(c->multi, r->h);
+}
+
+/* Hands queued requests to curl while there is room. */
+static void pump(struct acli *c)
+{
+    while (c->queue && c->active < c->max_active) {
+        struct acli_req *r = c->queue;
+        c->queue = r->next;
+        if (!c->queue)
+            c->queue_tail = NULL;
+        r->next = NULL;
+        activate(r);
+    }
 }
 
 static struct acli_req *start(struct acli *c, const char *method, const char *path,
@@ -341,45 +419,22 @@ static struct acli_req *start(struct acli *c, const char *method, const char *pa
     r->arg = arg;
     r->cookie = cookie;
     strbuf_init(&r->resp, limit);
-    r->h = curl_easy_init();
-    if (!r->h)
-        alloc_die(0);
-    char *url = xmalloc(strlen(c->base) + strlen(path) + 1);
-    strcpy(url, c->base);
-    strcat(url, path);
-    curl_easy_setopt(r->h, CURLOPT_URL, url);
-    free(url);
-    curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
-    curl_easy_setopt(r->h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(r->h, CURLOPT_USERAGENT, "muster-agent");
-    if (!data)
-        curl_easy_setopt(r->h, CURLOPT_TIMEOUT_MS, (long)REQ_TIMEOUT_MS);
-    r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
-    if (ctype) {
-        char h[128];
-        snprintf(h, sizeof h, "Content-Type: %s", ctype);
-        r->hdrs = curl_slist_append(r->hdrs, h);
-    }
-    /* No "Expect: 100-continue" round trip for larger bodies. */
-    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
-    curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
-    if (strcmp(method, "GET"))
-        curl_easy_setopt(r->h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    r->next = c->reqs;
-    if (c->reqs)
-        c->reqs->prev = r;
-    c->reqs = r;
+    r->url = xmalloc(strlen(c->base) + strlen(path) + 1);
+    strcpy(r->url, c->base);
+    strcat(r->url, path);
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->ctype, sizeof r->ctype, "%s", ctype ? ctype : "");
     c->in_flight++;
-    curl_multi_add_handle(c->multi, r->h);
+    if (data || c->active < c->max_active) {
+        activate(r);
+    } else {
+        r->queued = true;
+        if (c->queue_tail)
+            c->queue_tail->next = r;
+        else
+            c->queue = r;
+        c->queue_tail = r;
+    }
     return r;
 }
 
@@ -411,6 +466,24 @@ void acli_cancel(struct acli_req *r)
         r->data = NULL;
         return;
     }
+    if (r->queued) {
+        struct acli *c = r->c;
+        struct acli_req **pp = &c->queue, *prev = NULL;
+        while (*pp && *pp != r) {
+            prev = *pp;
+            pp = &(*pp)->next;
+        }
+        if (*pp)
+            *pp = r->next;
+        if (c->queue_tail == r)
+            c->queue_tail = prev;
+        c->in_flight--;
+        r->next = NULL;
+        free_req(r);
+        return;
+    }
+    struct acli *c = r->c;
     unlink_req(r);
     free_req(r);
+    pump(c);
 }

@@ -124,6 +124,7 @@ static void on_timer_closed(uv_handle_t *h)
     free(p->ns);
     free(p->name);
     free(p->key);
+    free(p->dir);
     free(p->sent_status);
     free(p);
 }
@@ -642,6 +643,20 @@ static void pod_start(struct apod *p, bool deleting)
 
 /* ---- events ---------------------------------------------------------------- */
 
+/* What the agent keeps of a pod once it has started it: metadata (annotations,
+ * deletion) without managedFields and, for real containers, the spec (to restart
+ * them). A parsed pod is tens of kilobytes; a simulated node keeps many. */
+static json_t *kept(const struct agent *a, json_t *obj)
+{
+    json_t *md = json_object(), *k = json_object();
+    json_object_update(md, meta(obj));
+    json_object_del(md, "managedFields");
+    json_object_set_new(k, "metadata", md);
+    if (!a->o->simulate && json_object_get(obj, "spec"))
+        json_object_set(k, "spec", json_object_get(obj, "spec"));
+    return k;
+}
+
 void agent__pod_seen(struct agent *a, json_t *obj)
 {
     json_t *md = meta(obj);
@@ -660,10 +675,9 @@ void agent__pod_seen(struct agent *a, json_t *obj)
             return;
         p = pod_new(a, obj, n);
         pod_start(p, json_string_value(json_object_get(md, "deletionTimestamp")) != NULL);
-    } else if (p->obj != obj) {
-        json_decref(p->obj);
-        p->obj = json_incref(obj);
     }
+    json_decref(p->obj);
+    p->obj = kept(a, obj);
     if (json_string_value(json_object_get(md, "deletionTimestamp")) && !p->deleting)
         pod_terminate(p);
 }

@@ -45,7 +45,7 @@ struct aproc {
  * data directory short enough that it always does). */
 static void path_of(const struct actr *c, const char *ext, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "%s/%s.%s", c->pod->dir, c->name, ext);
+    int n = snprintf(buf, size, "%s/%s.%s", c->pod->dir ? c->pod->dir : "", c->name, ext);
     if (n < 0 || (size_t)n >= size)
         buf[0] = 0;
 }
@@ -79,11 +79,12 @@ int agent__run_pod_dir(struct apod *p, struct err *e)
 {
     if (!safe_uid(p->uid))
         return errf(e, EINVAL, "uid \"%.80s\" is not a UID", p->uid);
-    if (snprintf(p->dir, sizeof p->dir, "%s/%s", p->a->pods_dir, p->uid) >= (int)sizeof p->dir)
-        return errf(e, ENAMETOOLONG, "the pod's directory name is too long");
+    free(p->dir);
+    p->dir = xmalloc(strlen(p->a->pods_dir) + strlen(p->uid) + 2);
+    sprintf(p->dir, "%s/%s", p->a->pods_dir, p->uid);
     if (mkdir(p->dir, 0755) < 0 && errno != EEXIST)
         return errf(e, errno, "cannot create %s: %s", p->dir, strerror(errno));
-    char path[AGENT_PATH_MAX + 8];
+    char path[AGENT_PATH_MAX];
     snprintf(path, sizeof path, "%s/pod", p->dir);
     FILE *f = fopen(path, "w");
     if (!f || fprintf(f, "%s\n", p->key) < 0 || fclose(f) != 0)

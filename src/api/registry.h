@@ -45,7 +45,7 @@ enum api_verb {
 enum api_subresource {
     API_SUB_STATUS = 1u << 0,   /* <resource>/status: get, patch, update; touches only status */
     API_SUB_BINDING = 1u << 1,  /* pods/binding: create */
-    API_SUB_LOG = 1u << 2,      /* pods/log: get (served once the agent exists) */
+    API_SUB_LOG = 1u << 2,      /* pods/log: get, proxied to the node's agent (podlog.c) */
     API_SUB_FINALIZE = 1u << 3, /* namespaces/finalize: update; touches only spec.finalizers */
 };
 #define API_SUB_COUNT 4
