@@ -87,7 +87,8 @@ awk -v w="$want" '$3 != w {exit 1}' "$out"/span-* || fail "MASTER_ADDR is not ra
 agent_start host-c 4xH100-80GB "kubernetes.io/hostname=host-c" --lease-seconds 3
 wait_for "3 Ready hosts" ready_nodes 3
 ip netns exec "${tag}b" ip link set "${tag}nb" down
-gone_from_b() { two_running && ! running_nodes | grep -qx host-b; }
+# One look at the pods, so that a pod going Failed between two looks cannot pass it.
+gone_from_b() { local r; r=$(running_nodes); [ "$(grep -c . <<< "$r")" = 2 ] && ! grep -qx host-b <<< "$r"; }
 E2E_WAIT=40 wait_for "the gang to leave the cut-off host" gone_from_b
 [ "$(kubectl get node host-b -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ] \
     || fail "host-b not NotReady"
