@@ -23,6 +23,8 @@ struct e2e_opts {
     unsigned nodes, pods, per_job, gpus, clients, timeout_s;
     const char *store;
     bool json, keep;
+    const char *server_args[16];
+    int nserver_args;
 };
 
 struct e2e {
@@ -256,7 +258,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: muster bench e2e [--nodes N] [--pods N] [--pods-per-job N] [--gpus N]\n"
             "                        [--clients N] [--store sqlite|memory] [--timeout S]\n"
-            "                        [--json] [--keep]\n\n"
+            "                        [--server-arg ARG]... [--json] [--keep]\n\n"
             "Starts a muster server (this binary, --store, default sqlite) and one simulated\n"
             "agent process serving --nodes nodes of 8 GPUs (default 1000), then creates Jobs\n"
             "of --pods-per-job pods (default 8) with --gpus GPUs each (default 1) through the\n"
@@ -280,7 +282,7 @@ static int parse_u(const char *flag, const char *v, unsigned lo, unsigned hi, un
 
 int cli_bench_e2e(int argc, char **argv)
 {
-    struct e2e_opts o = {1000, 8000, 8, 1, 16, 300, "sqlite", false, false};
+    struct e2e_opts o = {1000, 8000, 8, 1, 16, 300, "sqlite", false, false, {0}, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -305,6 +307,9 @@ int cli_bench_e2e(int argc, char **argv)
             rc = parse_u(a, v, 1, 86400, &o.timeout_s), i++;
         } else if (!strcmp(a, "--store") && v) {
             o.store = v;
+            i++;
+        } else if (!strcmp(a, "--server-arg") && v && o.nserver_args < 15) {
+            o.server_args[o.nserver_args++] = v;
             i++;
         } else {
             fprintf(stderr, "muster bench e2e: unknown or incomplete argument '%s'\n", a);
@@ -332,7 +337,9 @@ int cli_bench_e2e(int argc, char **argv)
         return 1;
     int rc = 1;
     struct bench_child server = {0}, agent = {0};
-    const char *sargs[] = {"--store", o.store, NULL};
+    const char *sargs[20] = {"--store", o.store};
+    for (int i = 0; i < o.nserver_args; i++)
+        sargs[2 + i] = o.server_args[i];
     if (bench_server_start(dir, sargs, &server))
         goto out;
     char url[64], count[16], adir[600], alog[600];

@@ -419,6 +419,7 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, json_t *old
 
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
 {
+    c->stats.events++;
     enum ck k = kind_of_key(kv->key);
     if (kv->mod_rev > c->seen_rev)
         c->seen_rev = kv->mod_rev;
@@ -535,6 +536,7 @@ struct ctrl_flight {
 
 struct ctrl_op {
     struct ctrl_op *next;
+    struct ctrl_op *then;       /* run after this one succeeds, by the same writer */
     struct ctrl_flight *flight; /* NULL when not deduplicated */
     char method[8];
     char *path, *ctype, *body;
@@ -559,26 +561,48 @@ bool ctrl_busy(struct ctrl *c, const char *dedupe)
     return busy;
 }
 
-bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
-                 const char *ctype, json_t *body)
+static struct ctrl_op *op_new(const char *method, const char *path, const char *ctype,
+                              json_t *body)
 {
-    if (dedupe && ctrl_busy(c, dedupe)) {
-        json_decref(body);
-        return false;
-    }
     struct ctrl_op *op = xcalloc(1, sizeof *op);
     snprintf(op->method, sizeof op->method, "%s", method);
     op->path = xstrdup(path);
     op->ctype = ctype ? xstrdup(ctype) : NULL;
     op->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    return op;
+}
+
+static void op_free(struct ctrl_op *op)
+{
+    while (op) {
+        struct ctrl_op *then = op->then;
+        free(op->path);
+        free(op->ctype);
+        free(op->body);
+        free(op);
+        op = then;
+    }
+}
+
+/* Queues op (a chain run in order by one writer); the flight of dedupe goes
+ * with its last write. */
+static bool submit(struct ctrl *c, const char *dedupe, struct ctrl_op *op)
+{
+    if (dedupe && ctrl_busy(c, dedupe)) {
+        op_free(op);
+        return false;
+    }
     pthread_mutex_lock(&c->mu);
     if (dedupe) {
         struct ctrl_flight *f = xcalloc(1, sizeof *f);
         f->key = xstrdup(dedupe);
         bool found;
         map_put(&c->flights, f->key, strlen(f->key), &found)->ptr = f;
-        op->flight = f;
+        struct ctrl_op *last = op;
+        while (last->then)
+            last = last->then;
+        last->flight = f;
     }
     if (c->tail)
         c->tail->next = op;
@@ -590,7 +614,49 @@ bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const c
     return true;
 }
 
-static void run_op(struct ctrl *c, struct ctrl_op *op)
+bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
+                 const char *ctype, json_t *body)
+{
+    if (dedupe && ctrl_busy(c, dedupe)) {
+        json_decref(body);
+        return false;
+    }
+    return submit(c, dedupe, op_new(method, path, ctype, body));
+}
+
+bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t *patch1,
+                  const char *path2, json_t *patch2)
+{
+    if (dedupe && ctrl_busy(c, dedupe)) {
+        json_decref(patch1);
+        json_decref(patch2);
+        return false;
+    }
+    struct ctrl_op *a = op_new("PATCH", path1, "application/merge-patch+json", patch1);
+    a->then = op_new("PATCH", path2, "application/merge-patch+json", patch2);
+    return submit(c, dedupe, a);
+}
+
+/* Whether a decision of the scheduler (an admission or an eviction) is still on
+ * its way to the store or not yet seen back: the engine must not be rebuilt from
+ * the store meanwhile, or it would decide again without it. */
+bool ctrl_decisions_pending(struct ctrl *c)
+{
+    bool pending = false;
+    pthread_mutex_lock(&c->mu);
+    size_t it = 0;
+    struct map_entry *e;
+    while (!pending && (e = map_next(&c->flights, &it))) {
+        struct ctrl_flight *f = e->val.ptr;
+        if (strncmp(f->key, "adm/", 4) != 0 && strncmp(f->key, "evict/", 6) != 0)
+            continue;
+        pending = !f->done || c->seen_rev < f->done_rev;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return pending;
+}
+
+static bool run_op(struct ctrl *c, struct ctrl_op *op)
 {
     struct api_req req;
     memset(&req, 0, sizeof req);
@@ -631,6 +697,7 @@ static void run_op(struct ctrl *c, struct ctrl_op *op)
         }
     }
     pthread_mutex_unlock(&c->mu);
+    return ok;
 }
 
 static void *writer_main(void *arg)
@@ -647,11 +714,21 @@ static void *writer_main(void *arg)
         if (!c->head)
             c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
-        run_op(c, op);
-        free(op->path);
-        free(op->ctype);
-        free(op->body);
-        free(op);
+        struct ctrl_op *x = op;
+        while (x && run_op(c, x))
+            x = x->then;
+        /* A failed write drops the rest of its chain, and the chain's flight. */
+        struct ctrl_op *rest = x ? x->then : NULL;
+        pthread_mutex_lock(&c->mu);
+        for (; rest; rest = rest->then)
+            if (rest->flight) {
+                map_del(&c->flights, rest->flight->key, strlen(rest->flight->key));
+                free(rest->flight->key);
+                free(rest->flight);
+                rest->flight = NULL;
+            }
+        pthread_mutex_unlock(&c->mu);
+        op_free(op);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -754,19 +831,42 @@ static void *loop_main(void *arg)
         if (rc == 1) {
             apply_kv(c, kv);
             store_kv_unref(kv);
-            /* Take everything queued before deciding. */
-            while (store_watch_next(c->w, 0, &kv, &e) == 1) {
+            /* Take what is queued before deciding (a bounded batch, so that
+             * a steady stream of events still lets passes run). */
+            for (int n = 0; n < 4096 && store_watch_next(c->w, 0, &kv, &e) == 1; n++) {
                 apply_kv(c, kv);
                 store_kv_unref(kv);
             }
         }
         c->now = mtime_wall_ns();
         c->wake_at = 0;
+        int64_t t0 = mtime_now_ns();
         ctrl_nodes_pass(c);
+        int64_t t1 = mtime_now_ns();
         ctrl_jobs_pass(c);
+        int64_t t2 = mtime_now_ns();
         ctrl_sched_pass(c);
+        int64_t t3 = mtime_now_ns();
         c->pods_dirty = c->jobs_dirty = false;
         kset_clear(&c->changed_pods);
+        c->stats.passes++;
+        c->stats.nodes_ns += t1 - t0;
+        c->stats.jobs_ns += t2 - t1;
+        c->stats.sched_ns += t3 - t2;
+        if (t3 - c->stats.last_log > 5000000000LL) {
+            if (c->stats.last_log)
+                log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events in 5 s; nodes %.0f ms, "
+                          "jobs %.0f ms, scheduler %.0f ms (scan %.0f, settle %.0f, write "
+                          "%.0f, queues %.0f, bind %.0f)",
+                          c->stats.passes, c->stats.events, c->stats.nodes_ns / 1e6,
+                          c->stats.jobs_ns / 1e6, c->stats.sched_ns / 1e6,
+                          c->stats.scan_ns / 1e6, c->stats.settle_ns / 1e6,
+                          c->stats.write_ns / 1e6, c->stats.queues_ns / 1e6,
+                          c->stats.bind_ns / 1e6);
+            int64_t keep = t3;
+            memset(&c->stats, 0, sizeof c->stats);
+            c->stats.last_log = keep;
+        }
     }
     return NULL;
 }
@@ -779,7 +879,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     if (o)
         c->o = *o;
     if (c->o.writers <= 0)
-        c->o.writers = 8;
+        c->o.writers = 48;
     if (c->o.tick_ns <= 0)
         c->o.tick_ns = 200 * 1000000LL;
     if (c->o.requeue_base_ns <= 0)
@@ -847,10 +947,7 @@ void ctrl_stop(struct ctrl *c)
     while (c->head) {
         struct ctrl_op *op = c->head;
         c->head = op->next;
-        free(op->path);
-        free(op->ctype);
-        free(op->body);
-        free(op);
+        op_free(op);
     }
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);

@@ -28,7 +28,7 @@
 #include "store/store.h"
 
 struct ctrl_opts {
-    int writers;           /* writer threads; 0: 8 */
+    int writers;           /* writer threads; 0: 48 (so the store can group-commit) */
     int64_t tick_ns;       /* the longest the loop sleeps; 0: 200 ms */
     bool fair_sharing;     /* the admission engine's options (sched/admit.h) */
     bool backfill;

@@ -122,6 +122,13 @@ struct ctrl {
 
     struct ctrl_sched *s;
     struct ctrl_nodes *nodes;
+
+    /* Where the loop's time goes (logged at debug level every 5 s). */
+    struct {
+        uint64_t passes, events;
+        int64_t nodes_ns, jobs_ns, sched_ns, last_log;
+        int64_t scan_ns, settle_ns, write_ns, queues_ns, bind_ns; /* inside sched */
+    } stats;
 };
 
 /* ---- cache ---- */
@@ -159,6 +166,12 @@ void ctrl_time(const struct ctrl *c, char *buf, size_t size);
 bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
                  const char *ctype, json_t *body);
 bool ctrl_busy(struct ctrl *c, const char *dedupe);
+/* Two merge patches written in order by one writer (the second only if the
+ * first succeeded), under one dedupe key. Both bodies are stolen. */
+bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t *patch1,
+                  const char *path2, json_t *patch2);
+/* Whether an admission or eviction write is in flight or not yet seen back. */
+bool ctrl_decisions_pending(struct ctrl *c);
 /* The API path of an object: /api/v1/namespaces/NS/pods/NAME and so on. */
 int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, char *buf,
                   size_t size);

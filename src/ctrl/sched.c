@@ -368,6 +368,8 @@ static bool rebuild(struct ctrl *c)
                 add_workload(c, &l, v[i]);
     free(v);
     s->rebuilds++;
+    log_debug("ctrl: admission world rebuilt (%" PRIu64 " so far): %u nodes, %zu workloads",
+              s->rebuilds, adm_nnodes(s->a), n);
     return true;
 }
 
@@ -423,13 +425,11 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
     }
     char *pls = json_dumps(pl, JSON_COMPACT);
     json_decref(pl);
-    char path[600];
+    char path[600], spath[600];
     ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);
+    ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, "status", spath, sizeof spath);
     json_t *meta = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", PLACEMENT_ANN, pls);
     free(pls);
-    char dd2[400];
-    snprintf(dd2, sizeof dd2, "place/%s", s->ents[id].key);
-    ctrl_submit(c, dd2, "PATCH", path, "application/merge-patch+json", meta);
 
     json_t *psas = json_array();
     for (uint32_t i = 0; i < w->nps; i++) {
@@ -460,7 +460,10 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
     json_t *st = json_pack("{s:{s:s,s:o},s:o}", "admission", "clusterQueue",
                            adm_cq_name(s->a, w->cq), "podSetAssignments", psas, "conditions",
                            conds);
-    patch_status(c, o, dd, st);
+    /* The placement lands before the admission, so that whoever sees the
+     * workload admitted (the Job controller, the binder, a rebuild after a
+     * restart) finds where its pods go. */
+    ctrl_submit2(c, dd, path, meta, spath, json_pack("{s:o}", "status", st));
     ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "QuotaReserved", msg);
     s->ents[id].store_admitted = true;
 }
@@ -683,7 +686,9 @@ static void bind_pods(struct ctrl *c)
     }
     it = 0;
     while ((pk = kset_next(&c->unbound, &it))) {
-        if (!(p = ctrl_by_key(c, CK_POD, pk)))
+        char dd[400];
+        snprintf(dd, sizeof dd, "bind/%s", pk);
+        if (ctrl_busy(c, dd) || !(p = ctrl_by_key(c, CK_POD, pk)))
             continue;
         json_t *me;
         json_t *pl = pod_target(c, p, &me);
@@ -706,8 +711,7 @@ static void bind_pods(struct ctrl *c)
                                   o ? "," : "", (long long)json_integer_value(g));
         }
         const char *n0 = json_string_value(json_object_get(json_array_get(pl, 0), "node"));
-        char dd[400], path[600];
-        snprintf(dd, sizeof dd, "bind/%s", p->key);
+        char path[600];
         ctrl_obj_path(CK_POD, p->ns, p->name, "binding", path, sizeof path);
         json_t *b = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:s,s:s}}", "apiVersion", "v1",
                               "kind", "Binding", "metadata", "name", p->name, "annotations",
@@ -907,10 +911,14 @@ void ctrl_sched_pass(struct ctrl *c)
     if (s->a && adm_next_deadline(s->a) <= c->now)
         changed = true;
     if (!changed) {
-        if (c->pods_dirty)
+        if (c->pods_dirty) {
+            int64_t tb = mtime_now_ns();
             bind_pods(c);
+            c->stats.bind_ns += mtime_now_ns() - tb;
+        }
         return;
     }
+    int64_t t0 = mtime_now_ns();
     struct kueue_lookup l = lookup(c);
     /* While nodes or queues keep changing (a cluster registering), rebuild once
      * they have been quiet for 100 ms, or at least once a second. */
@@ -923,7 +931,14 @@ void ctrl_sched_pass(struct ctrl *c)
         if (!c->wake_at || at < c->wake_at)
             c->wake_at = at;
     }
-    if ((c->world_dirty && due) || s->rebuild || !s->a) {
+    /* Never rebuild from the store while a decision is on its way there. */
+    bool pending = s->a && ctrl_decisions_pending(c);
+    if (pending && ((c->world_dirty && due) || s->rebuild)) {
+        if (!c->wake_at || c->now + 2000000 < c->wake_at)
+            c->wake_at = c->now + 2000000;
+        due = false;
+    }
+    if ((c->world_dirty && due) || (s->rebuild && !pending) || !s->a) {
         if (!rebuild(c)) {
             c->world_dirty = false;
             return;
@@ -972,7 +987,11 @@ void ctrl_sched_pass(struct ctrl *c)
                 adm_finish(s->a, (uint32_t)i, c->now);
         }
         free(v);
-        if (s->rebuild) {
+        if (s->rebuild && ctrl_decisions_pending(c)) {
+            /* Later, once the decisions in flight are in the store. */
+            if (!c->wake_at || c->now + 2000000 < c->wake_at)
+                c->wake_at = c->now + 2000000;
+        } else if (s->rebuild) {
             s->rebuild = false;
             if (!rebuild(c))
                 return;
@@ -981,7 +1000,11 @@ void ctrl_sched_pass(struct ctrl *c)
         }
     }
     c->wl_dirty = false;
+    int64_t t1 = mtime_now_ns();
+    c->stats.scan_ns += t1 - t0;
     adm_settle(s->a, c->now);
+    int64_t t2 = mtime_now_ns();
+    c->stats.settle_ns += t2 - t1;
     /* Write back what changed. */
     for (size_t i = 0; i < s->n; i++) {
         struct wlent *e = &s->ents[i];
@@ -1000,9 +1023,14 @@ void ctrl_sched_pass(struct ctrl *c)
             write_pending(c, o, e->key, w->reason);
         }
     }
+    int64_t t3 = mtime_now_ns();
+    c->stats.write_ns += t3 - t2;
     write_queue_status(c);
+    int64_t t4 = mtime_now_ns();
+    c->stats.queues_ns += t4 - t3;
     int64_t dl = adm_next_deadline(s->a);
     if (dl != ADM_NEVER && (!c->wake_at || dl < c->wake_at))
         c->wake_at = dl;
     bind_pods(c);
+    c->stats.bind_ns += mtime_now_ns() - t4;
 }

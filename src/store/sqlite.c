@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -376,10 +377,15 @@ static int sq_watch(struct store *s, struct store_watch *w, int64_t from_rev, st
     const char *prefix = store__watch_prefix(w, &plen);
     int ret = 0;
     pthread_mutex_lock(&q->pub_mu);
-    /* A list may have read a revision that is committed but not yet published;
-     * a watch from it waits the moment it takes to publish. */
-    while (from_rev > q->rev && from_rev <= atomic_load(&q->committed))
-        pthread_cond_wait(&q->pub_cv, &q->pub_mu);
+    /* A list may have read a revision that is committed but not yet published
+     * (the committer may not even have counted it as committed yet): a watch
+     * from it waits the moment it takes to publish, at most 2 s. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    while (from_rev > q->rev &&
+           pthread_cond_timedwait(&q->pub_cv, &q->pub_mu, &until) != ETIMEDOUT)
+        ;
     int64_t from = from_rev ? from_rev : q->rev;
     if (from > q->rev)
         ret = errf(e, STORE_EFUTURE, "watch %s from %" PRId64 ": the store is at revision %" PRId64,
