@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`. Everything else is CMake.
-.PHONY: all deps build build-asan run test bench clean format fuzz scenarios
+.PHONY: all deps build build-asan run openb test bench clean format fuzz scenarios
 
 all: build
 
@@ -18,9 +18,14 @@ build-asan: deps
 TRACES ?= $(or $(wildcard ../shared/traces),$(shell u=$$(git config --get remote.origin.url 2>/dev/null); \
 	[ -d "$$u/../shared/traces" ] && cd "$$u/../shared/traces" && pwd))
 
-# Until the live server exists, the main job is the openb fragmentation benchmark
-# on the default trace.
+# The main job: a whole local cluster (server + scheduler + 4 node agents + the
+# example queues) in ./muster-data; Ctrl-C stops it, the next `make run` resumes.
 run: build
+	./build/default/muster up
+
+# The openb fragmentation benchmark on the default trace (the main job before the
+# live cluster existed).
+openb: build
 	./build/default/muster sim openb \
 	  --nodes $(TRACES)/alibaba-v2023/openb_node_list_gpu_node.csv \
 	  --pods $(TRACES)/alibaba-v2023/openb_pod_list_default.csv \

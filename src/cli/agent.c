@@ -1,6 +1,7 @@
 /* muster agent: the node agent (src/agent, docs/agent.md). */
 #include <ctype.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -190,6 +191,18 @@ int cli_agent(int argc, char **argv)
         else
             snprintf(dir, sizeof dir, "%s/.local/state/muster/agent-%s", home ? home : ".", o.name);
         o.data_dir = dir;
+    }
+    /* The shims and the pods work in subdirectories: keep every path absolute. */
+    char abs_dir[1024];
+    if (o.data_dir[0] != '/') {
+        char cwd[512];
+        if (!getcwd(cwd, sizeof cwd)) {
+            fprintf(stderr, "muster agent: getcwd: %s\n", strerror(errno));
+            rc = 1;
+            goto out;
+        }
+        snprintf(abs_dir, sizeof abs_dir, "%s/%s", cwd, o.data_dir);
+        o.data_dir = abs_dir;
     }
     log_set_timestamps(true);
     if (gpus && !strcmp(gpus, "nvml")) {

@@ -148,7 +148,7 @@ static pid_t spawn_agent(const char *self, const char *url, const char *name, co
         dup2(fd, 1);
         dup2(fd, 2);
     }
-    const char *argv[20];
+    const char *argv[24];
     int n = 0;
     argv[n++] = self;
     argv[n++] = "agent";
@@ -162,6 +162,12 @@ static pid_t spawn_agent(const char *self, const char *url, const char *name, co
     argv[n++] = labels;
     argv[n++] = "--data-dir";
     argv[n++] = dir;
+    /* Declared GPU servers: the machine's own CPUs and memory would make a
+     * laptop's two cores the limit of every node. */
+    argv[n++] = "--cpus";
+    argv[n++] = "64";
+    argv[n++] = "--memory";
+    argv[n++] = "512Gi";
     if (simulate)
         argv[n++] = "--simulate";
     argv[n] = NULL;
@@ -295,7 +301,7 @@ int cli_up(int argc, char **argv)
            "  kubectl apply -f examples/gang-job.yaml\n"
            "  kubectl get workloads,jobs,pods -A -o wide\n"
            "  kubectl logs -n team-a -l batch.kubernetes.io/job-name=train\n"
-           "  kubectl apply -f examples/urgent-job.yaml   # preempts what it must\n\n"
+           "  kubectl apply -f examples/urgent-job.yaml   # team-b, high priority\n\n"
            "Ctrl-C stops everything; `muster up` again resumes the same state.\n",
            resumed ? " (resumed from the existing state)" : "", url, abs_dir, nodes, gpus,
            abs_dir, examples, bad ? " (some objects failed, see above)" : "", url, kc);
