@@ -323,6 +323,7 @@ static bool rebuild(struct ctrl *c)
     cfg.fair_sharing = c->o.fair_sharing;
     cfg.backfill = c->o.backfill;
     cfg.policy = c->o.policy;
+    cfg.require_nodes = true;
     s->a = adm_create(&cfg);
     struct adm_hooks h = {s, NULL, on_evicted};
     adm_set_hooks(s->a, &h);
@@ -1000,6 +1001,13 @@ void ctrl_sched_pass(struct ctrl *c)
         }
     }
     c->wl_dirty = false;
+    if (c->world_dirty) {
+        /* Nodes or queues changed and the world is not rebuilt yet: decide
+         * nothing on a world that may place pods on nodes that are gone or miss
+         * nodes that came (the wake-up for the rebuild is set above). */
+        bind_pods(c);
+        return;
+    }
     int64_t t1 = mtime_now_ns();
     c->stats.scan_ns += t1 - t0;
     adm_settle(s->a, c->now);

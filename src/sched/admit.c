@@ -1104,6 +1104,11 @@ bool adm__place(struct adm *a, struct adm_wl *w, const struct adm__assign *as, c
                 size_t rsize)
 {
     w->npods = 0;
+    if (a->nnodes == 0 && a->cfg.require_nodes) {
+        if (reason)
+            snprintf(reason, rsize, "no node is ready to place its pods");
+        return false;
+    }
     if (a->nnodes == 0)
         return true;
     a->stats.placements_tried++;

@@ -80,6 +80,10 @@ struct adm_config {
     uint32_t max_reservations; /* 0 = default (16) */
     const char *policy;        /* placement policy inside a flavor (NULL = bestfit) */
     uint64_t seed;
+    /* With no nodes at all the engine admits on quota alone (a simulation of
+     * quotas); a live scheduler sets this so that nothing is admitted without a
+     * place for every pod. */
+    bool require_nodes;
 };
 
 /* ---- world description (before adm_seal) ---- */

@@ -4,7 +4,7 @@
 # body (413), a wrong kind at a path (400), a bad name (422), unknown paths (404),
 # and an update with a stale resourceVersion (409 Conflict).
 source "$(dirname "$0")/lib.sh"
-e2e_start --store memory
+e2e_start --no-controllers --store memory
 cq=/apis/kueue.x-k8s.io/v1beta2/clusterqueues
 json=(-H 'Content-Type: application/json')
 good='{"apiVersion":"kueue.x-k8s.io/v1beta2","kind":"ClusterQueue","metadata":{"name":"q"},"spec":{"resourceGroups":[{"coveredResources":["cpu"],"flavors":[{"name":"f","resources":[{"name":"cpu","nominalQuota":"4"}]}]}]}}'

@@ -20,7 +20,7 @@ json=(-H 'Content-Type: application/json')
 restart() {
     rm -f "$tmp/port"
     [ -f "$tmp/server.log" ] && cat "$tmp/server.log" >> "$tmp/server-all.log"
-    e2e_start --store sqlite
+    e2e_start --no-controllers --store sqlite
     for _ in $(seq 100); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && return 0
         sleep 0.05

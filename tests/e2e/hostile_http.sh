@@ -11,7 +11,7 @@
 # closed) waits for the server's 60 s idle timeout, so it runs beside the others from
 # the start; MUSTER_E2E_QUICK=1 skips it.
 source "$(dirname "$0")/lib.sh"
-e2e_start --store sqlite
+e2e_start --no-controllers --store sqlite
 leases=/apis/coordination.k8s.io/v1/namespaces/default/leases
 expect_code 201 POST "$leases" -H 'Content-Type: application/json' \
     -d '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"keep"}}'

@@ -4,7 +4,7 @@
 # manifests (ResourceFlavor, ClusterQueue with cpu, memory and
 # nvidia.com/gpu, LocalQueue), delete, and a watch that sees the changes.
 source "$(dirname "$0")/lib.sh"
-e2e_start
+e2e_start --no-controllers
 
 kubectl version > "$tmp/version" 2>&1 || { cat "$tmp/version"; fail "kubectl version"; }
 grep -q 'Server Version: v1.32' "$tmp/version" || fail "server version: $(cat "$tmp/version")"

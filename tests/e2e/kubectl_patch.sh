@@ -4,7 +4,7 @@
 # --force-conflicts), label, patch --type=merge and --type=json, and cordon of a
 # Node (a strategic merge patch); status is untouched by the main resource.
 source "$(dirname "$0")/lib.sh"
-e2e_start
+e2e_start --no-controllers
 
 cat > "$tmp/cq.yaml" <<'YAML'
 apiVersion: kueue.x-k8s.io/v1beta2

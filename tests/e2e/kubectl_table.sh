@@ -3,7 +3,7 @@
 # too), --show-labels and --sort-by (includeObject), and `kubectl get -w` prints a
 # line per change from a Table watch.
 source "$(dirname "$0")/lib.sh"
-e2e_start
+e2e_start --no-controllers
 
 kubectl apply -f - > /dev/null <<'YAML'
 apiVersion: v1

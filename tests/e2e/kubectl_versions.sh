@@ -5,7 +5,7 @@
 # (get, list, watch); applying the v1beta1 manifests again, changed or not,
 # patches at v1beta1; v1beta2's names are unknown at v1beta1.
 source "$(dirname "$0")/lib.sh"
-e2e_start
+e2e_start --no-controllers
 b1=clusterqueues.v1beta1.kueue.x-k8s.io
 b2=clusterqueues.v1beta2.kueue.x-k8s.io
 

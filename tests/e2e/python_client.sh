@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 py=/usr/bin/python3
 $py -c 'import kubernetes' 2>/dev/null || fail "python3-kubernetes is not installed (scripts/install-deps.sh)"
-e2e_start
+e2e_start --no-controllers
 cat > "$tmp/client.py" <<'PY'
 import os
 import threading
