@@ -24,10 +24,10 @@
  * connection that is not suspended, nor left with a suspended connection that
  * nobody will resume. For a worker's request: the loop suspends before it
  * queues the job, and the job resumes it once, as its last act. For a stream,
- * `woken` and `suspended` under the stream's mutex: the reader clears woken
- * before it asks the stream for more, and suspends only if no wake came since
- * (a wake that finds the connection suspended resumes it; otherwise it leaves
- * woken set for the reader to see).
+ * `woken` and `suspended`: the reader clears woken before it asks the stream
+ * for more, and suspends, under the stream's mutex, only if no wake came since;
+ * a wake, under the same mutex, sets woken and resumes the connection if it
+ * is suspended.
  *
  * One libmicrohttpd 0.9.75 quirk shapes the hand-off. A connection suspended
  * from the call that completes a request keeps the event-loop state it had
@@ -130,8 +130,9 @@ struct stream {
     struct strbuf pending; /* the piece being copied out */
     size_t off;
     bool ended;
-    pthread_mutex_t mu; /* guards woken and suspended */
-    bool woken, suspended;
+    pthread_mutex_t mu;   /* guards suspended, and woken's setting */
+    _Atomic bool woken;   /* a wake came since the reader last looked */
+    bool suspended;
     struct stream *prev, *next; /* srv->streams; guarded by srv->mu */
 };
 
@@ -171,6 +172,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stream *s = cls;
     size_t n = 0;
+    /* Cleared before the first next(): a wake before this point is for events
+     * that next() will find, one after it is seen by stream_try_suspend. No
+     * lock needed: only a wake sets it. */
+    atomic_store(&s->woken, false);
     while (n < max) {
         if (s->off < s->pending.len) {
             size_t k = s->pending.len - s->off;
@@ -185,9 +190,6 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             break;
         strbuf_reset(&s->pending);
         s->off = 0;
-        pthread_mutex_lock(&s->mu);
-        s->woken = false;
-        pthread_mutex_unlock(&s->mu);
         enum api_stream_rc rc = s->st->next(s->st, &s->pending);
         if (rc == API_STREAM_MORE)
             continue;

@@ -172,7 +172,8 @@ static enum api_stream_rc watch_next(struct api_stream *st, struct strbuf *out)
             w->done = true;
             return API_STREAM_END;
         }
-        int64_t now = mtime_now_ns();
+        /* The clock only for what needs it (one event per call, many calls). */
+        int64_t now = w->deadline_ns || w->bookmarks ? mtime_now_ns() : 0;
         if (w->deadline_ns && now >= w->deadline_ns) {
             w->done = true;
             return API_STREAM_END;
