@@ -52,8 +52,10 @@ struct api_server_opts {
 
 /* Requests that wait (a write for its group commit) hold a worker each, and a
  * group commit is as large as the writes waiting for it, so the pool is sized
- * for concurrency rather than for cores. */
-#define API_WORKERS_DEFAULT 64
+ * for concurrency rather than for cores; but every idle worker is one more
+ * thread to wake per request. 32 measured best on 2 cores with 64 writers
+ * (bench/RESULTS.md, "API server: serving model"). */
+#define API_WORKERS_DEFAULT 32
 
 struct api_server;
 
