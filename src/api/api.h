@@ -13,8 +13,16 @@
  * API_BODY_MAX bytes) into a struct api_req and hands it to api_handle(), which
  * knows nothing of libmicrohttpd and is what the unit tests drive.
  *
- * Threads: one thread per connection (libmicrohttpd's), so a watch may block in
- * its reader; every function here is thread-safe.
+ * Threads (docs/api.md, "Serving model"): a few event-loop threads
+ * (libmicrohttpd's thread pool on epoll, one per core by default) own the
+ * sockets; they read requests and write answers and never wait. Each complete
+ * request goes to a pool of worker threads, which run api_handle() (a write
+ * waits there for its group commit) while the connection sits suspended, out of
+ * its loop; the worker's last act resumes it. A watch is a suspended connection
+ * too, between events: the store's watch hub resumes it, once per committed
+ * batch, and its loop thread writes the shared, encoded-once frames. So a
+ * thousand watches cost a thousand sockets, not a thousand threads. Every
+ * function here is thread-safe.
  */
 #ifndef MUSTER_API_API_H
 #define MUSTER_API_API_H
@@ -38,7 +46,16 @@ struct api_server_opts {
     unsigned max_connections;      /* 0: 1024 */
     unsigned max_per_ip;           /* 0: 512 */
     unsigned connection_timeout_s; /* idle connections close after this; 0: 60 */
+    unsigned threads;              /* event-loop threads; 0: one per online CPU */
+    unsigned workers;              /* threads that run requests; 0: API_WORKERS_DEFAULT */
 };
+
+/* Requests that wait (a write for its group commit) hold a worker each, and a
+ * group commit is as large as the writes waiting for it, so the pool is sized
+ * for concurrency rather than for cores; but every idle worker is one more
+ * thread to wake per request. 32 measured best on 2 cores with 64 writers
+ * (bench/RESULTS.md, "API server: serving model"). */
+#define API_WORKERS_DEFAULT 32
 
 struct api_server;
 
@@ -91,12 +108,33 @@ struct api_req {
     size_t n_query;
 };
 
-/* A streamed response body (a watch): next() appends the next piece to out and
- * returns 1, 0 at the end of the stream; free_fn releases it. next() may block. */
-struct api_stream {
-    int (*next)(struct api_stream *st, struct strbuf *out);
-    void (*free_fn)(struct api_stream *st);
+/* What a stream's next() returns. */
+enum api_stream_rc {
+    API_STREAM_END = 0,  /* the stream is over (out unchanged) */
+    API_STREAM_MORE = 1, /* appended a piece to out; call again */
+    API_STREAM_WAIT = 2, /* nothing ready now (out unchanged): wait for a wake */
 };
+
+/* A streamed response body (a watch), driven by an event loop: next() never
+ * blocks. When it returns API_STREAM_WAIT the caller stops calling it until
+ * the stream calls wake(wake_arg) (from any thread: new data, or the server
+ * stopping), or until the monotonic time wake_at_ns (mtime_now_ns; 0: none)
+ * that next() set passes (a deadline, a bookmark due). free_fn releases the
+ * stream; after it returns, wake is never called again.
+ *
+ * The caller sets wake, then wake_arg (with release order), before its first
+ * next(); a wake before that is lost, which is harmless since the first next()
+ * looks at everything queued. */
+struct api_stream {
+    enum api_stream_rc (*next)(struct api_stream *st, struct strbuf *out);
+    void (*free_fn)(struct api_stream *st);
+    void (*wake)(void *arg);
+    void *_Atomic wake_arg;
+    _Atomic int64_t wake_at_ns;
+};
+
+/* Calls st's wake, if the caller has set it. Thread-safe; does not block. */
+void api_stream_wake(struct api_stream *st);
 
 /* One response: status code, content type (static string) and body; or, when
  * stream is not NULL, a chunked body produced by the stream. */

@@ -16,11 +16,16 @@
  * definitions come with every event, which kubectl accepts. Node rows show total GPUs only (no pod
  * lookup).
  *
- * The stream's next() blocks (one thread per connection) for at most
- * WATCH_POLL_NS at a time, so that the end of timeoutSeconds and server shutdown
- * are noticed.
+ * The stream never blocks (it runs on an event-loop thread, api/http.c): next()
+ * takes what the store queued and answers API_STREAM_WAIT when the queue is
+ * empty. The store watch's notify wakes the stream when its queue goes from
+ * empty to not empty (once per committed batch) or it is cancelled; the time at
+ * which timeoutSeconds ends or a bookmark is due is left in wake_at_ns for the
+ * HTTP layer's timer; server shutdown wakes every stream, and next() then ends
+ * it.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +34,6 @@
 #include "base/alloc.h"
 #include "base/mtime.h"
 
-#define WATCH_POLL_NS     ((int64_t)200 * 1000000)
 #define WATCH_BOOKMARK_NS ((int64_t)60 * 1000000000)
 
 struct frame {
@@ -124,11 +128,26 @@ static void error_event(struct strbuf *out, int code, const char *reason, const 
     free(s);
 }
 
-static int watch_next(struct api_stream *st, struct strbuf *out)
+void api_stream_wake(struct api_stream *st)
+{
+    void *arg = atomic_load_explicit(&st->wake_arg, memory_order_acquire);
+    if (arg)
+        st->wake(arg);
+}
+
+/* The store watch's notify: called by the publishing thread with the store's
+ * locks held, so it only passes the wake on (api/http.c resumes the
+ * connection). */
+static void watch_notify(void *arg)
+{
+    api_stream_wake(arg);
+}
+
+static enum api_stream_rc watch_next(struct api_stream *st, struct strbuf *out)
 {
     struct watch *w = (struct watch *)st;
     if (w->done)
-        return 0;
+        return API_STREAM_END;
     /* The initial ADDED events, all of them, with the bookmark-free fast path. */
     while (w->next_initial < w->initial.len) {
         struct store_kv *kv = w->initial.items[w->next_initial++];
@@ -144,28 +163,32 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
         } else {
             own_event(w, kv, "ADDED", out);
         }
-        return 1;
+        return API_STREAM_MORE;
     }
+    if (w->initial.len) /* sent: the versions need not wait for the stream's end */
+        store_list_release(&w->initial);
     for (;;) {
         if (w->ctx->stopping) {
             w->done = true;
-            return 0;
+            return API_STREAM_END;
         }
-        int64_t now = mtime_now_ns();
+        /* The clock only for what needs it (one event per call, many calls). */
+        int64_t now = w->deadline_ns || w->bookmarks ? mtime_now_ns() : 0;
         if (w->deadline_ns && now >= w->deadline_ns) {
             w->done = true;
-            return 0;
+            return API_STREAM_END;
         }
         struct store_kv *kv = NULL;
         struct err e;
-        int rc = store_watch_next(w->w, WATCH_POLL_NS, &kv, &e);
+        int rc = store_watch_next(w->w, 0, &kv, &e);
         if (rc < 0) {
             error_event(out, 410, "Expired", e.msg);
             w->done = true;
-            return 1;
+            return API_STREAM_MORE;
         }
         if (rc == 0) {
-            if (w->bookmarks && now - w->last_sent_ns > WATCH_BOOKMARK_NS) {
+            int64_t bookmark_at = w->last_sent_ns + WATCH_BOOKMARK_NS;
+            if (w->bookmarks && now >= bookmark_at) {
                 char av[128];
                 api_kind_api_version(w->kind, av, sizeof av);
                 strbuf_addf(
@@ -174,9 +197,13 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
                     "\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"}}}\n",
                     w->kind->kind, av, w->last_rev);
                 w->last_sent_ns = now;
-                return 1;
+                return API_STREAM_MORE;
             }
-            continue;
+            int64_t at = w->deadline_ns;
+            if (w->bookmarks && (!at || bookmark_at < at))
+                at = bookmark_at;
+            atomic_store(&st->wake_at_ns, at);
+            return API_STREAM_WAIT;
         }
         w->last_rev = kv->mod_rev;
         bool ok = matches(w, kv);
@@ -196,7 +223,7 @@ static int watch_next(struct api_stream *st, struct strbuf *out)
         }
         store_kv_unref(kv);
         if (ok)
-            return 1;
+            return API_STREAM_MORE;
     }
 }
 
@@ -261,7 +288,8 @@ void api__watch(struct api_ctx *ctx, const struct api_req *req, const struct api
     }
     w->last_rev = from;
     /* from == 0 on an empty store means "from now", which is the same thing. */
-    w->w = store_watch(ctx->store, prefix, from, NULL, &e);
+    struct store_watch_opts wo = {.notify = watch_notify, .arg = &w->st};
+    w->w = store_watch(ctx->store, prefix, from, &wo, &e);
     if (!w->w) {
         if (e.code == STORE_ECOMPACTED) {
             /* Kubernetes' words, which clients recognise. */

@@ -18,7 +18,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: muster server --data-dir DIR [--listen HOST:PORT]\n"
                "                     [--store sqlite|memory|etcd] [--etcd-endpoint URL]\n"
                "                     [--etcd-prefix PREFIX] [--port-file FILE] [--log-level LEVEL]\n"
-               "                     [--no-controllers] [--fair-sharing] [--backfill]\n\n"
+               "                     [--no-controllers] [--fair-sharing] [--backfill]\n"
+               "                     [--http-threads N] [--http-workers N]\n\n"
                "Serves the Kubernetes API on HOST:PORT (default 127.0.0.1:6443; port 0 picks a\n"
                "free one, written to --port-file). Plain HTTP, no authentication: keep it on\n"
                "127.0.0.1. Stops on SIGINT or SIGTERM. --store etcd keeps the state in an etcd\n"
@@ -26,7 +27,10 @@ static void usage(FILE *f)
                "/muster) so several servers can share it.\n\n"
                "The server also runs the controllers (docs/cluster.md): the scheduler loop,\n"
                "the Job controller and node lifecycle; --no-controllers serves the API only.\n"
-               "--fair-sharing and --backfill turn on those admission policies.\n");
+               "--fair-sharing and --backfill turn on those admission policies.\n\n"
+               "--http-threads: event-loop threads (default: one per CPU); --http-workers:\n"
+               "threads that run requests (default %d). docs/internals/http.md.\n",
+               API_WORKERS_DEFAULT);
 }
 
 int cli_mkdir_p(const char *dir)
@@ -67,6 +71,7 @@ int cli_server(int argc, char **argv)
     const char *dir = NULL, *listen = "127.0.0.1:6443", *backend = "sqlite", *port_file = NULL;
     const char *etcd_endpoint = "http://127.0.0.1:2379", *etcd_prefix = "/muster";
     bool controllers = true;
+    unsigned http_threads = 0, http_workers = 0;
     struct ctrl_opts co = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -95,6 +100,18 @@ int cli_server(int argc, char **argv)
             co.fair_sharing = true;
         } else if (!strcmp(a, "--backfill")) {
             co.backfill = true;
+        } else if ((!strcmp(a, "--http-threads") || !strcmp(a, "--http-workers")) && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1024) {
+                fprintf(stderr, "muster server: %s wants a number from 1 to 1024, got '%s'\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--http-threads"))
+                http_threads = (unsigned)n;
+            else
+                http_workers = (unsigned)n;
+            i++;
         } else if (!strcmp(a, "--port-file") && v) {
             port_file = v;
             i++;
@@ -155,7 +172,8 @@ int cli_server(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct api_server_opts o = {.host = host, .port = port};
+    struct api_server_opts o = {
+        .host = host, .port = port, .threads = http_threads, .workers = http_workers};
     struct api_server *srv = api_server_start(&o, st, &e);
     if (!srv) {
         fprintf(stderr, "muster server: %s\n", e.msg);

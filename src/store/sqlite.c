@@ -9,7 +9,7 @@
  *   meta(id = 0, rev, compact_rev)                           the counters
  *
  * Writes. Callers never touch the write connection: they queue a request and
- * sleep on their own condition variable. One committer thread takes everything
+ * sleep on their own futex word. One committer thread takes everything
  * queued (up to max_batch), applies it in one transaction (each request checked
  * against the state left by those before it, so a conflict fails only its own
  * request), commits, publishes the versions to the watchers in revision order
@@ -21,7 +21,8 @@
  * writer nor each other); a list reads its counters and its rows in one read
  * transaction, so it is one snapshot.
  *
- * Locks: q_mu (the request queue and each request's done flag), pub_mu (the
+ * Locks: q_mu (the request queue; a request's done flag is a futex word of its
+ * own, set and woken without the lock), pub_mu (the
  * published revision and compaction; held while publishing and while a watch
  * replays history, so replay and live events meet without gap or duplicate),
  * r_mu (the reader pool). None is held while another is taken, except pub_mu
@@ -29,12 +30,14 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -133,8 +136,7 @@ struct req {
     int rc;
     struct err err;
     struct store_kv *out;
-    bool done;
-    pthread_cond_t cv;
+    _Atomic uint32_t done; /* a futex word: 0 until the committer is through */
     struct req *next;
 };
 
@@ -147,6 +149,8 @@ struct sq {
     sqlite3 *wdb; /* the committer thread's alone */
     sqlite3_stmt *w[W_NSTMT];
     int64_t wrev, wcompact; /* the committer's view: last committed revision */
+    struct store_kv **pubv; /* the committer's: a batch's versions to publish */
+    size_t pubcap;
     pthread_t committer;
 
     pthread_mutex_t q_mu;
@@ -557,10 +561,19 @@ static void commit_batch(struct sq *q, struct req *batch)
         return;
     }
     atomic_store(&q->committed, q->wrev);
-    pthread_mutex_lock(&q->pub_mu);
+    /* The batch's versions go to the watchers together: one wake per watcher
+     * per batch, not one per write. */
+    size_t npub = 0;
     for (struct req *r = batch; r; r = r->next)
-        if (r->out)
-            store__hub_publish(q->base.hub, r->out);
+        if (r->out) {
+            if (npub == q->pubcap) {
+                q->pubcap = q->pubcap ? 2 * q->pubcap : 64;
+                q->pubv = xreallocarray(q->pubv, q->pubcap, sizeof *q->pubv);
+            }
+            q->pubv[npub++] = r->out;
+        }
+    pthread_mutex_lock(&q->pub_mu);
+    store__hub_publish_batch(q->base.hub, q->pubv, npub);
     q->rev = q->wrev;
     q->writes += nwrites;
     q->commits++;
@@ -588,12 +601,17 @@ static void *committer_main(void *arg)
 
         commit_batch(q, batch);
 
-        pthread_mutex_lock(&q->q_mu);
+        /* Each waiter is woken on its own word, without q_mu: a woken writer
+         * does not then queue for the lock the committer holds, and the
+         * committer does not wait for the woken. */
         for (struct req *r = batch, *next; r; r = next) {
             next = r->next; /* r may vanish once done is seen */
-            r->done = true;
-            pthread_cond_signal(&r->cv);
+            atomic_store_explicit(&r->done, 1, memory_order_release);
+            /* Safe on a word that is gone: a stray wake is one more spurious
+             * wakeup, which every futex waiter tolerates. */
+            syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         }
+        pthread_mutex_lock(&q->q_mu);
     }
     pthread_mutex_unlock(&q->q_mu);
     return NULL;
@@ -602,7 +620,7 @@ static void *committer_main(void *arg)
 /* Queues r and waits for the committer to finish it. */
 static void submit(struct sq *q, struct req *r)
 {
-    pthread_cond_init(&r->cv, NULL);
+    atomic_init(&r->done, 0);
     pthread_mutex_lock(&q->q_mu);
     if (q->q_tail)
         q->q_tail->next = r;
@@ -610,10 +628,9 @@ static void submit(struct sq *q, struct req *r)
         q->q_head = r;
     q->q_tail = r;
     pthread_cond_signal(&q->q_cv);
-    while (!r->done)
-        pthread_cond_wait(&r->cv, &q->q_mu);
     pthread_mutex_unlock(&q->q_mu);
-    pthread_cond_destroy(&r->cv);
+    while (!atomic_load_explicit(&r->done, memory_order_acquire))
+        syscall(SYS_futex, &r->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
 static int sq_write(struct store *s, const struct store__op *op, struct store_kv **out,
@@ -692,6 +709,7 @@ static void sq_free(struct sq *q)
     pthread_cond_destroy(&q->pub_cv);
     pthread_mutex_destroy(&q->r_mu);
     pthread_cond_destroy(&q->r_cv);
+    free(q->pubv);
     free(q->path);
     free(q);
 }

@@ -86,6 +86,11 @@ void store__hub_close(struct store__hub *h);
  * publishes in revision order. */
 void store__hub_publish(struct store__hub *h, struct store_kv *kv);
 
+/* The same for n versions in revision order (a committed batch): each watcher
+ * gets all of its matching ones under one hold of its lock and is woken at most
+ * once for the batch. */
+void store__hub_publish_batch(struct store__hub *h, struct store_kv *const *kvs, size_t n);
+
 /* Registers w for live events (after its history was pushed). */
 void store__hub_add(struct store__hub *h, struct store_watch *w);
 

@@ -3,7 +3,9 @@
  * the watchers' bounded queues.
  *
  * Fan-out shares the version: a publication takes one reference per watcher
- * that queues it, never a copy. A queue is a ring of at most `cap` references;
+ * that queues it, never a copy. A backend that commits writes in batches
+ * publishes a whole batch at once, so that each watcher's lock is taken and its
+ * owner woken once per batch, not once per event. A queue is a ring of at most `cap` references;
  * a watcher that would pass its cap is cancelled (STORE_EOVERFLOW) and dropped
  * from the hub, keeping what it had queued, so a slow client costs at most cap
  * pointers however far behind it falls.
@@ -83,6 +85,14 @@ static void unlink_watch(struct store__hub *h, struct store_watch *w)
     atomic_fetch_sub(&h->watchers, 1);
 }
 
+/* Wakes w's owner: its condition variable and its notify; w->mu held. */
+static void wake_locked(struct store_watch *w)
+{
+    pthread_cond_broadcast(&w->cv);
+    if (w->notify)
+        w->notify(w->arg);
+}
+
 /* Called with w->mu held. */
 static void cancel_locked(struct store_watch *w, int code)
 {
@@ -91,9 +101,7 @@ static void cancel_locked(struct store_watch *w, int code)
     w->cancel = code;
     if (code == STORE_EOVERFLOW)
         atomic_fetch_add(&w->hub->cancelled, 1);
-    pthread_cond_broadcast(&w->cv);
-    if (w->notify)
-        w->notify(w->arg);
+    wake_locked(w);
 }
 
 void store__hub_cancel_all(struct store__hub *h, int code)
@@ -115,8 +123,10 @@ void store__hub_close(struct store__hub *h)
     hub_unref(h);
 }
 
-/* Queues kv in w; w->mu held. Returns false when w is (or becomes) cancelled. */
-static bool push_locked(struct store_watch *w, struct store_kv *kv)
+/* Queues kv in w without waking its owner (the caller does, once per batch);
+ * w->mu held. Returns false when w is (or becomes) cancelled: a cancellation
+ * wakes the owner itself. */
+static bool enqueue_locked(struct store_watch *w, struct store_kv *kv)
 {
     if (w->cancel)
         return false;
@@ -140,36 +150,53 @@ static bool push_locked(struct store_watch *w, struct store_kv *kv)
     w->ring[(w->head + w->len) % w->ring_cap] = store_kv_ref(kv);
     w->len++;
     w->last = kv->mod_rev;
-    if (w->len == 1) {
-        pthread_cond_broadcast(&w->cv);
-        if (w->notify)
-            w->notify(w->arg);
-    }
     return true;
 }
 
 bool store__watch_push(struct store_watch *w, struct store_kv *kv)
 {
     pthread_mutex_lock(&w->mu);
-    bool ok = push_locked(w, kv);
+    bool was_empty = w->len == 0;
+    bool ok = enqueue_locked(w, kv);
+    if (ok && was_empty)
+        wake_locked(w);
     pthread_mutex_unlock(&w->mu);
     return ok;
 }
 
-void store__hub_publish(struct store__hub *h, struct store_kv *kv)
+void store__hub_publish_batch(struct store__hub *h, struct store_kv *const *kvs, size_t n)
 {
     pthread_mutex_lock(&h->mu);
     for (struct store_watch *w = h->head, *next; w; w = next) {
         next = w->next;
-        if (!store__has_prefix(kv->key, kv->key_len, w->prefix, w->prefix_len))
+        bool locked = false, was_empty = false, ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            const struct store_kv *kv = kvs[i];
+            if (!store__has_prefix(kv->key, kv->key_len, w->prefix, w->prefix_len))
+                continue;
+            if (!locked) {
+                pthread_mutex_lock(&w->mu);
+                locked = true;
+                was_empty = w->len == 0;
+            }
+            ok = enqueue_locked(w, kvs[i]);
+        }
+        if (!locked)
             continue;
-        pthread_mutex_lock(&w->mu);
-        bool ok = push_locked(w, kv);
+        /* One wake per watcher per batch, and none when its queue was not empty:
+         * its owner has not drained it since the last wake. */
+        if (ok && was_empty)
+            wake_locked(w);
         pthread_mutex_unlock(&w->mu);
         if (!ok)
             unlink_watch(h, w);
     }
     pthread_mutex_unlock(&h->mu);
+}
+
+void store__hub_publish(struct store__hub *h, struct store_kv *kv)
+{
+    store__hub_publish_batch(h, &kv, 1);
 }
 
 void store__hub_add(struct store__hub *h, struct store_watch *w)
