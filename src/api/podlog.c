@@ -17,6 +17,7 @@
  */
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@
 #include "base/alloc.h"
 #include "base/mtime.h"
 
-#define POLL_MS         200
+#define POLL_MS         50
 #define CONNECT_MS      5000
 #define HEADERS_WAIT_NS ((int64_t)15 * 1000000000) /* for the agent's status line */
 #define PENDING_MAX     ((size_t)1 << 20)          /* buffered before curl is paused */
@@ -73,23 +74,26 @@ static void pump(struct podlog *pl, int wait_ms)
         pl->done = true;
 }
 
-static int podlog_next(struct api_stream *st, struct strbuf *out)
+/* Never blocks (the server's event loops call it): takes what the agent has
+ * sent, or asks to be called again in POLL_MS. */
+static enum api_stream_rc podlog_next(struct api_stream *st, struct strbuf *out)
 {
     struct podlog *pl = (struct podlog *)st;
-    for (;;) {
-        if (pl->pending.len) {
-            strbuf_add(out, pl->pending.buf, pl->pending.len);
-            strbuf_reset(&pl->pending);
-            if (pl->paused) {
-                pl->paused = false;
-                curl_easy_pause(pl->h, CURLPAUSE_CONT);
-            }
-            return 1;
+    if (!pl->pending.len && !pl->done && !pl->ctx->stopping)
+        pump(pl, 0);
+    if (pl->pending.len) {
+        strbuf_add(out, pl->pending.buf, pl->pending.len);
+        strbuf_reset(&pl->pending);
+        if (pl->paused) {
+            pl->paused = false;
+            curl_easy_pause(pl->h, CURLPAUSE_CONT);
         }
-        if (pl->done || pl->ctx->stopping)
-            return 0;
-        pump(pl, POLL_MS);
+        return API_STREAM_MORE;
     }
+    if (pl->done || pl->ctx->stopping)
+        return API_STREAM_END;
+    atomic_store(&st->wake_at_ns, mtime_now_ns() + (int64_t)POLL_MS * 1000000);
+    return API_STREAM_WAIT;
 }
 
 static void podlog_free(struct api_stream *st)
