@@ -8,7 +8,7 @@
 # SIGTERM ends every open watch (each sees the end of its chunked stream) and
 # stops the server promptly, with nothing leaked (ASan build).
 source "$(dirname "$0")/lib.sh"
-e2e_start --store sqlite --http-threads 2 --http-workers 4
+e2e_start --no-controllers --store sqlite --http-threads 2 --http-workers 4
 
 python3 - "$port" "$server_pid" <<'EOF'
 import json, selectors, socket, sys, threading, time, urllib.request
