@@ -101,7 +101,7 @@ if [ "$on_n1" -gt 0 ]; then
     # The whole gang is evicted and placed again, all on n2 (12 GPUs do not fit one
     # node of 8, so b waits: it must not be admitted partly on the dead node).
     evicted() { kubectl get "$(wl_b)" -o jsonpath='{.status.conditions[?(@.type=="Evicted")].reason}' | has NodeFailure; }
-    wait_for "b evicted for the node failure" evicted
+    E2E_WAIT=60 wait_for "b evicted for the node failure" evicted
 fi
 
 # Bad node: pods of three workloads fail on n2 within minutes -> tainted and avoided.

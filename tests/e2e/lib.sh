@@ -108,11 +108,11 @@ agent_start() {
 }
 
 # wait_for DESCRIPTION COMMAND...: retries COMMAND every 0.1 s for up to
-# E2E_WAIT seconds (default 20).
+# E2E_WAIT seconds (default 40: CI machines run many tests at once).
 wait_for() {
     local what=$1
     shift
-    local n=$(( ${E2E_WAIT:-20} * 10 ))
+    local n=$(( ${E2E_WAIT:-40} * 10 ))
     for _ in $(seq "$n"); do
         if "$@" > /dev/null 2>&1; then return 0; fi
         sleep 0.1
