@@ -1,11 +1,14 @@
 /*
- * workq.c: one mutex, one condition variable, a singly linked FIFO of jobs.
+ * workq.c: one mutex, a singly linked FIFO of jobs, and a stack of idle
+ * threads, each asleep on its own condition variable.
  *
- * A thread that finds the queue empty sleeps on the condition variable; a push
- * wakes one sleeper only when there is one (idle > 0), so under load, when every
- * thread is busy, a push is a lock and two pointer stores, and a thread that
- * finishes a job takes the next without sleeping. (A wake may find the job
- * already taken by a thread that just finished another; it then sleeps again.)
+ * A push wakes one idle thread, and the one that went idle last: its stack and
+ * caches are the warmest, and under light load (one client sending requests one
+ * after another) the same thread serves them all instead of each request
+ * waking a different, cold one. Under load, when every thread is busy, a push
+ * is a lock and two pointer stores, and a thread that finishes a job takes the
+ * next without sleeping. A woken thread may find its job already taken by one
+ * that just finished another; it then goes back on the stack.
  */
 #include "base/workq.h"
 
@@ -16,27 +19,50 @@
 
 #include "base/alloc.h"
 
+struct worker {
+    struct workq *q;
+    pthread_t th;
+    pthread_cond_t cv;
+    bool idle;                /* on q's idle stack; guarded by q->mu */
+    struct worker *next_idle; /* below it on the stack */
+};
+
 struct workq {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct workq_job *head, *tail;
     size_t queued, running;
-    unsigned idle; /* threads asleep on cv */
+    struct worker *idle; /* top of the idle stack */
     bool stopping;
     unsigned nthreads;
-    pthread_t *threads;
+    struct worker *workers;
 };
+
+/* Takes w off the idle stack; q->mu held. */
+static void unidle(struct workq *q, struct worker *w)
+{
+    struct worker **p = &q->idle;
+    while (*p != w)
+        p = &(*p)->next_idle;
+    *p = w->next_idle;
+    w->idle = false;
+}
 
 static void *worker_main(void *arg)
 {
-    struct workq *q = arg;
+    struct worker *w = arg;
+    struct workq *q = w->q;
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (!q->head && !q->stopping) {
-            q->idle++;
-            pthread_cond_wait(&q->cv, &q->mu);
-            q->idle--;
+            if (!w->idle) {
+                w->idle = true;
+                w->next_idle = q->idle;
+                q->idle = w;
+            }
+            pthread_cond_wait(&w->cv, &q->mu);
         }
+        if (w->idle) /* woke by itself, or at the stop: not by a push */
+            unidle(q, w);
         struct workq_job *j = q->head;
         if (!j)
             break; /* stopping, and nothing left */
@@ -59,18 +85,20 @@ struct workq *workq_create(unsigned nthreads, const char *name)
 {
     struct workq *q = xcalloc(1, sizeof *q);
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
     q->nthreads = nthreads ? nthreads : 1;
-    q->threads = xcalloc(q->nthreads, sizeof *q->threads);
+    q->workers = xcalloc(q->nthreads, sizeof *q->workers);
     for (unsigned i = 0; i < q->nthreads; i++) {
-        if (pthread_create(&q->threads[i], NULL, worker_main, q)) {
+        struct worker *w = &q->workers[i];
+        w->q = q;
+        pthread_cond_init(&w->cv, NULL);
+        if (pthread_create(&w->th, NULL, worker_main, w)) {
             fprintf(stderr, "workq: cannot start thread %u of %u\n", i + 1, q->nthreads);
             abort();
         }
         if (name) {
             char n[16];
             snprintf(n, sizeof n, "%s", name);
-            pthread_setname_np(q->threads[i], n);
+            pthread_setname_np(w->th, n);
         }
     }
     return q;
@@ -86,12 +114,17 @@ void workq_push(struct workq *q, struct workq_job *job)
         q->head = job;
     q->tail = job;
     q->queued++;
-    bool wake = q->idle > 0;
+    struct worker *w = q->idle;
+    if (w) {
+        q->idle = w->next_idle;
+        w->idle = false;
+    }
     pthread_mutex_unlock(&q->mu);
     /* Signalled after the unlock, so that the woken thread does not at once
-     * block on the mutex this thread still holds. */
-    if (wake)
-        pthread_cond_signal(&q->cv);
+     * block on the mutex this thread still holds. w cannot go away meanwhile:
+     * threads end only in workq_destroy. */
+    if (w)
+        pthread_cond_signal(&w->cv);
 }
 
 size_t workq_busy(struct workq *q)
@@ -108,12 +141,14 @@ void workq_destroy(struct workq *q)
         return;
     pthread_mutex_lock(&q->mu);
     q->stopping = true;
-    pthread_cond_broadcast(&q->cv);
+    for (unsigned i = 0; i < q->nthreads; i++)
+        pthread_cond_signal(&q->workers[i].cv);
     pthread_mutex_unlock(&q->mu);
     for (unsigned i = 0; i < q->nthreads; i++)
-        pthread_join(q->threads[i], NULL);
-    free(q->threads);
-    pthread_cond_destroy(&q->cv);
+        pthread_join(q->workers[i].th, NULL);
+    for (unsigned i = 0; i < q->nthreads; i++)
+        pthread_cond_destroy(&q->workers[i].cv);
+    free(q->workers);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }

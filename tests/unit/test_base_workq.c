@@ -1,6 +1,7 @@
 /* Tests for base/workq: every job runs exactly once, in arrival order on one
- * thread, on several threads at once, from jobs that queue more jobs, and
- * destroy runs what is still queued. */
+ * thread, on several threads at once, from jobs that queue more jobs; the
+ * thread that went idle last takes the next job; destroy runs what is still
+ * queued. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,52 @@ static void test_jobs_queue_jobs(void **state)
         assert_int_equal(atomic_load(&runs[i]), 1);
 }
 
+struct self_job {
+    struct workq_job job;
+    pthread_t who;
+};
+
+static void record_self(struct workq_job *j)
+{
+    ((struct self_job *)j)->who = pthread_self();
+}
+
+static void test_last_idle_thread_takes_the_next_job(void **state)
+{
+    /* One job at a time, each pushed once the pool is idle again: the thread
+     * that ran the last one (on top of the idle stack) runs them all, rather
+     * than each of the 8 threads in turn. */
+    enum { N = 20, T = 8 };
+    struct self_job jobs[N];
+    struct workq *q = workq_create(T, "t-workq");
+    /* First every thread runs one job (they meet at a barrier), so that all
+     * are past their start and back on the idle stack. */
+    static _Atomic int runs[T];
+    pthread_barrier_t meet;
+    pthread_barrier_init(&meet, NULL, T);
+    struct tjob warm[T];
+    for (int i = 0; i < T; i++) {
+        warm[i] = (struct tjob){.job.fn = run, .id = i, .runs = runs, .meet = &meet};
+        workq_push(q, &warm[i].job);
+    }
+    for (int tries = 0; workq_busy(q) && tries < 5000; tries++)
+        usleep(1000);
+    assert_int_equal(workq_busy(q), 0);
+    pthread_barrier_destroy(&meet);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct self_job){.job.fn = record_self};
+        workq_push(q, &jobs[i].job);
+        /* busy drops to 0 in the same hold of the lock in which the thread
+         * goes back on the idle stack. */
+        for (int tries = 0; workq_busy(q) && tries < 5000; tries++)
+            usleep(100);
+        assert_int_equal(workq_busy(q), 0);
+    }
+    workq_destroy(q);
+    for (int i = 1; i < N; i++)
+        assert_true(pthread_equal(jobs[i].who, jobs[0].who));
+}
+
 static void test_destroy_null_and_idle(void **state)
 {
     workq_destroy(NULL);
@@ -115,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_one_thread_runs_in_order),
         cmocka_unit_test(test_threads_run_at_once),
         cmocka_unit_test(test_jobs_queue_jobs),
+        cmocka_unit_test(test_last_idle_thread_takes_the_next_job),
         cmocka_unit_test(test_destroy_null_and_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
