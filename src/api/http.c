@@ -87,7 +87,7 @@
 #define STOP_STREAMS_S 2
 
 /* The timer looks at the streams' wake_at_ns at least this often. */
-#define TICK_NS ((int64_t)200 * 1000000)
+#define TICK_NS ((int64_t)100 * 1000000)
 
 struct stream;
 

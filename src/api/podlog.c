@@ -10,10 +10,12 @@
  * The transfer runs on a private curl multi handle that the stream's next()
  * drives: api__pod_log pumps it until the agent's status line is in, so an
  * agent's 404 or a refused connection becomes an ordinary Status; after that the
- * body is handed on piece by piece as it arrives. next() blocks (one thread per
- * connection, as for watches) for at most POLL_MS at a time so that server
- * shutdown is noticed. A client that goes away while the log is silent is only
- * noticed when the next piece arrives or the agent ends the stream.
+ * body is handed on piece by piece as it arrives. next() runs on one of the
+ * server's event-loop threads (api/http.c) and never blocks: it moves the
+ * transfer on by what is ready and, when nothing is, asks to be called again
+ * POLL_MS later, through the HTTP layer's timer. A client that goes away while
+ * the log is silent is only noticed when the next piece arrives or the agent
+ * ends the stream.
  */
 #include <curl/curl.h>
 #include <inttypes.h>
