@@ -54,7 +54,7 @@ struct api_server_opts {
  * group commit is as large as the writes waiting for it, so the pool is sized
  * for concurrency rather than for cores; but every idle worker is one more
  * thread to wake per request. 32 measured best on 2 cores with 64 writers
- * (bench/RESULTS.md, "API server: serving model"). */
+ * (bench/RESULTS.md, "API server after the event-loop rewrite"). */
 #define API_WORKERS_DEFAULT 32
 
 struct api_server;
