@@ -148,7 +148,7 @@ kubectl drain n1 --force --grace-period=7 --timeout=30s -v=8 > "$tmp/out" 2> "$t
 grep -q 'node/n1 drained' "$tmp/out" || fail "$(cat "$tmp/out")"
 grep -q "DELETE $url/api/v1/namespaces/default/pods/node-debugger-n1-" "$tmp/log" ||
     fail "no DELETE in the drain"
-grep -A3 "DELETE $url" "$tmp/log" | grep -q "$PB" || fail "drain did not send protobuf"
+grep -A6 "DELETE $url" "$tmp/log" | has "$PB" || fail "drain did not send protobuf"
 [ -z "$(kubectl get pods -o name | grep node-debugger)" ] || fail "drain left the pod"
 
 # Bodies kubectl does not send: curl.
