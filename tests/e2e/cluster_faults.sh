@@ -13,7 +13,6 @@ for n in n0 n1 n2; do
     agent_start "$n" 4xH100-80GB "kubernetes.io/hostname=$n" --lease-seconds "$lease"
     pid_of[$n]=$agent_pid
 done
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 wait_for "3 Ready nodes" ready_nodes 3
 
 kubectl apply -f - > /dev/null <<'YAML'
@@ -94,7 +93,6 @@ kubectl get job second > /dev/null || fail "job second lost"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants after restart: $(cat "$tmp/inv")"
 # Quota: 8 GPUs, the gang holds 8: second waits, then runs once the gang is deleted.
 kubectl delete job gang > /dev/null
-complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
 E2E_WAIT=40 wait_for "second to complete after the restart" complete second
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants at the end: $(cat "$tmp/inv")"
 echo ok

@@ -12,8 +12,7 @@ kubectl apply -f "$here/testdata/agents-queues.yaml" > /dev/null
 for n in n0 n1; do
     agent_start "$n" 4xH100-80GB "kubernetes.io/hostname=$n" --lease-seconds 4
 done
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 2 ]; }
-wait_for "2 Ready nodes" ready_nodes
+wait_for "2 Ready nodes" ready_nodes 2
 out=$tmp/out
 mkdir -p "$out"
 
@@ -50,7 +49,6 @@ YAML
 
 gang_job gang low 4 2 'echo "$RANK $WORLD_SIZE $MUSTER_NODE_NAME $CUDA_VISIBLE_DEVICES $MASTER_ADDR $MASTER_PORT $(date +%s.%N)" > $OUT/gang-$RANK; echo hello from rank $RANK; sleep 2' \
     | kubectl apply -f - > /dev/null
-complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
 E2E_WAIT=40 wait_for "the gang to complete" complete gang
 [ "$(ls "$out"/gang-* | wc -l)" = 4 ] || fail "gang files: $(ls "$out")"
 cat "$out"/gang-* > "$tmp/gang"

@@ -49,7 +49,6 @@ for h in a b; do
         --lease-seconds 3 --data-dir "$tmp/agents/host-$h" >> "$tmp/agents/host-$h.log" 2>&1 &
     agent_pids+=("$!")
 done
-ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
 wait_for "2 Ready hosts" ready_nodes 2
 out=$tmp/out
 mkdir -p "$out"

@@ -68,7 +68,6 @@ n_pods b 0 || fail "job b has pods while pending"
 for p in $(bound_pods a | awk '{print $1}'); do
     kubectl patch pod "$p" --subresource=status --type=merge -p '{"status":{"phase":"Succeeded"}}' > /dev/null
 done
-complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
 wait_for "job a Complete" complete a
 [ "$(kubectl get job a -o jsonpath='{.status.succeeded}')" = 4 ] || fail "a succeeded count"
 finished() { kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Finished")].status}' | has True; }

@@ -130,3 +130,9 @@ jp() {
     shift 2
     kubectl get "$obj" "$@" -o "jsonpath={$path}" 2>/dev/null || true
 }
+
+# ready_nodes N: exactly N Nodes are Ready.
+ready_nodes() { [ "$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$1" ]; }
+
+# complete JOB: the Job's Complete condition is True.
+complete() { kubectl get job "$1" -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | has True; }
