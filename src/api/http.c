@@ -201,6 +201,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             break; /* send what there is; the next call will wait */
         if (stream_try_suspend(s))
             return 0;
+        /* A wake came while next() looked: clear it and look again. Left set,
+         * it would refuse every later suspend, and this loop would spin here
+         * for good whenever the wake brought nothing this watch wants. */
+        atomic_store(&s->woken, false);
     }
     if (!n && s->ended)
         return MHD_CONTENT_READER_END_OF_STREAM;

@@ -27,7 +27,12 @@ e2e_cleanup() {
             rc=1
         fi
     done
-    [ -n "${E2E_KEEP_LOG:-}" ] && cp "$tmp/server.log" "$E2E_KEEP_LOG"
+    if [ -n "${E2E_KEEP_LOG:-}" ]; then
+        cat "$tmp/server.log.old" "$tmp/server.log" > "$E2E_KEEP_LOG" 2>/dev/null || true
+        for log in "$tmp"/agents/*.log; do
+            [ -f "$log" ] && cp "$log" "$E2E_KEEP_LOG.$(basename "$log")"
+        done
+    fi
     rm -rf "$tmp"
     [ $rc = 0 ] || exit 1
 }
@@ -37,7 +42,8 @@ E2E_SERVER_ARGS=()
 e2e_start() { # [--store memory|sqlite]
     E2E_SERVER_ARGS=("$@")
     mkdir -p "$tmp/data"
-    "$bin" server --data-dir "$tmp/data" --listen 127.0.0.1:0 --port-file "$tmp/port" "$@" \
+    "$bin" server --data-dir "$tmp/data" --listen 127.0.0.1:0 --port-file "$tmp/port" \
+        ${E2E_LOG_LEVEL:+--log-level "$E2E_LOG_LEVEL"} "$@" \
         2> "$tmp/server.log" &
     server_pid=$!
     for _ in $(seq 100); do
@@ -79,7 +85,7 @@ e2e_restart() {
     cat "$tmp/server.log" >> "$tmp/server.log.old"
     rm -f "$tmp/port"
     "$bin" server --data-dir "$tmp/data" --listen "127.0.0.1:$port" --port-file "$tmp/port" \
-        "${E2E_SERVER_ARGS[@]}" 2> "$tmp/server.log" &
+        ${E2E_LOG_LEVEL:+--log-level "$E2E_LOG_LEVEL"} "${E2E_SERVER_ARGS[@]}" 2> "$tmp/server.log" &
     server_pid=$!
     for _ in $(seq 200); do
         [ -s "$tmp/port" ] && return 0
@@ -102,7 +108,7 @@ agent_start() {
     shift 3
     mkdir -p "$tmp/agents/$name"
     "$bin" agent --server "$url" --name "$name" --gpus "$gpus" --labels "$labels" \
-        --data-dir "$tmp/agents/$name" "$@" >> "$tmp/agents/$name.log" 2>&1 &
+        --data-dir "$tmp/agents/$name" ${E2E_LOG_LEVEL:+--log-level "$E2E_LOG_LEVEL"} "$@" >> "$tmp/agents/$name.log" 2>&1 &
     agent_pid=$!
     agent_pids+=("$agent_pid")
 }
