@@ -158,6 +158,7 @@ struct apod {
     struct actr *c;
     size_t nc;
     bool started; /* containers started or adopted */
+    bool scheduled_cond; /* its status has PodScheduled (else the agent adds it) */
     char start_time[32];
     int restart_policy; /* 0 Always, 1 OnFailure, 2 Never */
     bool deleting, killed, delete_busy, deleted;

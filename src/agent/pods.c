@@ -158,6 +158,11 @@ static struct apod *pod_new(struct agent *a, json_t *obj, struct anode *n)
     sprintf(p->key, "%s/%s", p->ns, p->name);
     p->node = n;
     p->obj = json_incref(obj);
+    json_t *cond;
+    size_t ci;
+    json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), ci, cond)
+        if (!strcmp(json_string_value(json_object_get(cond, "type")) ?: "", "PodScheduled"))
+            p->scheduled_cond = true;
     const char *rp = json_string_value(json_object_get(spec, "restartPolicy"));
     p->restart_policy = !rp || !strcmp(rp, "Always") ? POLICY_ALWAYS
                         : !strcmp(rp, "OnFailure")   ? POLICY_ON_FAILURE
@@ -305,6 +310,10 @@ static char *build_status(struct apod *p)
         json_object_set_new(st, "startTime", json_string(p->start_time));
     json_t *conds = json_array();
     int64_t started = p->start_time[0] ? agent__parse_rfc3339(p->start_time) : mtime_wall_ns();
+    /* A pod created already bound (the Job controller places gangs at
+     * creation) has no PodScheduled from a binding: say it, as the kubelet does. */
+    if (!p->scheduled_cond)
+        json_array_append_new(conds, condition("PodScheduled", true, NULL, started));
     json_array_append_new(conds, condition("Initialized", true, NULL, started));
     json_array_append_new(conds, condition("ContainersReady", ready, why, p->ready_changed_ns));
     json_array_append_new(conds, condition("Ready", ready, why, p->ready_changed_ns));

@@ -519,6 +519,21 @@ static int record_update(const struct api_kind *k, const struct api_req *req, js
     return 0;
 }
 
+/* What Kueue's mutating webhook does on create: a batch/v1 Job labelled
+ * kueue.x-k8s.io/queue-name is created suspended, so that no pod of it starts
+ * before its Workload is admitted (the Job controller unsuspends it then). */
+static void default_on_create(const struct api_kind *k, json_t *obj)
+{
+    if (strcmp(k->kind, "Job") != 0 || strcmp(k->group, "batch") != 0)
+        return;
+    json_t *labels = json_object_get(meta_of(obj), "labels");
+    if (!json_is_string(json_object_get(labels, "kueue.x-k8s.io/queue-name")))
+        return;
+    json_t *spec = json_object_get(obj, "spec");
+    if (json_is_object(spec))
+        json_object_set_new(spec, "suspend", json_true());
+}
+
 /* Stores obj, whose identity check_identity() has passed, as a new object:
  * server-owned metadata, validation, dryRun. Replies 201 with the stored form.
  * With update true (server-side apply of an absent object) managedFields are
@@ -540,6 +555,7 @@ static int create_obj(struct api_ctx *ctx, const struct api_req *req, const stru
     json_object_del(md, "deletionGracePeriodSeconds");
     if (t->kind->model == MODEL_NAMESPACE)
         api__ns_prepare(obj, NULL);
+    default_on_create(t->kind, obj);
     /* Validation first: under Warn and Ignore it drops unknown fields, which
      * then own nothing. */
     if (model_check(t->kind, obj, fv, r, e) < 0)

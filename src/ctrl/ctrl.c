@@ -472,6 +472,8 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     if (k == CK_JOB)
         c->jobs_dirty = true;
     /* The map keeps the key pointer of the first insertion: replace the entry. */
+    if (old && o)
+        o->status_at = old->status_at;
     if (old)
         map_del(m, old->key, strlen(old->key));
     if (o) {
@@ -781,6 +783,7 @@ static void cache_clear(struct ctrl *c)
     kset_clear(&c->terminating);
     kset_clear(&c->dirty_jobs);
     kset_clear(&c->changed_pods);
+    kset_clear(&c->jobs_later);
 }
 
 static int load(struct ctrl *c, struct err *e)
@@ -894,6 +897,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     kset_init(&c->terminating);
     kset_init(&c->dirty_jobs);
     kset_init(&c->changed_pods);
+    kset_init(&c->jobs_later);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->now = mtime_wall_ns();
@@ -936,6 +940,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->terminating);
     kset_release(&c->dirty_jobs);
     kset_release(&c->changed_pods);
+    kset_release(&c->jobs_later);
     size_t it = 0;
     struct map_entry *me;
     while ((me = map_next(&c->flights, &it))) {

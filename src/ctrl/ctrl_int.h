@@ -58,6 +58,8 @@ struct cobj {
     struct model_obj *m; /* NULL for Pod, Job, Lease, Node, or when it did not decode */
     struct cnode *node;  /* Nodes only */
     int64_t rev;         /* mod_rev */
+    int64_t status_at;   /* a Job: when the controller last wrote its status (kept
+                            across the object's versions) */
     const char *ns, *name; /* into j (a Node's name: into key) */
 };
 
@@ -109,6 +111,8 @@ struct ctrl {
     struct kset terminating; /* bound pods being deleted, not yet terminal */
     struct kset dirty_jobs;  /* "ns/name" of Jobs to reconcile */
     struct kset changed_pods; /* pod keys changed since the last pass */
+    struct kset jobs_later;   /* Jobs whose status write waits for its batch period */
+    int64_t jobs_later_at;    /* the earliest of those */
 
     /* Writers. */
     pthread_mutex_t mu;
@@ -178,6 +182,12 @@ int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, 
 /* Publishes an Event about an object (kind/ns/name/uid). */
 void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_t *obj,
                 const char *type, const char *reason, const char *message);
+
+/* The address of a node (its InternalIP, else its name): MASTER_ADDR. */
+const char *ctrl_node_ip(struct ctrl *c, const char *node);
+/* Whether a GPU of a placement (muster.dev/placement, parsed) is still held by a
+ * pod that is terminating: the gang must wait for it, whole. */
+bool ctrl_gpus_held(struct ctrl *c, json_t *placement);
 
 /* ---- the controllers (one pass each) ---- */
 struct ctrl_sched *ctrl_sched_new(struct ctrl *c);

@@ -19,6 +19,10 @@
 #define UID_LABEL   "batch.kubernetes.io/controller-uid"
 #define INDEX_ANN   "batch.kubernetes.io/job-completion-index"
 
+/* Pod counts in a Job's status are written at most this often (Kubernetes'
+ * Job controller batches pod updates over one second too). */
+#define JOB_STATUS_BATCH_NS (1000 * 1000000LL)
+
 struct podvec {
     struct cobj **v;
     size_t n, cap;
@@ -72,16 +76,16 @@ static void delete_pod(struct ctrl *c, struct cobj *p)
     ctrl_submit(c, dd, "DELETE", path, NULL, NULL);
 }
 
-static void patch(struct ctrl *c, enum ck k, struct cobj *o, const char *sub, const char *what,
+static bool patch(struct ctrl *c, enum ck k, struct cobj *o, const char *sub, const char *what,
                   json_t *body)
 {
     char dd[400], path[600];
     snprintf(dd, sizeof dd, "%s/%s", what, o->key);
     if (ctrl_obj_path(k, o->ns, o->name, sub, path, sizeof path)) {
         json_decref(body);
-        return;
+        return false;
     }
-    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json", body);
+    return ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json", body);
 }
 
 static void create_workload(struct ctrl *c, struct cobj *job, const char *wlname,
@@ -115,8 +119,11 @@ static void create_workload(struct ctrl *c, struct cobj *job, const char *wlname
     ctrl_submit(c, dd, "POST", path, NULL, wl);
 }
 
+/* Creates the pod of index idx. With the workload's placement (pl, parsed), the
+ * pod is created bound to its place: node, GPUs and rank 0's address, as the
+ * binder would write them, one write instead of two. */
 static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int64_t idx,
-                       int64_t world)
+                       int64_t world, json_t *pl)
 {
     json_t *j = job->j;
     const char *uid = ctrl_str(j, "metadata.uid");
@@ -175,6 +182,22 @@ static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int
     }
     if (!json_object_get(spec, "schedulerName"))
         json_object_set_new(spec, "schedulerName", json_string(c->o.scheduler_name));
+    json_t *me = json_array_get(pl, (size_t)idx);
+    const char *node = json_string_value(json_object_get(me, "node"));
+    const char *n0 = json_string_value(json_object_get(json_array_get(pl, 0), "node"));
+    if (node && n0) {
+        char gpus[128] = "";
+        size_t o = 0, k;
+        json_t *g;
+        json_array_foreach(json_object_get(me, "gpus"), k, g)
+        {
+            o += (size_t)snprintf(gpus + o, o < sizeof gpus ? sizeof gpus - o : 0, "%s%lld",
+                                  o ? "," : "", (long long)json_integer_value(g));
+        }
+        json_object_set_new(ann, "muster.dev/gpus", json_string(gpus));
+        json_object_set_new(ann, "muster.dev/master-addr", json_string(ctrl_node_ip(c, n0)));
+        json_object_set_new(spec, "nodeName", json_string(node));
+    }
     json_t *pod = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata",
                             meta, "spec", spec);
     char path[600];
@@ -310,10 +333,23 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
         if (ctrl_condition_true(j, "Suspended"))
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", false, "JobResumed",
                                                           "Job resumed"));
-        /* One live pod per index not done yet, while failures allow it. */
+        /* One live pod per index not done yet, while failures allow it; bound
+         * at creation where the admission placed it, unless a GPU there is
+         * still held by a terminating pod (then the binder binds the gang,
+         * whole, once it is free). */
+        const char *pls = ctrl_annotation(wl->j, "muster.dev/placement");
+        json_t *pl = pls && strcmp(ctrl_str(j, "spec.template.spec.schedulerName") ?: c->o.scheduler_name,
+                                   c->o.scheduler_name) == 0
+                         ? json_loads(pls, 0, NULL)
+                         : NULL;
+        if (pl && ((int64_t)json_array_size(pl) != parallelism || ctrl_gpus_held(c, pl))) {
+            json_decref(pl);
+            pl = NULL;
+        }
         for (int64_t idx = 0; idx < parallelism && failed <= backoff; idx++)
             if (!done_idx[idx] && !live_idx[idx])
-                create_pod(c, job, wlname, idx, parallelism);
+                create_pod(c, job, wlname, idx, parallelism, pl);
+        json_decref(pl);
     }
     free(done_idx);
     free(live_idx);
@@ -344,11 +380,37 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
             same = json_equal(cmp, st);
         }
     }
+    /* Changes of the pod counts alone are written at most once per batch
+     * period, as Kubernetes' Job controller batches pod updates; conditions and
+     * times at once. */
+    bool counts_only = false;
+    if (!same) {
+        json_t *a = json_deep_copy(cmp), *b = json_deep_copy(st);
+        static const char *const counts[] = {"active", "succeeded", "failed", "ready"};
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+            json_object_del(a, counts[i]);
+            json_object_del(b, counts[i]);
+        }
+        if (!json_object_get(a, "conditions"))
+            json_object_set(a, "conditions", json_object_get(b, "conditions"));
+        counts_only = json_equal(a, b);
+        json_decref(a);
+        json_decref(b);
+    }
     json_decref(cmp);
-    if (!same)
-        patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st));
-    else
+    if (same) {
         json_decref(st);
+    } else if (counts_only && c->now - job->status_at < JOB_STATUS_BATCH_NS) {
+        json_decref(st);
+        char k[600];
+        snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
+        kset_add(&c->jobs_later, k);
+        int64_t at = job->status_at + JOB_STATUS_BATCH_NS;
+        if (!c->jobs_later_at || at < c->jobs_later_at)
+            c->jobs_later_at = at;
+    } else if (patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st))) {
+        job->status_at = c->now;
+    }
 }
 
 /* What a deleted Job leaves: its Workload and its pods (found by the Job's uid,
@@ -399,6 +461,14 @@ void ctrl_jobs_pass(struct ctrl *c)
         }
         c->gc_due = true;
     }
+    if (c->jobs_later_at && c->now >= c->jobs_later_at) {
+        size_t lit = 0;
+        const char *lk;
+        while ((lk = kset_next(&c->jobs_later, &lit)))
+            kset_add(&c->dirty_jobs, lk);
+        kset_clear(&c->jobs_later);
+        c->jobs_later_at = 0;
+    }
     size_t it = 0;
     const char *k;
     struct podvec pv = {0};
@@ -436,6 +506,8 @@ void ctrl_jobs_pass(struct ctrl *c)
     }
     free(pv.v);
     kset_clear(&c->dirty_jobs);
+    if (c->jobs_later_at && (!c->wake_at || c->jobs_later_at < c->wake_at))
+        c->wake_at = c->jobs_later_at;
     if (c->gc_due) {
         c->gc_due = false;
         collect(c);

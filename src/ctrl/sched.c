@@ -575,10 +575,45 @@ static struct cobj *wl_obj(struct ctrl *c, const char *key)
 
 /* ---- binding pods ---- */
 
-static const char *node_ip(struct ctrl *c, const char *node)
+const char *ctrl_node_ip(struct ctrl *c, const char *node)
 {
     struct cobj *n = ctrl_get(c, CK_NODE, NULL, node);
     return n && n->node->ip ? n->node->ip : node;
+}
+
+bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
+{
+    size_t it = 0;
+    const char *pk;
+    while ((pk = kset_next(&c->terminating, &it))) {
+        struct cobj *p = ctrl_by_key(c, CK_POD, pk);
+        const char *node = p ? ctrl_str(p->j, "spec.nodeName") : NULL;
+        const char *gs = p ? ctrl_annotation(p->j, "muster.dev/gpus") : NULL;
+        if (!node || !gs || !*gs)
+            continue;
+        size_t i, k;
+        json_t *e, *g;
+        json_array_foreach(placement, i, e)
+        {
+            const char *n = json_string_value(json_object_get(e, "node"));
+            if (!n || strcmp(n, node) != 0)
+                continue;
+            json_array_foreach(json_object_get(e, "gpus"), k, g)
+            {
+                long long want = (long long)json_integer_value(g);
+                for (const char *q = gs; *q;) {
+                    char *end;
+                    long long h = strtoll(q, &end, 10);
+                    if (end == q)
+                        break;
+                    if (h == want)
+                        return true;
+                    q = *end == ',' ? end + 1 : end;
+                }
+            }
+        }
+    }
+    return false;
 }
 
 /* The target of a pod waiting to be bound: its workload's placement entry for
@@ -717,7 +752,7 @@ static void bind_pods(struct ctrl *c)
         json_t *b = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:s,s:s}}", "apiVersion", "v1",
                               "kind", "Binding", "metadata", "name", p->name, "annotations",
                               "muster.dev/gpus", gpus, "muster.dev/master-addr",
-                              node_ip(c, n0 ? n0 : target), "target", "apiVersion", "v1", "kind",
+                              ctrl_node_ip(c, n0 ? n0 : target), "target", "apiVersion", "v1", "kind",
                               "Node", "name", target);
         json_decref(pl);
         ctrl_submit(c, dd, "POST", path, NULL, b);
