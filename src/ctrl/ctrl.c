@@ -338,10 +338,33 @@ static void jobpods_free(struct jobpods *jp)
     free(jp);
 }
 
-static bool terminal_phase(json_t *pod)
+static void cpod_of(json_t *j, struct cpod *p)
 {
-    const char *ph = ctrl_str(pod, "status.phase");
-    return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
+    json_t *md = json_object_get(j, "metadata");
+    json_t *labels = json_object_get(md, "labels"), *ann = json_object_get(md, "annotations");
+    json_t *spec = json_object_get(j, "spec"), *st = json_object_get(j, "status");
+    memset(p, 0, sizeof *p);
+    p->uid = json_string_value(json_object_get(md, "uid"));
+    p->job = json_string_value(json_object_get(labels, "batch.kubernetes.io/job-name"));
+    p->job_uid = json_string_value(json_object_get(labels, "batch.kubernetes.io/controller-uid"));
+    p->workload = json_string_value(json_object_get(ann, "muster.dev/workload"));
+    p->gpus = json_string_value(json_object_get(ann, "muster.dev/gpus"));
+    p->rank = json_string_value(json_object_get(ann, "muster.dev/rank"));
+    const char *idx =
+        json_string_value(json_object_get(ann, "batch.kubernetes.io/job-completion-index"));
+    p->index = idx ? strtoll(idx, NULL, 10) : -1;
+    p->node = json_string_value(json_object_get(spec, "nodeName"));
+    if (p->node && !*p->node)
+        p->node = NULL;
+    p->scheduler = json_string_value(json_object_get(spec, "schedulerName"));
+    p->reason = json_string_value(json_object_get(st, "reason"));
+    const char *ph = json_string_value(json_object_get(st, "phase"));
+    p->phase = !ph                           ? CP_PENDING
+               : strcmp(ph, "Running") == 0   ? CP_RUNNING
+               : strcmp(ph, "Succeeded") == 0 ? CP_SUCCEEDED
+               : strcmp(ph, "Failed") == 0    ? CP_FAILED
+                                              : CP_PENDING;
+    p->deleting = json_object_get(md, "deletionTimestamp") != NULL;
 }
 
 /* "ns/name" of the Job a pod or Workload belongs to, or "" when none. */
@@ -366,8 +389,10 @@ static void owner_job(enum ck k, json_t *j, char *buf, size_t size)
 
 /* Keeps the indexes of struct ctrl in step with one change (old and new are the
  * object's JSON before and after; either may be NULL). */
-static void index_update(struct ctrl *c, enum ck k, const char *key, json_t *old, json_t *new)
+static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj *oldo,
+                         struct cobj *newo)
 {
+    json_t *old = oldo ? oldo->j : NULL, *new = newo ? newo->j : NULL;
     char job[600];
     owner_job(k, new ? new : old, job, sizeof job);
     if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB))
@@ -402,19 +427,136 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, json_t *old
             }
         }
     }
-    bool unbound = new && ctrl_annotation(new, "muster.dev/workload") &&
-                   !(ctrl_str(new, "spec.nodeName") && *ctrl_str(new, "spec.nodeName")) &&
-                   !ctrl_path(new, "metadata.deletionTimestamp");
+    const struct cpod *np = newo ? &newo->pod : NULL;
+    bool unbound = np && np->workload && !np->node && !np->deleting;
     if (unbound)
         kset_add(&c->unbound, key);
     else
         kset_del(&c->unbound, key);
-    bool term = new && ctrl_path(new, "metadata.deletionTimestamp") &&
-                ctrl_str(new, "spec.nodeName") && !terminal_phase(new);
+    bool term = np && np->deleting && np->node && !cpod_terminal(np);
     if (term)
         kset_add(&c->terminating, key);
     else
         kset_del(&c->terminating, key);
+}
+
+/* The end of the JSON value that starts at s[i] (a string, container or
+ * scalar), or n when it does not end. */
+static size_t value_end(const char *s, size_t n, size_t i)
+{
+    int depth = 0;
+    bool str = false;
+    for (; i < n; i++) {
+        char ch = s[i];
+        if (str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"') {
+                str = false;
+                if (depth == 0)
+                    return i + 1;
+            }
+        } else if (ch == '"') {
+            str = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0)
+                return i; /* a scalar ended by its container */
+            if (--depth == 0)
+                return i + 1;
+        } else if (ch == ',' && depth == 0) {
+            return i;
+        }
+    }
+    return n;
+}
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Finds metadata.managedFields in a stored object (with the comma that joins it
+ * to its neighbours): [*from, *to) is what to leave out. The controllers never
+ * read it, and in a pod it is half the bytes and most of the parsing. */
+static bool managed_fields_span(const char *s, size_t n, size_t *from, size_t *to)
+{
+    size_t i = skip_ws(s, n, 0);
+    if (i >= n || s[i] != '{')
+        return false;
+    i++;
+    /* The top level's members, until "metadata". */
+    for (;;) {
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != '"')
+            return false;
+        size_t ks = i, ke = value_end(s, n, i);
+        i = skip_ws(s, n, ke);
+        if (i >= n || s[i] != ':')
+            return false;
+        i = skip_ws(s, n, i + 1);
+        if (ke - ks == 10 && memcmp(s + ks, "\"metadata\"", 10) == 0)
+            break;
+        i = skip_ws(s, n, value_end(s, n, i));
+        if (i >= n || s[i] != ',')
+            return false;
+        i++;
+    }
+    if (i >= n || s[i] != '{')
+        return false;
+    i++;
+    /* metadata's members, until "managedFields". */
+    for (;;) {
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != '"')
+            return false;
+        size_t ks = i, ke = value_end(s, n, i);
+        size_t j = skip_ws(s, n, ke);
+        if (j >= n || s[j] != ':')
+            return false;
+        j = skip_ws(s, n, j + 1);
+        size_t ve = value_end(s, n, j);
+        if (ve >= n)
+            return false;
+        if (ke - ks == 15 && memcmp(s + ks, "\"managedFields\"", 15) == 0) {
+            size_t b = ks;
+            while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\n' || s[b - 1] == '\t' ||
+                             s[b - 1] == '\r'))
+                b--;
+            if (b > 0 && s[b - 1] == ',') {
+                *from = b - 1;
+                *to = ve;
+            } else {
+                size_t a = skip_ws(s, n, ve);
+                *from = ks;
+                *to = a < n && s[a] == ',' ? a + 1 : ve;
+            }
+            return true;
+        }
+        i = skip_ws(s, n, ve);
+        if (i >= n || s[i] != ',')
+            return false;
+        i++;
+    }
+}
+
+json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je)
+{
+    size_t from, to;
+    if (!managed_fields_span(s, n, &from, &to))
+        return json_loadb(s, n, 0, je);
+    char stackbuf[8192];
+    size_t len = n - (to - from);
+    char *buf = len <= sizeof stackbuf ? stackbuf : xmalloc(len);
+    memcpy(buf, s, from);
+    memcpy(buf + from, s + to, n - to);
+    json_t *j = json_loadb(buf, len, 0, je);
+    if (buf != stackbuf)
+        free(buf);
+    return j;
 }
 
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
@@ -431,7 +573,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     struct cobj *o = NULL;
     if (kv->type != STORE_DELETED) {
         json_error_t je;
-        json_t *j = json_loadb(kv->value, kv->value_len, 0, &je);
+        json_t *j = ctrl_parse_slim(kv->value, kv->value_len, &je);
         if (!j) {
             log_warn("ctrl: %s: stored value is not JSON: %s", kv->key, je.text);
             return;
@@ -443,6 +585,8 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
         o->rev = kv->mod_rev;
         o->ns = ctrl_str(j, "metadata.namespace");
         o->name = ctrl_str(j, "metadata.name");
+        if (k == CK_POD)
+            cpod_of(j, &o->pod);
         if (k == CK_NODE) {
             o->node = cnode_of(j);
             json_decref(j);
@@ -456,7 +600,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
                 log_warn("ctrl: %s: %s", kv->key, e.msg);
         }
     }
-    index_update(c, k, kv->key, old ? old->j : NULL, o ? o->j : NULL);
+    index_update(c, k, kv->key, old, o);
     /* Dirty flags: world kinds when something the world reads changed. */
     if (world_kind(k)) {
         bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0);
@@ -764,6 +908,10 @@ void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_
 
 /* ---- the loop ---- */
 
+/* While events stream in, passes run at most this often (a lone event after a
+ * quiet spell is acted on at once). */
+#define PASS_GAP_NS (5 * 1000000LL)
+
 /* Empties the cache and its indexes (the maps stay usable). */
 static void cache_clear(struct ctrl *c)
 {
@@ -808,6 +956,7 @@ static void *loop_main(void *arg)
 {
     struct ctrl *c = arg;
     c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
+    int64_t last_pass = 0;
     while (!c->stop) {
         c->now = mtime_wall_ns();
         int64_t wait = c->o.tick_ns;
@@ -831,12 +980,19 @@ static void *loop_main(void *arg)
             c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
             continue;
         }
+        int64_t ta = mtime_now_ns();
         if (rc == 1) {
             apply_kv(c, kv);
             store_kv_unref(kv);
             /* Take what is queued before deciding (a bounded batch, so that
-             * a steady stream of events still lets passes run). */
-            for (int n = 0; n < 4096 && store_watch_next(c->w, 0, &kv, &e) == 1; n++) {
+             * a steady stream of events still lets passes run). Passes are at
+             * least PASS_GAP_NS apart while events stream in: a Job whose pods
+             * change one by one is then reconciled once for many of them. */
+            int64_t until = last_pass + PASS_GAP_NS;
+            for (int n = 0; n < 4096; n++) {
+                int64_t left = until - mtime_now_ns();
+                if (store_watch_next(c->w, left > 0 ? left : 0, &kv, &e) != 1)
+                    break;
                 apply_kv(c, kv);
                 store_kv_unref(kv);
             }
@@ -844,6 +1000,8 @@ static void *loop_main(void *arg)
         c->now = mtime_wall_ns();
         c->wake_at = 0;
         int64_t t0 = mtime_now_ns();
+        if (rc == 1)
+            c->stats.apply_ns += t0 - ta;
         ctrl_nodes_pass(c);
         int64_t t1 = mtime_now_ns();
         ctrl_jobs_pass(c);
@@ -852,16 +1010,18 @@ static void *loop_main(void *arg)
         int64_t t3 = mtime_now_ns();
         c->pods_dirty = c->jobs_dirty = false;
         kset_clear(&c->changed_pods);
+        last_pass = mtime_now_ns();
         c->stats.passes++;
         c->stats.nodes_ns += t1 - t0;
         c->stats.jobs_ns += t2 - t1;
         c->stats.sched_ns += t3 - t2;
         if (t3 - c->stats.last_log > 5000000000LL) {
             if (c->stats.last_log)
-                log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events in 5 s; nodes %.0f ms, "
+                log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events in 5 s (%.0f ms); nodes %.0f ms, "
                           "jobs %.0f ms, scheduler %.0f ms (scan %.0f, settle %.0f, write "
                           "%.0f, queues %.0f, bind %.0f)",
-                          c->stats.passes, c->stats.events, c->stats.nodes_ns / 1e6,
+                          c->stats.passes, c->stats.events, c->stats.apply_ns / 1e6,
+                          c->stats.nodes_ns / 1e6,
                           c->stats.jobs_ns / 1e6, c->stats.sched_ns / 1e6,
                           c->stats.scan_ns / 1e6, c->stats.settle_ns / 1e6,
                           c->stats.write_ns / 1e6, c->stats.queues_ns / 1e6,
@@ -908,9 +1068,12 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     c->s = ctrl_sched_new(c);
     c->nthreads = c->o.writers;
     c->threads = xcalloc((size_t)c->nthreads, sizeof *c->threads);
-    for (int i = 0; i < c->nthreads; i++)
+    for (int i = 0; i < c->nthreads; i++) {
         pthread_create(&c->threads[i], NULL, writer_main, c);
+        pthread_setname_np(c->threads[i], "ctrl-writer");
+    }
     pthread_create(&c->loop, NULL, loop_main, c);
+    pthread_setname_np(c->loop, "ctrl-loop");
     return c;
 }
 

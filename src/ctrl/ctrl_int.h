@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "base/map.h"
@@ -48,6 +49,37 @@ struct cnode {
     char *sig; /* what the admission world reads of it, to tell real changes */
 };
 
+/* What the controllers read of a Pod, taken out of its JSON once per version
+ * (the passes look at pods many times; a JSON lookup is a hash and a compare
+ * per path segment). The strings point into the object's JSON. */
+enum cphase { CP_PENDING, CP_RUNNING, CP_SUCCEEDED, CP_FAILED };
+struct cpod {
+    const char *uid;
+    const char *job, *job_uid; /* batch.kubernetes.io/job-name, controller-uid labels */
+    const char *workload;      /* muster.dev/workload */
+    const char *gpus;          /* muster.dev/gpus: "0,1" */
+    const char *node;          /* spec.nodeName, NULL when unbound or "" */
+    const char *scheduler;     /* spec.schedulerName */
+    const char *reason;        /* status.reason */
+    const char *rank;          /* muster.dev/rank */
+    int64_t index;             /* batch.kubernetes.io/job-completion-index, -1 */
+    enum cphase phase;
+    bool deleting; /* metadata.deletionTimestamp */
+};
+
+static inline bool cpod_terminal(const struct cpod *p)
+{
+    return p->phase == CP_SUCCEEDED || p->phase == CP_FAILED;
+}
+
+/* A failure that is not the pod's own doing: a lost node, an eviction, a
+ * preemption (not counted against backoffLimit nor against its node). */
+static inline bool cpod_disrupted(const struct cpod *p)
+{
+    return p->reason && (strcmp(p->reason, "NodeLost") == 0 || strcmp(p->reason, "Evicted") == 0 ||
+                         strcmp(p->reason, "Preempted") == 0);
+}
+
 /* One cached object: the stored JSON and, for the kinds the admission world is
  * built from, the decoded model object. A Node keeps only its struct cnode (j
  * and m are NULL; ctrl_fetch reads the whole object when a write needs it). */
@@ -57,6 +89,7 @@ struct cobj {
     json_t *j;
     struct model_obj *m; /* NULL for Pod, Job, Lease, Node, or when it did not decode */
     struct cnode *node;  /* Nodes only */
+    struct cpod pod;     /* Pods only */
     int64_t rev;         /* mod_rev */
     int64_t status_at;   /* a Job: when the controller last wrote its status (kept
                             across the object's versions) */
@@ -130,7 +163,7 @@ struct ctrl {
     /* Where the loop's time goes (logged at debug level every 5 s). */
     struct {
         uint64_t passes, events;
-        int64_t nodes_ns, jobs_ns, sched_ns, last_log;
+        int64_t apply_ns, nodes_ns, jobs_ns, sched_ns, last_log;
         int64_t scan_ns, settle_ns, write_ns, queues_ns, bind_ns; /* inside sched */
     } stats;
 };
@@ -143,6 +176,10 @@ struct cobj *ctrl_next(const struct ctrl *c, enum ck k, size_t *it);
 struct cobj *ctrl_by_key(const struct ctrl *c, enum ck k, const char *key);
 /* The pod keys of Job ns/name (may be NULL). */
 const struct kset *ctrl_pods_of_job(const struct ctrl *c, const char *ns, const char *name);
+
+/* A stored object parsed without metadata.managedFields (which the controllers
+ * never read, and which is half a pod's bytes); any other JSON as it is. */
+json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je);
 
 /* The current stored object at key, parsed (the caller decrefs), or NULL. */
 json_t *ctrl_fetch(struct ctrl *c, const char *key);

@@ -34,18 +34,6 @@ static int64_t int_or(json_t *j, const char *path, int64_t dflt)
     return json_is_integer(x) ? json_integer_value(x) : dflt;
 }
 
-static const char *phase(json_t *pod)
-{
-    const char *ph = ctrl_str(pod, "status.phase");
-    return ph ? ph : "Pending";
-}
-
-static bool terminal(json_t *pod)
-{
-    const char *ph = phase(pod);
-    return strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0;
-}
-
 /* The Workload's name for a Job: job-<name>-<5 hex of its uid>. */
 static void workload_name(json_t *job, char *buf, size_t size)
 {
@@ -68,7 +56,7 @@ static uint32_t fnv1a(const char *s)
 
 static void delete_pod(struct ctrl *c, struct cobj *p)
 {
-    if (ctrl_path(p->j, "metadata.deletionTimestamp"))
+    if (p->pod.deleting)
         return;
     char dd[400], path[600];
     snprintf(dd, sizeof dd, "del/%s", p->key);
@@ -241,26 +229,22 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
     uint8_t *live_idx = xcalloc((size_t)(parallelism > 0 ? parallelism : 1), 1);
     int64_t succeeded = 0;
     for (size_t i = 0; i < npods; i++) {
-        json_t *p = pv->v[i]->j;
-        const char *is = ctrl_annotation(p, INDEX_ANN);
-        int64_t idx = is ? strtoll(is, NULL, 10) : -1;
-        const char *ph = phase(p);
-        if (strcmp(ph, "Succeeded") == 0) {
+        const struct cpod *p = &pv->v[i]->pod;
+        int64_t idx = p->index;
+        if (p->phase == CP_SUCCEEDED) {
             if (idx >= 0 && idx < parallelism && !done_idx[idx]) {
                 done_idx[idx] = 1;
                 succeeded++;
             }
-        } else if (strcmp(ph, "Failed") == 0) {
+        } else if (p->phase == CP_FAILED) {
             /* A disruption (a lost node, an eviction) is not the job's failure:
              * it does not count against backoffLimit, as with a podFailurePolicy
              * that ignores DisruptionTarget. */
-            const char *why = ctrl_str(p, "status.reason");
-            if (!why || (strcmp(why, "NodeLost") != 0 && strcmp(why, "Evicted") != 0 &&
-                         strcmp(why, "Preempted") != 0))
+            if (!cpod_disrupted(p))
                 failed++;
-        } else if (!ctrl_path(p, "metadata.deletionTimestamp")) {
+        } else if (!p->deleting) {
             active++;
-            if (strcmp(ph, "Running") == 0)
+            if (p->phase == CP_RUNNING)
                 ready++;
             if (idx >= 0 && idx < parallelism)
                 live_idx[idx] = 1;
@@ -299,7 +283,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
                     ctrl_path(wl->j, "status.admission");
     if (done) {
         for (size_t i = 0; i < npods; i++)
-            if (!terminal(pv->v[i]->j))
+            if (!cpod_terminal(&pv->v[i]->pod))
                 delete_pod(c, pv->v[i]);
         if (wl && !ctrl_condition_true(wl->j, "Finished")) {
             json_t *wc = json_deep_copy(ctrl_path(wl->j, "status.conditions"));
@@ -322,7 +306,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
         if (!suspended)
             patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 1));
         for (size_t i = 0; i < npods; i++)
-            if (!terminal(pv->v[i]->j))
+            if (!cpod_terminal(&pv->v[i]->pod))
                 delete_pod(c, pv->v[i]);
         if (!ctrl_condition_true(j, "Suspended") && suspended)
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", true, "JobSuspended",
@@ -337,7 +321,10 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
          * at creation where the admission placed it, unless a GPU there is
          * still held by a terminating pod (then the binder binds the gang,
          * whole, once it is free). */
-        const char *pls = ctrl_annotation(wl->j, "muster.dev/placement");
+        bool want = false;
+        for (int64_t idx = 0; idx < parallelism && failed <= backoff && !want; idx++)
+            want = !done_idx[idx] && !live_idx[idx];
+        const char *pls = want ? ctrl_annotation(wl->j, "muster.dev/placement") : NULL;
         json_t *pl = pls && strcmp(ctrl_str(j, "spec.template.spec.schedulerName") ?: c->o.scheduler_name,
                                    c->o.scheduler_name) == 0
                          ? json_loads(pls, 0, NULL)
@@ -354,53 +341,39 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
     free(done_idx);
     free(live_idx);
 
-    /* Status, when it changed. */
+    /* Status, when what the controller owns of it changed: the counts, the
+     * conditions, startTime and completionTime (compared field by field: a
+     * pass looks at many Jobs). */
+    json_t *cur = json_object_get(j, "status");
+    const char *start = ctrl_str(j, "status.startTime");
+    const char *ct = ctrl_str(j, "status.completionTime");
+    const char *new_start = start ? start : !suspended && admitted ? ts : NULL;
+    const char *new_ct = ct ? ct : newly_done && strcmp(how, "Succeeded") == 0 ? ts : NULL;
+    json_t *cur_conds = json_object_get(cur, "conditions");
+    bool conds_same = cur_conds ? json_equal(cur_conds, conds) : json_array_size(conds) == 0;
+    bool times_same = (start != NULL) == (new_start != NULL) && (ct != NULL) == (new_ct != NULL);
+    static const char *const count_names[] = {"active", "succeeded", "failed", "ready"};
+    const int64_t counts[] = {active, succeeded, failed, ready};
+    bool counts_same = true;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        json_t *x = json_object_get(cur, count_names[i]);
+        counts_same = counts_same && json_is_integer(x) && json_integer_value(x) == counts[i];
+    }
+    if (conds_same && times_same && counts_same) {
+        json_decref(conds);
+        return;
+    }
     json_t *st = json_pack("{s:I,s:I,s:I,s:I,s:o}", "active", (json_int_t)active, "succeeded",
                            (json_int_t)succeeded, "failed", (json_int_t)failed, "ready",
                            (json_int_t)ready, "conditions", conds);
-    const char *start = ctrl_str(j, "status.startTime");
-    if (start)
-        json_object_set_new(st, "startTime", json_string(start));
-    else if (!suspended && admitted)
-        json_object_set_new(st, "startTime", json_string(ts));
-    const char *ct = ctrl_str(j, "status.completionTime");
-    if (ct)
-        json_object_set_new(st, "completionTime", json_string(ct));
-    else if (newly_done && strcmp(how, "Succeeded") == 0)
-        json_object_set_new(st, "completionTime", json_string(ts));
-    json_t *cur = json_object_get(j, "status");
-    json_t *cmp = cur ? json_deep_copy(cur) : json_object();
-    json_object_del(cmp, "uncountedTerminatedPods");
-    json_object_del(cmp, "terminating");
-    bool same = json_equal(cmp, st);
-    if (!same) {
-        json_t *cc = json_object_get(cmp, "conditions");
-        if (!cc && json_array_size(json_object_get(st, "conditions")) == 0) {
-            json_object_set(cmp, "conditions", json_object_get(st, "conditions"));
-            same = json_equal(cmp, st);
-        }
-    }
+    if (new_start)
+        json_object_set_new(st, "startTime", json_string(new_start));
+    if (new_ct)
+        json_object_set_new(st, "completionTime", json_string(new_ct));
     /* Changes of the pod counts alone are written at most once per batch
      * period, as Kubernetes' Job controller batches pod updates; conditions and
      * times at once. */
-    bool counts_only = false;
-    if (!same) {
-        json_t *a = json_deep_copy(cmp), *b = json_deep_copy(st);
-        static const char *const counts[] = {"active", "succeeded", "failed", "ready"};
-        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-            json_object_del(a, counts[i]);
-            json_object_del(b, counts[i]);
-        }
-        if (!json_object_get(a, "conditions"))
-            json_object_set(a, "conditions", json_object_get(b, "conditions"));
-        counts_only = json_equal(a, b);
-        json_decref(a);
-        json_decref(b);
-    }
-    json_decref(cmp);
-    if (same) {
-        json_decref(st);
-    } else if (counts_only && c->now - job->status_at < JOB_STATUS_BATCH_NS) {
+    if (conds_same && times_same && c->now - job->status_at < JOB_STATUS_BATCH_NS) {
         json_decref(st);
         char k[600];
         snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
@@ -439,7 +412,7 @@ static void collect(struct ctrl *c)
     }
     it = 0;
     while ((o = ctrl_next(c, CK_POD, &it))) {
-        const char *uid = ctrl_label(o->j, UID_LABEL);
+        const char *uid = o->pod.job_uid;
         if (uid && !map_get(&uids, uid, strlen(uid)))
             delete_pod(c, o);
     }
@@ -490,7 +463,7 @@ void ctrl_jobs_pass(struct ctrl *c)
         const char *pk;
         while (keys && uid && (pk = kset_next(keys, &pit))) {
             struct cobj *p = ctrl_by_key(c, CK_POD, pk);
-            const char *pu = p ? ctrl_label(p->j, UID_LABEL) : NULL;
+            const char *pu = p ? p->pod.job_uid : NULL;
             if (!pu || strcmp(pu, uid) != 0) {
                 if (pu)
                     c->gc_due = true;

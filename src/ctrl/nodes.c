@@ -141,12 +141,11 @@ static void lose_pods(struct ctrl *c, const char *node)
     size_t it = 0;
     struct cobj *p;
     while ((p = ctrl_next(c, CK_POD, &it))) {
-        const char *nn = ctrl_str(p->j, "spec.nodeName");
-        const char *ph = ctrl_str(p->j, "status.phase");
+        const char *nn = p->pod.node;
         if (!nn || strcmp(nn, node) != 0)
             continue;
         char dd[400], path[600], msg[300];
-        if (ctrl_path(p->j, "metadata.deletionTimestamp")) {
+        if (p->pod.deleting) {
             snprintf(dd, sizeof dd, "forcedel/%s", p->key);
             ctrl_obj_path(CK_POD, p->ns, p->name, NULL, path, sizeof path);
             ctrl_submit(c, dd, "DELETE", path, NULL,
@@ -154,7 +153,7 @@ static void lose_pods(struct ctrl *c, const char *node)
                                   "gracePeriodSeconds", 0));
             continue;
         }
-        if (ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0))
+        if (cpod_terminal(&p->pod))
             continue;
         snprintf(dd, sizeof dd, "plost/%s", p->key);
         ctrl_obj_path(CK_POD, p->ns, p->name, "status", path, sizeof path);
@@ -163,9 +162,8 @@ static void lose_pods(struct ctrl *c, const char *node)
         ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
                     json_pack("{s:{s:s,s:s,s:s}}", "status", "phase", "Failed", "reason",
                               "NodeLost", "message", msg));
-        const char *wl = ctrl_annotation(p->j, "muster.dev/workload");
-        if (wl && p->ns &&
-            placed_on(c, p->ns, wl, ctrl_annotation(p->j, "muster.dev/rank"), node)) {
+        const char *wl = p->pod.workload;
+        if (wl && p->ns && placed_on(c, p->ns, wl, p->pod.rank, node)) {
             char key[600];
             snprintf(key, sizeof key, "%s/%s", p->ns, wl);
             char emsg[400];
@@ -189,13 +187,8 @@ static void count_failures(struct ctrl *c)
     while ((pk = kset_next(&c->changed_pods, &it))) {
         if (!(p = ctrl_by_key(c, CK_POD, pk)))
             continue;
-        const char *ph = ctrl_str(p->j, "status.phase");
-        const char *node = ctrl_str(p->j, "spec.nodeName");
-        const char *uid = ctrl_str(p->j, "metadata.uid");
-        const char *why = ctrl_str(p->j, "status.reason");
-        if (!ph || strcmp(ph, "Failed") != 0 || !node || !uid ||
-            (why && (strcmp(why, "NodeLost") == 0 || strcmp(why, "Evicted") == 0 ||
-                     strcmp(why, "Preempted") == 0)) ||
+        const char *node = p->pod.node, *uid = p->pod.uid;
+        if (p->pod.phase != CP_FAILED || !node || !uid || cpod_disrupted(&p->pod) ||
             map_get(&st->counted, uid, strlen(uid)))
             continue;
         if (st->nkeys == st->cap) {
@@ -214,7 +207,7 @@ static void count_failures(struct ctrl *c)
             v->ptr = nf;
         }
         struct nodefail *f = v->ptr;
-        const char *wl = ctrl_annotation(p->j, "muster.dev/workload");
+        const char *wl = p->pod.workload;
         f->at[f->n % BAD_FAILURES] = c->now;
         snprintf(f->wl[f->n % BAD_FAILURES], sizeof f->wl[0], "%s", wl ? wl : p->name);
         f->n++;

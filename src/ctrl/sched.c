@@ -587,8 +587,8 @@ bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
     const char *pk;
     while ((pk = kset_next(&c->terminating, &it))) {
         struct cobj *p = ctrl_by_key(c, CK_POD, pk);
-        const char *node = p ? ctrl_str(p->j, "spec.nodeName") : NULL;
-        const char *gs = p ? ctrl_annotation(p->j, "muster.dev/gpus") : NULL;
+        const char *node = p ? p->pod.node : NULL;
+        const char *gs = p ? p->pod.gpus : NULL;
         if (!node || !gs || !*gs)
             continue;
         size_t i, k;
@@ -620,17 +620,14 @@ bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
  * its rank. Returns the parsed placement (the caller decrefs) or NULL. */
 static json_t *pod_target(struct ctrl *c, struct cobj *p, json_t **me)
 {
-    json_t *j = p->j;
-    const char *node = ctrl_str(j, "spec.nodeName");
-    const char *sn = ctrl_str(j, "spec.schedulerName");
-    const char *wln = ctrl_annotation(j, "muster.dev/workload");
-    if ((node && *node) || !wln || ctrl_path(j, "metadata.deletionTimestamp") ||
-        (sn && strcmp(sn, c->o.scheduler_name) != 0))
+    const struct cpod *cp = &p->pod;
+    const char *sn = cp->scheduler, *wln = cp->workload;
+    if (cp->node || !wln || cp->deleting || (sn && strcmp(sn, c->o.scheduler_name) != 0))
         return NULL;
     struct cobj *w = ctrl_get(c, CK_WORKLOAD, p->ns, wln);
     if (!w || !wl_admitted(w->j))
         return NULL;
-    const char *rs = ctrl_annotation(j, "muster.dev/rank");
+    const char *rs = cp->rank;
     long rank = rs ? strtol(rs, NULL, 10) : 0;
     const char *pls = ctrl_annotation(w->j, PLACEMENT_ANN);
     json_t *pl = pls ? json_loads(pls, 0, NULL) : NULL;
@@ -664,8 +661,8 @@ static void bind_pods(struct ctrl *c)
     while ((pk = kset_next(&c->terminating, &it))) {
         if (!(p = ctrl_by_key(c, CK_POD, pk)))
             continue;
-        const char *node = ctrl_str(p->j, "spec.nodeName");
-        const char *gs = ctrl_annotation(p->j, "muster.dev/gpus");
+        const char *node = p->pod.node;
+        const char *gs = p->pod.gpus;
         if (!node || !gs || !*gs)
             continue;
         for (const char *q = gs; *q;) {
@@ -703,7 +700,7 @@ static void bind_pods(struct ctrl *c)
             char key[300];
             gpu_key(key, sizeof key, target, (long long)json_integer_value(g));
             if (map_get(&held, key, strlen(key))) {
-                const char *wln = ctrl_annotation(p->j, "muster.dev/workload");
+                const char *wln = p->pod.workload;
                 char wk[600];
                 snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
                 if (!map_get(&blocked, wk, strlen(wk))) {
@@ -730,7 +727,7 @@ static void bind_pods(struct ctrl *c)
         json_t *pl = pod_target(c, p, &me);
         if (!pl)
             continue;
-        const char *wln = ctrl_annotation(p->j, "muster.dev/workload");
+        const char *wln = p->pod.workload;
         char wk[600];
         snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
         if (map_get(&blocked, wk, strlen(wk))) {
