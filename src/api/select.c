@@ -13,6 +13,7 @@
 
 #include "api/api_int.h"
 #include "base/alloc.h"
+#include "base/jscan.h"
 
 enum api_sel_op { SEL_EQ, SEL_NE, SEL_IN, SEL_NOTIN, SEL_EXISTS, SEL_NOTEXISTS };
 
@@ -206,22 +207,18 @@ static const char *field_value(json_t *obj, const char *path, char *buf, size_t 
     return "";
 }
 
-bool api__selector_matches(const struct api_selector *s, bool field, json_t *obj)
+/* Reads the value of a selector term: *has whether it is there (for a label:
+ * a string), the value as api__selector_matches compares it. */
+typedef const char *(*term_value_fn)(void *ctx, const struct api_sel_term *t, bool field,
+                                     char *buf, size_t size, bool *has);
+
+static bool terms_match(const struct api_selector *s, bool field, term_value_fn get, void *ctx)
 {
-    json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
     for (size_t i = 0; i < s->n; i++) {
         const struct api_sel_term *t = &s->terms[i];
-        const char *v;
-        char buf[32];
+        char buf[256];
         bool has;
-        if (field) {
-            v = field_value(obj, t->key, buf, sizeof buf);
-            has = true;
-        } else {
-            json_t *lv = json_object_get(labels, t->key);
-            has = json_is_string(lv);
-            v = has ? json_string_value(lv) : "";
-        }
+        const char *v = get(ctx, t, field, buf, sizeof buf, &has);
         bool in = false;
         for (size_t j = 0; j < t->n_values; j++)
             in |= !strcmp(v, t->values[j]);
@@ -253,6 +250,77 @@ bool api__selector_matches(const struct api_selector *s, bool field, json_t *obj
         }
     }
     return true;
+}
+
+static const char *tree_value(void *ctx, const struct api_sel_term *t, bool field, char *buf,
+                              size_t size, bool *has)
+{
+    json_t *obj = ctx;
+    if (field) {
+        *has = true;
+        return field_value(obj, t->key, buf, size);
+    }
+    json_t *lv = json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"),
+                                 t->key);
+    *has = json_is_string(lv);
+    return *has ? json_string_value(lv) : "";
+}
+
+bool api__selector_matches(const struct api_selector *s, bool field, json_t *obj)
+{
+    return terms_match(s, field, tree_value, obj);
+}
+
+/* The same values read from the stored text by a scan (base/jscan): a watch
+ * looks at every event of its resource, and parsing each into a tree to read
+ * one field was most of a filtered watch's cost. */
+static const char *text_value(void *ctx, const struct api_sel_term *t, bool field, char *buf,
+                              size_t size, bool *has)
+{
+    const struct store_kv *kv = ctx;
+    const char *keys[8];
+    size_t nkeys = 0;
+    char path[256];
+    if (field) {
+        snprintf(path, sizeof path, "%s", t->key);
+        for (char *p = path; p && nkeys < 8;) {
+            keys[nkeys++] = p;
+            p = strchr(p, '.');
+            if (p)
+                *p++ = '\0';
+        }
+    } else {
+        keys[nkeys++] = "metadata";
+        keys[nkeys++] = "labels";
+        keys[nkeys++] = t->key;
+    }
+    size_t vs, ve;
+    bool found = jscan_path(kv->value, kv->value_len, keys, nkeys, &vs, &ve);
+    *has = field;
+    if (!found)
+        return "";
+    const char *v = kv->value;
+    if (v[vs] == '"') {
+        if (!jscan_string(v, vs, ve, buf, size))
+            return ""; /* longer than any value a selector compares */
+        *has = true;
+        return buf;
+    }
+    if (!field)
+        return ""; /* a label that is not a string */
+    if (v[vs] == 't' || v[vs] == 'f')
+        return v[vs] == 't' ? "true" : "false";
+    if (v[vs] == '-' || (v[vs] >= '0' && v[vs] <= '9')) {
+        /* integers as printed; other numbers as field_value does ("") */
+        size_t len = ve - vs;
+        if (len >= size || memchr(v + vs, '.', len) || memchr(v + vs, 'e', len) ||
+            memchr(v + vs, 'E', len))
+            return "";
+        memcpy(buf, v + vs, len);
+        buf[len] = '\0';
+        return buf;
+    }
+    return "";
 }
 
 bool api__field_supported(const struct api_kind *k, const char *key)
@@ -297,8 +365,6 @@ bool api__selects(const struct api_selector *ls, const struct api_selector *fs,
 {
     if (!ls->n && !fs->n)
         return true;
-    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-    bool ok = o && api__selector_matches(ls, false, o) && api__selector_matches(fs, true, o);
-    json_decref(o);
-    return ok;
+    return terms_match(ls, false, text_value, (void *)kv) &&
+           terms_match(fs, true, text_value, (void *)kv);
 }

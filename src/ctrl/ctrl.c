@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/jscan.h"
 #include "base/log.h"
 #include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
@@ -440,113 +441,10 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
         kset_del(&c->terminating, key);
 }
 
-/* The end of the JSON value that starts at s[i] (a string, container or
- * scalar), or n when it does not end. */
-static size_t value_end(const char *s, size_t n, size_t i)
-{
-    int depth = 0;
-    bool str = false;
-    for (; i < n; i++) {
-        char ch = s[i];
-        if (str) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"') {
-                str = false;
-                if (depth == 0)
-                    return i + 1;
-            }
-        } else if (ch == '"') {
-            str = true;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-        } else if (ch == '}' || ch == ']') {
-            if (depth == 0)
-                return i; /* a scalar ended by its container */
-            if (--depth == 0)
-                return i + 1;
-        } else if (ch == ',' && depth == 0) {
-            return i;
-        }
-    }
-    return n;
-}
-
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* Finds metadata.managedFields in a stored object (with the comma that joins it
- * to its neighbours): [*from, *to) is what to leave out. The controllers never
- * read it, and in a pod it is half the bytes and most of the parsing. */
-static bool managed_fields_span(const char *s, size_t n, size_t *from, size_t *to)
-{
-    size_t i = skip_ws(s, n, 0);
-    if (i >= n || s[i] != '{')
-        return false;
-    i++;
-    /* The top level's members, until "metadata". */
-    for (;;) {
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != '"')
-            return false;
-        size_t ks = i, ke = value_end(s, n, i);
-        i = skip_ws(s, n, ke);
-        if (i >= n || s[i] != ':')
-            return false;
-        i = skip_ws(s, n, i + 1);
-        if (ke - ks == 10 && memcmp(s + ks, "\"metadata\"", 10) == 0)
-            break;
-        i = skip_ws(s, n, value_end(s, n, i));
-        if (i >= n || s[i] != ',')
-            return false;
-        i++;
-    }
-    if (i >= n || s[i] != '{')
-        return false;
-    i++;
-    /* metadata's members, until "managedFields". */
-    for (;;) {
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != '"')
-            return false;
-        size_t ks = i, ke = value_end(s, n, i);
-        size_t j = skip_ws(s, n, ke);
-        if (j >= n || s[j] != ':')
-            return false;
-        j = skip_ws(s, n, j + 1);
-        size_t ve = value_end(s, n, j);
-        if (ve >= n)
-            return false;
-        if (ke - ks == 15 && memcmp(s + ks, "\"managedFields\"", 15) == 0) {
-            size_t b = ks;
-            while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\n' || s[b - 1] == '\t' ||
-                             s[b - 1] == '\r'))
-                b--;
-            if (b > 0 && s[b - 1] == ',') {
-                *from = b - 1;
-                *to = ve;
-            } else {
-                size_t a = skip_ws(s, n, ve);
-                *from = ks;
-                *to = a < n && s[a] == ',' ? a + 1 : ve;
-            }
-            return true;
-        }
-        i = skip_ws(s, n, ve);
-        if (i >= n || s[i] != ',')
-            return false;
-        i++;
-    }
-}
-
 json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je)
 {
     size_t from, to;
-    if (!managed_fields_span(s, n, &from, &to))
+    if (!jscan_managed_fields(s, n, &from, &to))
         return json_loadb(s, n, 0, je);
     char stackbuf[8192];
     size_t len = n - (to - from);

@@ -1,0 +1,39 @@
+/*
+ * base/jscan: finding values in a JSON text without parsing it into a tree.
+ *
+ * For hot paths that need a few fields of a large object (a watch's field
+ * selector on every event, the controllers skipping managedFields): a scan
+ * touches each byte once and allocates nothing. The text is trusted to be JSON
+ * (stored objects, which the server wrote); on text that is not, the functions
+ * fail (return false) rather than read past n.
+ */
+#ifndef MUSTER_BASE_JSCAN_H
+#define MUSTER_BASE_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The index just past the JSON value that starts at s[i] (after whitespace),
+ * or n when it does not end within n. */
+size_t jscan_value_end(const char *s, size_t n, size_t i);
+
+/* Finds member key (keylen bytes, compared with the raw bytes of the member's
+ * name, so a key with escapes never matches) of the object that starts at s[obj]
+ * (after whitespace). On success *ks is the index of the member's opening quote
+ * and [*vs, *ve) the raw value. */
+bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t keylen,
+                  size_t *ks, size_t *vs, size_t *ve);
+
+/* The raw value at a path of object members from the top: [*vs, *ve). */
+bool jscan_path(const char *s, size_t n, const char *const *keys, size_t nkeys, size_t *vs,
+                size_t *ve);
+
+/* Copies the string value s[vs..ve) (with its quotes) unescaped into buf
+ * (NUL-terminated). False when it is not a string or does not fit. */
+bool jscan_string(const char *s, size_t vs, size_t ve, char *buf, size_t size);
+
+/* The span [*from, *to) to leave out of an object's text to drop its member
+ * metadata.managedFields, with the comma that joins it to a neighbour. */
+bool jscan_managed_fields(const char *s, size_t n, size_t *from, size_t *to);
+
+#endif

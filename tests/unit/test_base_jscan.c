@@ -1,0 +1,145 @@
+/* Tests for base/jscan: members and paths found in the raw text, strings
+ * unescaped, managedFields spans, and text that is not JSON refused; and, for
+ * the API's watch filter built on it, that selectors read from the text agree
+ * with selectors read from the parsed tree. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "api/api_int.h"
+#include "base/err.h"
+#include "base/jscan.h"
+
+static const char *path_str(const char *text, const char *const *keys, size_t n, char *buf,
+                            size_t size)
+{
+    size_t vs, ve;
+    if (!jscan_path(text, strlen(text), keys, n, &vs, &ve))
+        return NULL;
+    snprintf(buf, size, "%.*s", (int)(ve - vs), text + vs);
+    return buf;
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    const char *t = "{\"a\":1,\"spec\":{\"x\":[1,{\"nodeName\":\"no\"}],\"nodeName\":\"n1\","
+                    "\"b\":true},\"s\":\"a}b\\\"c\",\"z\":null}";
+    char buf[64];
+    const char *k1[] = {"spec", "nodeName"};
+    assert_string_equal(path_str(t, k1, 2, buf, sizeof buf), "\"n1\"");
+    const char *k2[] = {"a"};
+    assert_string_equal(path_str(t, k2, 1, buf, sizeof buf), "1");
+    const char *k3[] = {"spec", "b"};
+    assert_string_equal(path_str(t, k3, 2, buf, sizeof buf), "true");
+    const char *k4[] = {"s"};
+    assert_string_equal(path_str(t, k4, 1, buf, sizeof buf), "\"a}b\\\"c\"");
+    const char *k5[] = {"z"};
+    assert_string_equal(path_str(t, k5, 1, buf, sizeof buf), "null");
+    const char *k6[] = {"spec", "missing"};
+    assert_null(path_str(t, k6, 2, buf, sizeof buf));
+    const char *k7[] = {"a", "b"}; /* through a scalar */
+    assert_null(path_str(t, k7, 2, buf, sizeof buf));
+    const char *k8[] = {"nodeName"}; /* only at the top */
+    assert_null(path_str(t, k8, 1, buf, sizeof buf));
+    /* spaces everywhere */
+    const char *sp = " { \"spec\" : { \"nodeName\" : \"n2\" } } ";
+    assert_string_equal(path_str(sp, k1, 2, buf, sizeof buf), "\"n2\"");
+    /* truncated or not JSON: refused, nothing read past the end */
+    assert_null(path_str("{\"spec\":{\"nodeName\":\"n", k1, 2, buf, sizeof buf));
+    assert_null(path_str("{\"spec\"", k1, 2, buf, sizeof buf));
+    assert_null(path_str("nope", k1, 2, buf, sizeof buf));
+    assert_null(path_str("{}", k1, 2, buf, sizeof buf));
+}
+
+static void test_strings(void **state)
+{
+    (void)state;
+    char buf[32];
+    const char *s = "\"a\\n\\\"\\u00e9\\ud83d\\ude00\\/\"";
+    assert_true(jscan_string(s, 0, strlen(s), buf, sizeof buf));
+    assert_string_equal(buf, "a\n\"\xc3\xa9\xf0\x9f\x98\x80/");
+    assert_false(jscan_string("12", 0, 2, buf, sizeof buf));
+    assert_false(jscan_string("\"\\ud800\"", 0, 8, buf, sizeof buf)); /* lone surrogate */
+    assert_false(jscan_string("\"\\q\"", 0, 4, buf, sizeof buf));
+    assert_false(jscan_string("\"abcdef\"", 0, 8, buf, 4)); /* does not fit */
+    assert_true(jscan_string("\"\"", 0, 2, buf, sizeof buf));
+    assert_string_equal(buf, "");
+}
+
+static void test_managed(void **state)
+{
+    (void)state;
+    const char *t = "{\"metadata\":{\"name\":\"x\",\"managedFields\":[{\"m\":\"]\"}],\"uid\":\"u\"}}";
+    size_t from, to;
+    assert_true(jscan_managed_fields(t, strlen(t), &from, &to));
+    char out[128];
+    snprintf(out, sizeof out, "%.*s%s", (int)from, t, t + to);
+    assert_string_equal(out, "{\"metadata\":{\"name\":\"x\",\"uid\":\"u\"}}");
+    const char *f = "{\"metadata\":{\"managedFields\":[],\"name\":\"x\"}}";
+    assert_true(jscan_managed_fields(f, strlen(f), &from, &to));
+    snprintf(out, sizeof out, "%.*s%s", (int)from, f, f + to);
+    assert_string_equal(out, "{\"metadata\":{\"name\":\"x\"}}");
+    const char *none = "{\"metadata\":{\"name\":\"x\"},\"managedFields\":[]}";
+    assert_false(jscan_managed_fields(none, strlen(none), &from, &to));
+}
+
+/* The watch filter (text) and the list filter (tree) agree. */
+static void test_selectors_agree(void **state)
+{
+    (void)state;
+    const char *objs[] = {
+        "{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\",\"labels\":{\"app\":\"a\",\"n\":\"1\"},"
+        "\"managedFields\":[{\"f\":{\"spec\":1}}]},\"spec\":{\"nodeName\":\"n1\",\"hostNetwork\":true,"
+        "\"priority\":5},\"status\":{\"phase\":\"Running\"}}",
+        "{\"metadata\":{\"name\":\"p2\",\"labels\":{\"app\":\"b\",\"num\":3}},\"spec\":{},"
+        "\"status\":{\"phase\":\"Pending\"}}",
+        "{\"metadata\":{\"name\":\"e\\u0301\"},\"spec\":{\"nodeName\":\"\"}}",
+    };
+    const char *sels[][2] = {
+        {"", "spec.nodeName=n1"},     {"", "spec.nodeName!="},       {"", "spec.nodeName="},
+        {"app=a", ""},                {"app!=a", "status.phase!=Pending"}, {"app in (a,b)", ""},
+        {"app notin (a)", ""},        {"num", ""},                   {"!num", ""},
+        {"app", "spec.hostNetwork=true"}, {"", "spec.priority=5"},   {"", "metadata.name=e\xcc\x81"},
+        {"", "metadata.namespace=ns,status.phase=Running"},
+    };
+    for (size_t s = 0; s < sizeof sels / sizeof sels[0]; s++) {
+        struct api_selector ls, fs;
+        struct err e;
+        err_clear(&e);
+        assert_int_equal(api__selector_parse(sels[s][0], false, &ls, &e), 0);
+        assert_int_equal(api__selector_parse(sels[s][1], true, &fs, &e), 0);
+        for (size_t o = 0; o < sizeof objs / sizeof objs[0]; o++) {
+            json_t *tree = json_loads(objs[o], 0, NULL);
+            assert_non_null(tree);
+            bool want = api__selector_matches(&ls, false, tree) &&
+                        api__selector_matches(&fs, true, tree);
+            struct store_kv kv;
+            memset(&kv, 0, sizeof kv);
+            kv.value = objs[o];
+            kv.value_len = strlen(objs[o]);
+            if (api__selects(&ls, &fs, &kv) != want)
+                fail_msg("selector '%s' / '%s' on object %zu: text says %d, tree says %d",
+                         sels[s][0], sels[s][1], o, !want, want);
+            json_decref(tree);
+        }
+        api__selector_release(&ls);
+        api__selector_release(&fs);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_managed),
+        cmocka_unit_test(test_selectors_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
