@@ -808,7 +808,7 @@ void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_
 
 /* While events stream in, passes run at most this often (a lone event after a
  * quiet spell is acted on at once). */
-#define PASS_GAP_NS (5 * 1000000LL)
+#define PASS_GAP_NS (20 * 1000000LL)
 
 /* Empties the cache and its indexes (the maps stay usable). */
 static void cache_clear(struct ctrl *c)
