@@ -2,7 +2,7 @@
 # Installs the Debian packages muster needs to build and test, only those missing.
 # Does nothing (and needs no network) when everything is present.
 set -euo pipefail
-pkgs=(gcc make cmake ninja-build pkg-config libcmocka-dev libjansson-dev libfyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libuv1-dev etcd-server iproute2
+pkgs=(gcc make cmake ninja-build pkg-config libcmocka-dev libjansson-dev libfyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libuv1-dev libjemalloc-dev etcd-server iproute2
       python3-kubernetes) # python3-kubernetes: tests/e2e/python_client.sh
 missing=()
 for p in "${pkgs[@]}"; do

@@ -39,7 +39,11 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+#ifdef MUSTER_JEMALLOC
+        printf("muster %s (jemalloc)\n", MUSTER_VERSION);
+#else
         printf("muster %s\n", MUSTER_VERSION);
+#endif
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
