@@ -1237,10 +1237,32 @@ static void fpath_format(const struct fpath *p, char *buf, size_t size)
 /* ---- managers ------------------------------------------------------------ */
 
 struct mgr {
-    json_t *entry; /* a copy of the managedFields entry (owned) */
-    json_t *set;   /* its fieldsV1 (owned; {} when absent or malformed) */
+    json_t *entry; /* a shallow copy of the managedFields entry (owned) */
+    json_t *set;   /* its fieldsV1 ({} when absent or malformed) */
+    bool shared;   /* set is still the stored object's: copy before changing it */
     const char *name, *op;
 };
+
+/* The manager's set, to change: copied from the stored object first (most
+ * writes change few managers' sets, and a deep copy of each was a good part of
+ * a write's cost). */
+static json_t *mset(struct mgr *g)
+{
+    if (g->shared) {
+        json_t *copy = json_deep_copy(g->set);
+        json_decref(g->set);
+        g->set = copy;
+        g->shared = false;
+    }
+    return g->set;
+}
+
+/* Removes a path from g's set, copying the set only when the path is there. */
+static void mset_remove(struct mgr *g, const char *const *seg, int n)
+{
+    if (fs_node_at(g->set, seg, n))
+        fs_remove(mset(g), seg, n);
+}
 
 struct mgrs {
     struct mgr v[64];
@@ -1273,9 +1295,10 @@ static void mgrs_load(struct mgrs *m, json_t *obj)
         if (m->n == sizeof m->v / sizeof m->v[0] - 1)
             break;
         struct mgr *g = &m->v[m->n++];
-        g->entry = json_deep_copy(en);
+        g->entry = json_copy(en);
         json_t *fs = json_object_get(en, "fieldsV1");
-        g->set = json_is_object(fs) ? json_deep_copy(fs) : json_object();
+        g->shared = json_is_object(fs);
+        g->set = g->shared ? json_incref(fs) : json_object();
         g->name = json_string_value(json_object_get(g->entry, "manager"));
         g->op = json_string_value(json_object_get(g->entry, "operation"));
         if (!g->name)
@@ -1298,6 +1321,7 @@ static struct mgr *mgrs_get(struct mgrs *m, const char *name, const char *op, st
     struct mgr *g = &m->v[m->n++];
     g->entry = json_pack("{ss ss}", "manager", name, "operation", op);
     g->set = json_object();
+    g->shared = false;
     g->name = json_string_value(json_object_get(g->entry, "manager"));
     g->op = json_string_value(json_object_get(g->entry, "operation"));
     return g;
@@ -1423,7 +1447,7 @@ static int apply_conflict_leaf(void *vctx, struct fpath *p, json_t *av, json_t *
         if (g == c->ours || !fs_node_at(g->set, p->seg, p->n))
             continue;
         if (c->force) {
-            fs_remove(g->set, p->seg, p->n);
+            fs_remove(mset(g), p->seg, p->n);
             continue;
         }
         char field[160], msg[200];
@@ -1500,6 +1524,7 @@ json_t *patch_apply(json_t *live, json_t *cfg, const struct patch_apply_opts *o,
     ssa_merge(&b, out, conf);
     json_decref(c.ours->set);
     c.ours->set = json_incref(newset);
+    c.ours->shared = true;
     const char *av =
         o->api_version ? o->api_version : json_string_value(json_object_get(conf, "apiVersion"));
     mgrs_store(m, out, c.ours, av, o->now);
@@ -1534,8 +1559,8 @@ static int upd_changed_leaf(void *vctx, struct fpath *p, json_t *nv, json_t *ov)
         return 0;
     for (size_t i = 0; i < c->m->n; i++)
         if (&c->m->v[i] != c->ours)
-            fs_remove(c->m->v[i].set, p->seg, p->n);
-    fs_add(c->ours->set, p->seg, p->n);
+            mset_remove(&c->m->v[i], p->seg, p->n);
+    fs_add(mset(c->ours), p->seg, p->n);
     return 0;
 }
 
@@ -1545,8 +1570,58 @@ static int upd_removed_leaf(void *vctx, struct fpath *p)
     if (fs_node_at(c->objset, p->seg, p->n))
         return 0;
     for (size_t i = 0; i < c->m->n; i++)
-        fs_remove(c->m->v[i].set, p->seg, p->n);
+        mset_remove(&c->m->v[i], p->seg, p->n);
     return 0;
+}
+
+/* Shallow views of obj and old that hold only the top-level members, and in
+ * metadata only the members, whose values differ. An update changes ownership
+ * only where a value changed, was added or was removed: a subtree equal in both
+ * has the same fields in both sets and no changed leaf, so the sets and the
+ * walks over them need only these (a pod's status update leaves its metadata
+ * and spec alone, most of the object). */
+static void diff_views(json_t *obj, json_t *old, json_t **vo, json_t **vd)
+{
+    *vo = json_object();
+    *vd = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        json_t *ov = json_object_get(old, k);
+        if (!strcmp(k, "metadata") && json_is_object(v) && json_is_object(ov)) {
+            json_t *mo = json_object(), *md = json_object();
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(v, mk, mv)
+            {
+                json_t *omv = json_object_get(ov, mk);
+                if (server_meta(mk) || (omv && jeq(mv, omv)))
+                    continue;
+                json_object_set(mo, mk, mv);
+                if (omv)
+                    json_object_set(md, mk, omv);
+            }
+            json_object_foreach(ov, mk, mv)
+            {
+                if (!server_meta(mk) && !json_object_get(v, mk))
+                    json_object_set(md, mk, mv);
+            }
+            json_object_set_new(*vo, k, mo);
+            json_object_set_new(*vd, k, md);
+            continue;
+        }
+        if (ov && jeq(v, ov))
+            continue;
+        json_object_set(*vo, k, v);
+        if (ov)
+            json_object_set(*vd, k, ov);
+    }
+    json_object_foreach(old, k, v)
+    {
+        if (!json_object_get(obj, k))
+            json_object_set(*vd, k, v);
+    }
 }
 
 int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char *manager,
@@ -1556,8 +1631,11 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
         return errf(e, PATCH_EBAD, "managed fields: object is not a JSON object");
     if (!manager || !manager[0] || strlen(manager) > 128)
         return errf(e, PATCH_EBAD, "managed fields: fieldManager is required (at most 128 bytes)");
-    json_t *objset = patch_field_set(obj, kind, e);
-    json_t *oldset = old ? patch_field_set(old, kind, e) : json_object();
+    json_t *vo = NULL, *vd = NULL;
+    if (old)
+        diff_views(obj, old, &vo, &vd);
+    json_t *objset = patch_field_set(old ? vo : obj, kind, e);
+    json_t *oldset = old ? patch_field_set(vd, kind, e) : json_object();
     struct mgrs *m = xcalloc(1, sizeof *m);
     int rc = -1;
     if (!objset || !oldset)
@@ -1567,10 +1645,18 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
     c.ours = mgrs_get(m, manager, "Update", e);
     if (!c.ours)
         goto done;
-    struct fpath p = {.n = 0};
-    fs_walk2(objset, &p, obj, old, upd_changed_leaf, &c);
-    p.n = 0;
-    fs_walk(oldset, &p, upd_removed_leaf, &c);
+    if (!old && m->n == 1 && !json_object_size(c.ours->set)) {
+        /* A create with no other manager: every field of the object is new,
+         * and the writer's set is the object's whole field set. */
+        json_decref(c.ours->set);
+        c.ours->set = json_incref(objset);
+        c.ours->shared = true;
+    } else {
+        struct fpath p = {.n = 0};
+        fs_walk2(objset, &p, old ? vo : obj, old ? vd : NULL, upd_changed_leaf, &c);
+        p.n = 0;
+        fs_walk(oldset, &p, upd_removed_leaf, &c);
+    }
     mgrs_store(m, obj, c.ours, api_version, now);
     rc = 0;
 done:
@@ -1578,5 +1664,7 @@ done:
     free(m);
     json_decref(objset);
     json_decref(oldset);
+    json_decref(vo);
+    json_decref(vd);
     return rc;
 }

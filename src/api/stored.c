@@ -28,6 +28,7 @@
 
 #include "api/api_int.h"
 #include "base/mtime.h"
+#include "model/jsonout.h"
 #include "model/model.h"
 
 static const char STORED_PREFIX[] = "{\"metadata\":{\"resourceVersion\":\"\"";
@@ -129,9 +130,9 @@ static char *encode_layout(json_t *obj, size_t *len)
         if (strcmp(key, "metadata"))
             json_object_set(out, key, v);
     }
-    char *s = json_dumps(out, JSON_COMPACT);
+    *len = 0;
+    char *s = jsonout_dumps(out, len);
     json_decref(out);
-    *len = s ? strlen(s) : 0;
     return s;
 }
 

@@ -12,6 +12,7 @@
 #include "base/jscan.h"
 #include "base/log.h"
 #include "base/mtime.h"
+#include "model/jsonout.h"
 #include "ctrl/ctrl_int.h"
 #include "model/quantity.h"
 
@@ -612,7 +613,7 @@ static struct ctrl_op *op_new(const char *method, const char *path, const char *
     snprintf(op->method, sizeof op->method, "%s", method);
     op->path = xstrdup(path);
     op->ctype = ctype ? xstrdup(ctype) : NULL;
-    op->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    op->body = body ? jsonout_dumps(body, NULL) : NULL;
     json_decref(body);
     return op;
 }

@@ -1,0 +1,193 @@
+/*
+ * model/jsonout: see jsonout.h.
+ */
+#include "model/jsonout.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct out {
+    char *buf;
+    size_t len, cap;
+};
+
+static void reserve(struct out *o, size_t n)
+{
+    if (o->len + n + 1 <= o->cap)
+        return;
+    size_t cap = o->cap ? o->cap : 256;
+    while (o->len + n + 1 > cap)
+        cap *= 2;
+    o->buf = xrealloc(o->buf, cap);
+    o->cap = cap;
+}
+
+static void put(struct out *o, const char *p, size_t n)
+{
+    reserve(o, n);
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+}
+
+static void putc_(struct out *o, char c)
+{
+    reserve(o, 1);
+    o->buf[o->len++] = c;
+}
+
+/* Whether s[0..n) is UTF-8 as jansson accepts it (no overlongs, no
+ * surrogates, nothing past U+10FFFF). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+static bool put_string(struct out *o, const char *s, size_t n)
+{
+    if (!utf8_ok((const unsigned char *)s, n))
+        return false;
+    reserve(o, n + 2);
+    o->buf[o->len++] = '"';
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(o, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"': put(o, "\\\"", 2); break;
+        case '\\': put(o, "\\\\", 2); break;
+        case '\b': put(o, "\\b", 2); break;
+        case '\f': put(o, "\\f", 2); break;
+        case '\n': put(o, "\\n", 2); break;
+        case '\r': put(o, "\\r", 2); break;
+        case '\t': put(o, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+            put(o, esc, 6);
+        }
+    }
+    put(o, s + run, n - run);
+    putc_(o, '"');
+    return true;
+}
+
+static bool put_value(struct out *o, const json_t *v, int depth)
+{
+    if (depth > 2048) /* jansson's own limit is lower; this only bounds the stack */
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        putc_(o, '{');
+        bool first = true;
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            if (!first)
+                putc_(o, ',');
+            first = false;
+            if (!put_string(o, k, strlen(k)))
+                return false;
+            putc_(o, ':');
+            if (!put_value(o, x, depth + 1))
+                return false;
+        }
+        putc_(o, '}');
+        return true;
+    }
+    case JSON_ARRAY: {
+        putc_(o, '[');
+        size_t i;
+        json_t *x;
+        json_array_foreach((json_t *)v, i, x)
+        {
+            if (i)
+                putc_(o, ',');
+            if (!put_value(o, x, depth + 1))
+                return false;
+        }
+        putc_(o, ']');
+        return true;
+    }
+    case JSON_STRING:
+        return put_string(o, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: {
+        char b[32];
+        int n = snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        put(o, b, (size_t)n);
+        return true;
+    }
+    case JSON_REAL: { /* rare in objects: jansson's own formatting, exactly */
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!s)
+            return false;
+        put(o, s, strlen(s));
+        free(s);
+        return true;
+    }
+    case JSON_TRUE:
+        put(o, "true", 4);
+        return true;
+    case JSON_FALSE:
+        put(o, "false", 5);
+        return true;
+    case JSON_NULL:
+        put(o, "null", 4);
+        return true;
+    }
+    return false;
+}
+
+char *jsonout_dumps(const json_t *v, size_t *len)
+{
+    struct out o = {0};
+    if (!v || !put_value(&o, v, 0)) {
+        free(o.buf);
+        return NULL;
+    }
+    reserve(&o, 0);
+    o.buf[o.len] = '\0';
+    if (len)
+        *len = o.len;
+    return o.buf;
+}

@@ -1,0 +1,101 @@
+/* Tests for model/jsonout: the text is byte for byte what json_dumps(v,
+ * JSON_COMPACT) writes, for objects of every shape (escapes, UTF-8, numbers,
+ * nesting, key order), and invalid UTF-8 is refused as jansson refuses it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/rng.h"
+#include "model/jsonout.h"
+
+static void same(json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t len = 0;
+    char *got = jsonout_dumps(v, &len);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    assert_int_equal(len, strlen(want));
+    free(want);
+    free(got);
+}
+
+static void test_shapes(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "{}", "[]", "{\"a\":{},\"b\":[],\"c\":null,\"d\":true,\"e\":false}",
+        "{\"z\":1,\"a\":2,\"m\":[1,-2,9223372036854775807,-9223372036854775808]}",
+        "[1.5,0.1,1e300,-2.5e-7,123456789.0,0.0]",
+        "{\"s\":\"a\\u0001\\u001f\\u007f/\\\"\\\\\\b\\f\\n\\r\\t\\u00e9\\u2028\\ud83d\\ude00\"}",
+        "{\"k\\\"ey\\n\":\"v\",\"\\u00fc\":[{\"x\":[[]]}]}", "\"just a string\"", "42", "null",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        same(v);
+        json_decref(v);
+    }
+    /* a string with a NUL inside */
+    json_t *n = json_stringn("a\0b", 3);
+    same(n);
+    json_decref(n);
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    struct rng r;
+    rng_seed(&r, 7);
+    for (int round = 0; round < 2000; round++) {
+        json_t *o = json_object();
+        int n = (int)rng_below(&r, 8);
+        for (int i = 0; i < n; i++) {
+            char k[16], s[24];
+            snprintf(k, sizeof k, "k%d", (int)rng_below(&r, 1000));
+            size_t sl = rng_below(&r, sizeof s - 1);
+            for (size_t j = 0; j < sl; j++)
+                s[j] = (char)(1 + rng_below(&r, 127)); /* ASCII, control bytes included */
+            s[sl] = '\0';
+            switch (rng_below(&r, 4)) {
+            case 0: json_object_set_new(o, k, json_string(s)); break;
+            case 1: json_object_set_new(o, k, json_integer((json_int_t)rng_next(&r))); break;
+            case 2: json_object_set_new(o, k, json_pack("[s,b,n]", s, (int)rng_below(&r, 2))); break;
+            default: json_object_set_new(o, k, json_pack("{s:{s:i}}", s, k, round)); break;
+            }
+        }
+        same(o);
+        json_decref(o);
+    }
+}
+
+static void test_bad_utf8(void **state)
+{
+    (void)state;
+    const char *bad[] = {"\xff", "\xc0\x80", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *s = json_stringn_nocheck(bad[i], strlen(bad[i]));
+        assert_null(jsonout_dumps(s, NULL));
+        assert_null(json_dumps(s, JSON_ENCODE_ANY));
+        json_decref(s);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_bad_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
