@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "agent/agent_int.h"
+#include "base/alloc.h"
+#include "base/jscan.h"
 #include "base/log.h"
 
 #define LINE_MAX_BYTES  ((size_t)8 << 20)
@@ -55,10 +57,28 @@ static void set_rv(struct agent *a, json_t *obj)
         strcpy(a->rv, rv);
 }
 
+/* A watch event parsed without its object's managedFields, which the agent
+ * never reads: half of a pod's bytes and most of the parsing. */
+static json_t *parse_event(const char *line, size_t len)
+{
+    size_t ks, vs, ve, from, to;
+    if (!jscan_member(line, len, 0, "object", 6, &ks, &vs, &ve) ||
+        !jscan_managed_fields(line + vs, ve - vs, &from, &to))
+        return json_loadb(line, len, 0, NULL);
+    from += vs;
+    to += vs;
+    char *buf = xmalloc(len - (to - from));
+    memcpy(buf, line, from);
+    memcpy(buf + from, line + to, len - to);
+    json_t *ev = json_loadb(buf, len - (to - from), 0, NULL);
+    free(buf);
+    return ev;
+}
+
 static void on_line(void *arg, const char *line, size_t len)
 {
     struct agent *a = arg;
-    json_t *ev = json_loadb(line, len, 0, NULL);
+    json_t *ev = parse_event(line, len);
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *obj = json_object_get(ev, "object");
     if (!type || !json_is_object(obj)) {
