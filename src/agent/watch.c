@@ -61,9 +61,9 @@ static void set_rv(struct agent *a, json_t *obj)
  * never reads: half of a pod's bytes and most of the parsing. */
 static json_t *parse_event(const char *line, size_t len)
 {
-    size_t ks, vs, ve, from, to;
-    if (!jscan_member(line, len, 0, "object", 6, &ks, &vs, &ve) ||
-        !jscan_managed_fields(line + vs, ve - vs, &from, &to))
+    size_t ks, vs, from, to;
+    if (!jscan_member(line, len, 0, "object", 6, &ks, &vs, NULL) ||
+        !jscan_managed_fields(line + vs, len - vs, &from, &to))
         return json_loadb(line, len, 0, NULL);
     from += vs;
     to += vs;

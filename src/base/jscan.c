@@ -21,13 +21,20 @@ size_t jscan_value_end(const char *s, size_t n, size_t i)
     for (; i < n; i++) {
         char ch = s[i];
         if (str) {
-            if (ch == '\\') {
-                i++;
-            } else if (ch == '"') {
-                str = false;
-                if (depth == 0)
-                    return i + 1;
-            }
+            /* Most of a Kubernetes object's bytes are inside strings: jump to
+             * the next quote and look back for escaping backslashes. */
+            const char *q = memchr(s + i, '"', n - i);
+            if (!q)
+                return n;
+            size_t at = (size_t)(q - s), bs = 0;
+            while (at - bs > i && s[at - bs - 1] == '\\')
+                bs++;
+            i = at;
+            if (bs % 2)
+                continue; /* an escaped quote */
+            str = false;
+            if (depth == 0)
+                return i + 1;
         } else if (ch == '"') {
             str = true;
         } else if (ch == '{' || ch == '[') {
@@ -70,7 +77,8 @@ bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t k
         if (k1 - k0 == keylen + 2 && memcmp(s + k0 + 1, key, keylen) == 0) {
             *ks = k0;
             *vs = v0;
-            *ve = v1;
+            if (ve)
+                *ve = v1;
             return true;
         }
         i = skip_ws(s, n, v1);
@@ -190,9 +198,9 @@ bool jscan_string(const char *s, size_t vs, size_t ve, char *buf, size_t size)
 
 bool jscan_managed_fields(const char *s, size_t n, size_t *from, size_t *to)
 {
-    size_t ks, ms, me, fs, fe;
-    if (!jscan_member(s, n, 0, "metadata", 8, &ks, &ms, &me) ||
-        !jscan_member(s, me, ms, "managedFields", 13, &ks, &fs, &fe))
+    size_t ks, ms, fs, fe;
+    if (!jscan_member(s, n, 0, "metadata", 8, &ks, &ms, NULL) ||
+        !jscan_member(s, n, ms, "managedFields", 13, &ks, &fs, &fe))
         return false;
     size_t b = ks;
     while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\n' || s[b - 1] == '\t' || s[b - 1] == '\r'))

@@ -20,7 +20,8 @@ size_t jscan_value_end(const char *s, size_t n, size_t i);
 /* Finds member key (keylen bytes, compared with the raw bytes of the member's
  * name, so a key with escapes never matches) of the object that starts at s[obj]
  * (after whitespace). On success *ks is the index of the member's opening quote
- * and [*vs, *ve) the raw value. */
+ * and [*vs, *ve) the raw value (ve may be NULL: the value is then not scanned,
+ * for a caller that only needs where it starts). */
 bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t keylen,
                   size_t *ks, size_t *vs, size_t *ve);
 

@@ -47,6 +47,12 @@ static void test_paths(void **state)
     assert_null(path_str(t, k7, 2, buf, sizeof buf));
     const char *k8[] = {"nodeName"}; /* only at the top */
     assert_null(path_str(t, k8, 1, buf, sizeof buf));
+    /* backslashes before quotes: even (the quote ends the string) and odd */
+    const char *bs = "{\"a\":\"x\\\\\",\"b\":\"\\\\\\\"}\",\"c\":7}";
+    const char *kc[] = {"c"};
+    assert_string_equal(path_str(bs, kc, 1, buf, sizeof buf), "7");
+    const char *kb[] = {"b"};
+    assert_string_equal(path_str(bs, kb, 1, buf, sizeof buf), "\"\\\\\\\"}\"");
     /* spaces everywhere */
     const char *sp = " { \"spec\" : { \"nodeName\" : \"n2\" } } ";
     assert_string_equal(path_str(sp, k1, 2, buf, sizeof buf), "\"n2\"");
