@@ -531,9 +531,11 @@ static int resync(struct etcd *d, struct err *e)
     int64_t rev;
     int rc = fill_read(d, 0, &l, &rev, e);
     if (!rc) {
+        /* Counted before the reset cancels the watchers: whoever sees the
+         * cancellation sees the resync counted. */
+        atomic_fetch_add(&d->resyncs, 1);
         store__mem_reset(d->mirror, rev - 1, &l);
         set_pub(d, rev);
-        atomic_fetch_add(&d->resyncs, 1);
     }
     store_list_release(&l);
     return rc;

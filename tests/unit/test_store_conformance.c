@@ -1212,7 +1212,9 @@ static void case_watch_break_resync(struct fixture *f)
 {
     if (!is_etcd(f))
         skip();
-    struct proxy p;
+    /* Static: a failed assertion leaves this function with the proxy's thread
+     * still running, which must not then read a dead stack frame. */
+    static struct proxy p;
     proxy_start(&p, f->client_port);
     struct store *s1 = etcd_connect(f, p.port, "etcd.log"), *s2 = f->s;
     struct err e = {0};
