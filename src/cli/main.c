@@ -4,6 +4,13 @@
 
 #include "cli/cli.h"
 
+#ifdef MUSTER_JEMALLOC
+/* jemalloc reads its options from this symbol: freed pages go back to the
+ * system within a second (the default keeps them ten), so a burst such as a
+ * list of every Node does not hold its memory afterwards. */
+const char *malloc_conf = "dirty_decay_ms:1000,muzzy_decay_ms:0";
+#endif
+
 #ifndef MUSTER_VERSION
 #define MUSTER_VERSION "dev"
 #endif
