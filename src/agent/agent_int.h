@@ -215,6 +215,8 @@ void agent__watch_stop(struct agent *a);
 
 /* pods.c */
 void agent__pod_seen(struct agent *a, json_t *obj); /* ADDED or MODIFIED */
+/* Whether the agent already runs the pod of this uid. */
+bool agent__pod_known(struct agent *a, const char *uid);
 void agent__pod_gone(struct agent *a, const char *uid);
 /* After a list: every pod not in the list is gone. seen maps uid -> anything. */
 void agent__pods_relisted(struct agent *a, const struct map *seen);

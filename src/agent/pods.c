@@ -84,6 +84,11 @@ static struct apod *find(struct agent *a, const char *uid)
     return v ? v->ptr : NULL;
 }
 
+bool agent__pod_known(struct agent *a, const char *uid)
+{
+    return find(a, uid) != NULL;
+}
+
 static struct anode *node_of(struct agent *a, json_t *obj)
 {
     const char *n = json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));

@@ -75,9 +75,34 @@ static json_t *parse_event(const char *line, size_t len)
     return ev;
 }
 
+/* A MODIFIED event of a pod the agent already runs, with no deletion in it, asks
+ * nothing of the agent (most are the echo of its own status write; a pod's spec,
+ * node and annotations do not change once it is bound): only its
+ * resourceVersion is taken, read by a scan instead of a parse. */
+static bool nothing_new(struct agent *a, const char *line, size_t len)
+{
+    static const char *const ktype[] = {"type"};
+    static const char *const kuid[] = {"object", "metadata", "uid"};
+    static const char *const kdel[] = {"object", "metadata", "deletionTimestamp"};
+    static const char *const krv[] = {"object", "metadata", "resourceVersion"};
+    char type[16], uid[64], rv[sizeof a->rv];
+    size_t vs, ve;
+    if (!jscan_path(line, len, ktype, 1, &vs, &ve) ||
+        !jscan_string(line, vs, ve, type, sizeof type) || strcmp(type, "MODIFIED") != 0 ||
+        !jscan_path(line, len, kuid, 3, &vs, &ve) || !jscan_string(line, vs, ve, uid, sizeof uid) ||
+        !agent__pod_known(a, uid) || jscan_path(line, len, kdel, 3, &vs, &ve) ||
+        !jscan_path(line, len, krv, 3, &vs, &ve) || !jscan_string(line, vs, ve, rv, sizeof rv) ||
+        !*rv)
+        return false;
+    strcpy(a->rv, rv);
+    return true;
+}
+
 static void on_line(void *arg, const char *line, size_t len)
 {
     struct agent *a = arg;
+    if (nothing_new(a, line, len))
+        return;
     json_t *ev = parse_event(line, len);
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *obj = json_object_get(ev, "object");
