@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "base/jscan.h"
 #include "base/log.h"
+#include "model/jsonin.h"
 
 #define LINE_MAX_BYTES  ((size_t)8 << 20)
 #define WATCH_TIMEOUT_S 300
@@ -64,13 +65,13 @@ static json_t *parse_event(const char *line, size_t len)
     size_t ks, vs, from, to;
     if (!jscan_member(line, len, 0, "object", 6, &ks, &vs, NULL) ||
         !jscan_managed_fields(line + vs, len - vs, &from, &to))
-        return json_loadb(line, len, 0, NULL);
+        return jsonin_loadb(line, len, 0, NULL);
     from += vs;
     to += vs;
     char *buf = xmalloc(len - (to - from));
     memcpy(buf, line, from);
     memcpy(buf + from, line + to, len - to);
-    json_t *ev = json_loadb(buf, len - (to - from), 0, NULL);
+    json_t *ev = jsonin_loadb(buf, len - (to - from), 0, NULL);
     free(buf);
     return ev;
 }
@@ -179,7 +180,7 @@ static void on_list(void *arg, uint64_t cookie, const struct acli_resp *r)
     a->watch_req = NULL;
     if (a->stopping)
         return;
-    json_t *l = r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    json_t *l = r->status == 200 ? jsonin_loadb(r->body, r->len, 0, NULL) : NULL;
     json_t *items = json_object_get(l, "items");
     if (!json_is_array(items)) {
         if (r->status == 200)

@@ -16,6 +16,7 @@
 #include "api/table.h"
 #include "base/alloc.h"
 #include "base/mtime.h"
+#include "model/jsonin.h"
 #include "model/model.h"
 
 int api__key(const struct api_kind *k, const char *ns, const char *name, char *buf, size_t size)
@@ -184,7 +185,7 @@ static json_t *parse_body(const struct api_req *req, const char *kind, enum fiel
     }
     bool strict = fv == FV_STRICT;
     json_error_t je;
-    json_t *o = json_loadb(req->body, req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
+    json_t *o = jsonin_loadb(req->body, req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
     if (!o) {
         errf(e, API_EBADREQ, "the body is not valid JSON: line %d column %d: %s", je.line,
              je.column, je.text);
@@ -978,7 +979,7 @@ static json_t *parse_patch(const struct api_req *req, enum patch_type pt, bool s
         return NULL;
     }
     json_error_t je;
-    json_t *p = json_loadb(req->body, req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
+    json_t *p = jsonin_loadb(req->body, req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
     if (!p && pt == PATCH_TYPE_APPLY) {
         json_t **docs = NULL;
         size_t n = 0;

@@ -28,6 +28,7 @@
 
 #include "api/api_int.h"
 #include "base/mtime.h"
+#include "model/jsonin.h"
 #include "model/jsonout.h"
 #include "model/model.h"
 
@@ -155,7 +156,7 @@ char *api__encode_stored(const struct api_kind *k, json_t *obj, size_t *len, str
 
 json_t *api__decode_stored(const struct api_kind *k, const struct store_kv *kv)
 {
-    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+    json_t *o = jsonin_loadb(kv->value, kv->value_len, 0, NULL);
     json_t *md = json_object_get(o, "metadata");
     if (json_is_object(md)) {
         char rv[24];

@@ -12,8 +12,9 @@
 #include "base/jscan.h"
 #include "base/log.h"
 #include "base/mtime.h"
-#include "model/jsonout.h"
 #include "ctrl/ctrl_int.h"
+#include "model/jsonin.h"
+#include "model/jsonout.h"
 #include "model/quantity.h"
 
 /* Store key prefixes of the cached kinds, and their API paths. */
@@ -303,7 +304,7 @@ json_t *ctrl_fetch(struct ctrl *c, const char *key)
     err_clear(&e);
     if (store_get(c->store, key, &kv, &e))
         return NULL;
-    json_t *j = json_loadb(kv->value, kv->value_len, 0, NULL);
+    json_t *j = jsonin_loadb(kv->value, kv->value_len, 0, NULL);
     store_kv_unref(kv);
     return j;
 }
@@ -446,13 +447,13 @@ json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je)
 {
     size_t from, to;
     if (!jscan_managed_fields(s, n, &from, &to))
-        return json_loadb(s, n, 0, je);
+        return jsonin_loadb(s, n, 0, je);
     char stackbuf[8192];
     size_t len = n - (to - from);
     char *buf = len <= sizeof stackbuf ? stackbuf : xmalloc(len);
     memcpy(buf, s, from);
     memcpy(buf + from, s + to, n - to);
-    json_t *j = json_loadb(buf, len, 0, je);
+    json_t *j = jsonin_loadb(buf, len, 0, je);
     if (buf != stackbuf)
         free(buf);
     return j;

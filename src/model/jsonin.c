@@ -1,0 +1,410 @@
+/*
+ * model/jsonin: see jsonin.h.
+ */
+#include "model/jsonin.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define MAX_DEPTH 2000 /* below jansson's 2048: deeper text goes to jansson */
+
+struct in {
+    const char *s;
+    size_t n, i;
+    size_t flags;
+    char *tmp; /* unescaping buffer */
+    size_t tmp_cap;
+};
+
+static void skip_ws(struct in *p)
+{
+    while (p->i < p->n) {
+        char c = p->s[p->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return;
+        p->i++;
+    }
+}
+
+/* Whether s[0..n) is UTF-8 as jansson accepts it. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII runs, eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool hex4(const char *s, size_t i, size_t n, uint32_t *out)
+{
+    if (i + 4 > n)
+        return false;
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        int h = hexval(s[i + k]);
+        if (h < 0)
+            return false;
+        v = v << 4 | (uint32_t)h;
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads the string at p->i (its opening quote). *out points to its bytes (into
+ * the text, or into p->tmp when it had escapes), *len their count. */
+static bool read_string(struct in *p, const char **out, size_t *len)
+{
+    size_t start = ++p->i;
+    for (;;) {
+        const char *q = memchr(p->s + p->i, '"', p->n - p->i);
+        if (!q)
+            return false;
+        size_t at = (size_t)(q - p->s), bs = 0;
+        while (at - bs > start && p->s[at - bs - 1] == '\\')
+            bs++;
+        p->i = at + 1;
+        if (bs % 2 == 0)
+            break;
+    }
+    size_t end = p->i - 1;
+    const char *s = p->s + start;
+    size_t n = end - start;
+    bool esc = memchr(s, '\\', n) != NULL;
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)s[k] < 0x20)
+            return false; /* a raw control character */
+    if (!esc) {
+        if (!utf8_ok((const unsigned char *)s, n))
+            return false;
+        *out = s;
+        *len = n;
+        return true;
+    }
+    if (p->tmp_cap < n + 1) {
+        p->tmp_cap = n + 64;
+        p->tmp = xrealloc(p->tmp, p->tmp_cap);
+    }
+    char *o = p->tmp;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        if (c != '\\') {
+            o[m++] = c;
+            continue;
+        }
+        if (++k >= n)
+            return false;
+        switch (s[k]) {
+        case '"': o[m++] = '"'; break;
+        case '\\': o[m++] = '\\'; break;
+        case '/': o[m++] = '/'; break;
+        case 'b': o[m++] = '\b'; break;
+        case 'f': o[m++] = '\f'; break;
+        case 'n': o[m++] = '\n'; break;
+        case 'r': o[m++] = '\r'; break;
+        case 't': o[m++] = '\t'; break;
+        case 'u': {
+            uint32_t cp;
+            if (!hex4(s, k + 1, n, &cp))
+                return false;
+            k += 4;
+            if (cp >= 0xd800 && cp < 0xdc00) {
+                uint32_t lo;
+                if (k + 2 >= n || s[k + 1] != '\\' || s[k + 2] != 'u' || !hex4(s, k + 3, n, &lo) ||
+                    lo < 0xdc00 || lo >= 0xe000)
+                    return false;
+                k += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if ((cp >= 0xdc00 && cp < 0xe000) || cp == 0) {
+                return false; /* a lone low surrogate; \u0000 (jansson's JSON_ALLOW_NUL) */
+            }
+            /* the escape is at least 6 bytes and its UTF-8 at most 4: it fits */
+            if (cp < 0x80) {
+                o[m++] = (char)cp;
+            } else if (cp < 0x800) {
+                o[m++] = (char)(0xc0 | cp >> 6);
+                o[m++] = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                o[m++] = (char)(0xe0 | cp >> 12);
+                o[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                o[m++] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                o[m++] = (char)(0xf0 | cp >> 18);
+                o[m++] = (char)(0x80 | (cp >> 12 & 0x3f));
+                o[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                o[m++] = (char)(0x80 | (cp & 0x3f));
+            }
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    if (!utf8_ok((const unsigned char *)o, m))
+        return false;
+    *out = o;
+    *len = m;
+    return true;
+}
+
+static json_t *read_number(struct in *p)
+{
+    size_t i = p->i, n = p->n;
+    const char *s = p->s;
+    size_t start = i;
+    bool real = false;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n)
+        return NULL;
+    if (s[i] == '0') {
+        i++;
+    } else if (s[i] >= '1' && s[i] <= '9') {
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    } else {
+        return NULL;
+    }
+    if (i < n && s[i] == '.') {
+        real = true;
+        i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return NULL;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        real = true;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return NULL;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    size_t len = i - start;
+    char buf[64];
+    if (len >= sizeof buf)
+        return NULL; /* long numbers: jansson's own reading */
+    memcpy(buf, s + start, len);
+    buf[len] = '\0';
+    p->i = i;
+    errno = 0;
+    if (!real) {
+        long long v = strtoll(buf, NULL, 10);
+        if (errno == ERANGE)
+            return NULL;
+        return json_integer((json_int_t)v);
+    }
+    /* Reals are rare in objects; their exact reading (locale, overflow) is
+     * jansson's: it parses this number alone. */
+    json_t *r = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
+    return json_is_real(r) ? r : (json_decref(r), NULL);
+}
+
+static json_t *read_value(struct in *p, int depth);
+
+static json_t *read_object(struct in *p, int depth)
+{
+    json_t *o = json_object();
+    p->i++;
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == '}') {
+        p->i++;
+        return o;
+    }
+    for (;;) {
+        skip_ws(p);
+        const char *k;
+        size_t klen;
+        if (p->i >= p->n || p->s[p->i] != '"' || !read_string(p, &k, &klen) ||
+            memchr(k, '\0', klen))
+            goto fail;
+        char kbuf[256];
+        char *key = klen < sizeof kbuf ? kbuf : xmalloc(klen + 1);
+        memcpy(key, k, klen);
+        key[klen] = '\0';
+        skip_ws(p);
+        if (p->i >= p->n || p->s[p->i] != ':') {
+            if (key != kbuf)
+                free(key);
+            goto fail;
+        }
+        p->i++;
+        json_t *v = read_value(p, depth + 1);
+        if (!v || ((p->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, key, klen))) {
+            json_decref(v);
+            if (key != kbuf)
+                free(key);
+            goto fail;
+        }
+        json_object_setn_new_nocheck(o, key, klen, v);
+        if (key != kbuf)
+            free(key);
+        skip_ws(p);
+        if (p->i >= p->n)
+            goto fail;
+        if (p->s[p->i] == ',') {
+            p->i++;
+            continue;
+        }
+        if (p->s[p->i] == '}') {
+            p->i++;
+            return o;
+        }
+        goto fail;
+    }
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *read_array(struct in *p, int depth)
+{
+    json_t *a = json_array();
+    p->i++;
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == ']') {
+        p->i++;
+        return a;
+    }
+    for (;;) {
+        json_t *v = read_value(p, depth + 1);
+        if (!v)
+            goto fail;
+        json_array_append_new(a, v);
+        skip_ws(p);
+        if (p->i >= p->n)
+            goto fail;
+        if (p->s[p->i] == ',') {
+            p->i++;
+            continue;
+        }
+        if (p->s[p->i] == ']') {
+            p->i++;
+            return a;
+        }
+        goto fail;
+    }
+fail:
+    json_decref(a);
+    return NULL;
+}
+
+static bool literal(struct in *p, const char *word, size_t len)
+{
+    if (p->n - p->i < len || memcmp(p->s + p->i, word, len) != 0)
+        return false;
+    p->i += len;
+    return true;
+}
+
+static json_t *read_value(struct in *p, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return NULL;
+    skip_ws(p);
+    if (p->i >= p->n)
+        return NULL;
+    switch (p->s[p->i]) {
+    case '{':
+        return read_object(p, depth);
+    case '[':
+        return read_array(p, depth);
+    case '"': {
+        const char *s;
+        size_t len;
+        if (!read_string(p, &s, &len) || memchr(s, '\0', len))
+            return NULL;
+        return json_stringn_nocheck(s, len);
+    }
+    case 't':
+        return literal(p, "true", 4) ? json_true() : NULL;
+    case 'f':
+        return literal(p, "false", 5) ? json_false() : NULL;
+    case 'n':
+        return literal(p, "null", 4) ? json_null() : NULL;
+    default:
+        return read_number(p);
+    }
+}
+
+json_t *jsonin_loadb(const char *s, size_t n, size_t flags, json_error_t *je)
+{
+    if (!s || (flags & ~(size_t)JSON_REJECT_DUPLICATES))
+        return json_loadb(s, n, flags, je);
+    struct in p = {.s = s, .n = n, .flags = flags};
+    skip_ws(&p);
+    json_t *v = NULL;
+    if (p.i < n && (s[p.i] == '{' || s[p.i] == '[')) {
+        v = read_value(&p, 1);
+        skip_ws(&p);
+        if (v && p.i != n) {
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    free(p.tmp);
+    if (!v)
+        return json_loadb(s, n, flags, je); /* jansson's error, or what it makes of it */
+    if (je) {
+        memset(je, 0, sizeof *je);
+        je->line = je->column = -1; /* as jansson leaves it on success */
+    }
+    return v;
+}
