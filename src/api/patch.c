@@ -901,6 +901,20 @@ static char *fs_key(const char *prefix, json_t *v)
 
 static int fs_map(struct fsb *b, json_t *obj, json_t *node, int level);
 
+/* node["f:" + name] = child (stolen). */
+static void fs_set_field(json_t *node, const char *name, json_t *child)
+{
+    char buf[128];
+    size_t n = strlen(name);
+    char *fk = n + 3 <= sizeof buf ? buf : xmalloc(n + 3);
+    fk[0] = 'f';
+    fk[1] = ':';
+    memcpy(fk + 2, name, n + 1);
+    json_object_setn_new_nocheck(node, fk, n + 2, child);
+    if (fk != buf)
+        free(fk);
+}
+
 static json_t *fs_value(struct fsb *b, json_t *v)
 {
     if (json_is_object(v) && json_object_size(v)) {
@@ -979,11 +993,7 @@ static int fs_map(struct fsb *b, json_t *obj, json_t *node, int level)
                     json_decref(child);
                     return -1;
                 }
-                size_t n = strlen(mk) + 3;
-                char *fk = xmalloc(n);
-                snprintf(fk, n, "f:%s", mk);
-                json_object_set_new(child, fk, c);
-                free(fk);
+                fs_set_field(child, mk, c);
                 ppath_pop(&b->path, m2);
             }
             if (!json_object_size(child)) {
@@ -996,11 +1006,7 @@ static int fs_map(struct fsb *b, json_t *obj, json_t *node, int level)
             if (!child)
                 return -1;
         }
-        size_t n = strlen(k) + 3;
-        char *fk = xmalloc(n);
-        snprintf(fk, n, "f:%s", k);
-        json_object_set_new(node, fk, child);
-        free(fk);
+        fs_set_field(node, k, child);
         ppath_pop(&b->path, mark);
     }
     return 0;

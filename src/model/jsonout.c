@@ -152,9 +152,17 @@ static bool put_value(struct out *o, const json_t *v, int depth)
     case JSON_STRING:
         return put_string(o, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: {
-        char b[32];
-        int n = snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        put(o, b, (size_t)n);
+        char b[24], *e = b + sizeof b, *q = e;
+        json_int_t x = json_integer_value(v);
+        /* digits from the end; through unsigned, so the most negative value works */
+        unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (x < 0)
+            *--q = '-';
+        put(o, q, (size_t)(e - q));
         return true;
     }
     case JSON_REAL: { /* rare in objects: jansson's own formatting, exactly */
