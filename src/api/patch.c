@@ -1658,10 +1658,29 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
         c.ours->set = json_incref(objset);
         c.ours->shared = true;
     } else {
+        /* A top-level member the old object did not have, in which no manager
+         * owns anything (a pod's first status): every field in it is new and the
+         * writer's, taken whole; the walk is for the rest. */
+        json_t *walkset = objset;
+        if (old) {
+            walkset = json_object();
+            const char *k;
+            json_t *v;
+            json_object_foreach(objset, k, v)
+            {
+                bool fresh = strcmp(k, "f:metadata") != 0 && !json_object_get(oldset, k) &&
+                             !json_object_get(c.ours->set, k);
+                for (size_t i = 0; fresh && i < m->n; i++)
+                    fresh = &m->v[i] == c.ours || !json_object_get(m->v[i].set, k);
+                json_object_set(fresh ? mset(c.ours) : walkset, k, v);
+            }
+        }
         struct fpath p = {.n = 0};
-        fs_walk2(objset, &p, old ? vo : obj, old ? vd : NULL, upd_changed_leaf, &c);
+        fs_walk2(walkset, &p, old ? vo : obj, old ? vd : NULL, upd_changed_leaf, &c);
         p.n = 0;
         fs_walk(oldset, &p, upd_removed_leaf, &c);
+        if (walkset != objset)
+            json_decref(walkset);
     }
     mgrs_store(m, obj, c.ours, api_version, now);
     rc = 0;
