@@ -91,9 +91,12 @@ bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t k
 bool jscan_path(const char *s, size_t n, const char *const *keys, size_t nkeys, size_t *vs,
                 size_t *ve)
 {
+    /* Only the last value is scanned to its end: an object's members stop at
+     * its own closing brace, so the whole text bounds every level. */
     size_t at = 0, end = n, ks;
     for (size_t k = 0; k < nkeys; k++)
-        if (!jscan_member(s, end, at, keys[k], strlen(keys[k]), &ks, &at, &end))
+        if (!jscan_member(s, n, at, keys[k], strlen(keys[k]), &ks, &at,
+                          k + 1 == nkeys ? &end : NULL))
             return false;
     *vs = skip_ws(s, n, at);
     *ve = end;
