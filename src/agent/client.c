@@ -46,7 +46,30 @@ struct acli {
     struct acli_req *reqs;               /* every request handed to curl */
     struct acli_req *queue, *queue_tail; /* requests waiting for a turn, in order */
     struct sock *socks;                  /* every watched socket */
+    CURL *spare[64];                     /* finished easy handles, reset, for reuse */
+    size_t nspare;
 };
+
+/* An easy handle: a finished one reset (its buffers kept), else a new one. A
+ * handle is some 17 KB of buffers; making and freeing one per request was a good
+ * part of a simulated node's cost. */
+static CURL *easy_get(struct acli *c)
+{
+    CURL *h = c->nspare ? c->spare[--c->nspare] : curl_easy_init();
+    if (!h)
+        alloc_die(0);
+    return h;
+}
+
+static void easy_put(struct acli *c, CURL *h)
+{
+    if (c->nspare < sizeof c->spare / sizeof c->spare[0]) {
+        curl_easy_reset(h);
+        c->spare[c->nspare++] = h;
+    } else {
+        curl_easy_cleanup(h);
+    }
+}
 
 struct acli_req {
     struct acli *c;
@@ -246,7 +269,7 @@ static void check_done(struct acli *c)
         unlink_req(r);
         /* Off the multi handle before the callbacks, which may add others. */
         curl_multi_remove_handle(c->multi, r->h);
-        curl_easy_cleanup(r->h);
+        easy_put(c, r->h);
         r->h = NULL;
         c->in_flight--;
         if (!r->data)
@@ -338,6 +361,8 @@ void acli_destroy(struct acli *c)
         c->queue = r->next;
         free_req(r);
     }
+    while (c->nspare)
+        curl_easy_cleanup(c->spare[--c->nspare]);
     curl_multi_cleanup(c->multi);
     while (c->socks) /* those curl did not report removed */
         close_sock(c, c->socks);
@@ -355,9 +380,7 @@ static void activate(struct acli_req *r)
 {
     struct acli *c = r->c;
     r->queued = false;
-    r->h = curl_easy_init();
-    if (!r->h)
-        alloc_die(0);
+    r->h = easy_get(c);
     curl_easy_setopt(r->h, CURLOPT_URL, r->url);
     curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
     curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
