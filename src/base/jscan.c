@@ -114,9 +114,9 @@ static int hexval(char c)
     return -1;
 }
 
-static bool hex4(const char *s, size_t i, size_t ve, uint32_t *out)
+static bool hex4(const char *s, size_t i, size_t n, uint32_t *out)
 {
-    if (i + 4 > ve)
+    if (i + 4 > n)
         return false;
     uint32_t v = 0;
     for (size_t k = 0; k < 4; k++) {
@@ -129,73 +129,122 @@ static bool hex4(const char *s, size_t i, size_t ve, uint32_t *out)
     return true;
 }
 
+bool jscan_unescape(const char *s, size_t n, char *out, size_t *len)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        if (c != '\\') {
+            out[m++] = c;
+            continue;
+        }
+        if (++k >= n)
+            return false;
+        switch (s[k]) {
+        case '"': out[m++] = '"'; break;
+        case '\\': out[m++] = '\\'; break;
+        case '/': out[m++] = '/'; break;
+        case 'b': out[m++] = '\b'; break;
+        case 'f': out[m++] = '\f'; break;
+        case 'n': out[m++] = '\n'; break;
+        case 'r': out[m++] = '\r'; break;
+        case 't': out[m++] = '\t'; break;
+        case 'u': {
+            uint32_t cp;
+            if (!hex4(s, k + 1, n, &cp))
+                return false;
+            k += 4;
+            if (cp >= 0xd800 && cp < 0xdc00) { /* a surrogate pair */
+                uint32_t lo;
+                if (k + 2 >= n || s[k + 1] != '\\' || s[k + 2] != 'u' ||
+                    !hex4(s, k + 3, n, &lo) || lo < 0xdc00 || lo >= 0xe000)
+                    return false;
+                k += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp < 0xe000) {
+                return false; /* a lone low surrogate */
+            }
+            /* the escape is 6 or 12 bytes, its UTF-8 at most 4: out keeps up */
+            if (cp < 0x80) {
+                out[m++] = (char)cp;
+            } else if (cp < 0x800) {
+                out[m++] = (char)(0xc0 | cp >> 6);
+                out[m++] = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                out[m++] = (char)(0xe0 | cp >> 12);
+                out[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                out[m++] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                out[m++] = (char)(0xf0 | cp >> 18);
+                out[m++] = (char)(0x80 | (cp >> 12 & 0x3f));
+                out[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                out[m++] = (char)(0x80 | (cp & 0x3f));
+            }
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    *len = m;
+    return true;
+}
+
 bool jscan_string(const char *s, size_t vs, size_t ve, char *buf, size_t size)
 {
     if (ve < vs + 2 || s[vs] != '"' || s[ve - 1] != '"' || size == 0)
         return false;
-    size_t o = 0;
-    for (size_t i = vs + 1; i < ve - 1; i++) {
-        char ch = s[i];
-        char tmp[4];
-        size_t len = 1;
-        tmp[0] = ch;
-        if (ch == '\\') {
-            if (++i >= ve - 1)
-                return false;
-            switch (s[i]) {
-            case '"': tmp[0] = '"'; break;
-            case '\\': tmp[0] = '\\'; break;
-            case '/': tmp[0] = '/'; break;
-            case 'b': tmp[0] = '\b'; break;
-            case 'f': tmp[0] = '\f'; break;
-            case 'n': tmp[0] = '\n'; break;
-            case 'r': tmp[0] = '\r'; break;
-            case 't': tmp[0] = '\t'; break;
-            case 'u': {
-                uint32_t cp;
-                if (!hex4(s, i + 1, ve - 1, &cp))
-                    return false;
-                i += 4;
-                if (cp >= 0xd800 && cp < 0xdc00) { /* a surrogate pair */
-                    uint32_t lo;
-                    if (i + 2 >= ve - 1 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
-                        !hex4(s, i + 3, ve - 1, &lo) || lo < 0xdc00 || lo >= 0xe000)
-                        return false;
-                    i += 6;
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                } else if (cp >= 0xdc00 && cp < 0xe000) {
-                    return false;
-                }
-                if (cp < 0x80) {
-                    tmp[0] = (char)cp;
-                } else if (cp < 0x800) {
-                    tmp[0] = (char)(0xc0 | cp >> 6);
-                    tmp[1] = (char)(0x80 | (cp & 0x3f));
-                    len = 2;
-                } else if (cp < 0x10000) {
-                    tmp[0] = (char)(0xe0 | cp >> 12);
-                    tmp[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-                    tmp[2] = (char)(0x80 | (cp & 0x3f));
-                    len = 3;
-                } else {
-                    tmp[0] = (char)(0xf0 | cp >> 18);
-                    tmp[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-                    tmp[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-                    tmp[3] = (char)(0x80 | (cp & 0x3f));
-                    len = 4;
-                }
+    size_t n = ve - vs - 2, len;
+    if (n >= size || !jscan_unescape(s + vs + 1, n, buf, &len))
+        return false;
+    buf[len] = '\0';
+    return true;
+}
+
+bool jscan_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII runs, eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
                 break;
-            }
-            default:
-                return false;
-            }
+            i += 8;
         }
-        if (o + len >= size)
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
             return false;
-        memcpy(buf + o, tmp, len);
-        o += len;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
     }
-    buf[o] = '\0';
     return true;
 }
 

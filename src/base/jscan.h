@@ -30,8 +30,18 @@ bool jscan_path(const char *s, size_t n, const char *const *keys, size_t nkeys, 
                 size_t *ve);
 
 /* Copies the string value s[vs..ve) (with its quotes) unescaped into buf
- * (NUL-terminated). False when it is not a string or does not fit. */
+ * (NUL-terminated). False when it is not a string, or when its text (escapes
+ * included) does not fit in size - 1 bytes. */
 bool jscan_string(const char *s, size_t vs, size_t ve, char *buf, size_t size);
+
+/* Unescapes the n bytes inside a JSON string (between its quotes) into out, which
+ * has room for n bytes (unescaping never lengthens); *len is the result's length.
+ * False on a bad escape or a lone surrogate. \u0000 gives a NUL byte. */
+bool jscan_unescape(const char *s, size_t n, char *out, size_t *len);
+
+/* Whether s[0..n) is UTF-8 as JSON text must be (no overlong forms, no
+ * surrogates, nothing past U+10FFFF), as jansson checks it. */
+bool jscan_utf8_valid(const char *s, size_t n);
 
 /* The span [*from, *to) to leave out of an object's text to drop its member
  * metadata.managedFields, with the comma that joins it to a neighbour. */

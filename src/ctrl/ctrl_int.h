@@ -222,6 +222,9 @@ void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_
 
 /* The address of a node (its InternalIP, else its name): MASTER_ADDR. */
 const char *ctrl_node_ip(struct ctrl *c, const char *node);
+/* The GPU indices of one placement entry ({"node", "gpus": [0, 1]}) as
+ * muster.dev/gpus writes them: "0,1" ("" for none). */
+void ctrl_placement_gpus(json_t *entry, char *buf, size_t size);
 /* Whether a GPU of a placement (muster.dev/placement, parsed) is still held by a
  * pod that is terminating: the gang must wait for it, whole. */
 bool ctrl_gpus_held(struct ctrl *c, json_t *placement);

@@ -174,14 +174,8 @@ static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int
     const char *node = json_string_value(json_object_get(me, "node"));
     const char *n0 = json_string_value(json_object_get(json_array_get(pl, 0), "node"));
     if (node && n0) {
-        char gpus[128] = "";
-        size_t o = 0, k;
-        json_t *g;
-        json_array_foreach(json_object_get(me, "gpus"), k, g)
-        {
-            o += (size_t)snprintf(gpus + o, o < sizeof gpus ? sizeof gpus - o : 0, "%s%lld",
-                                  o ? "," : "", (long long)json_integer_value(g));
-        }
+        char gpus[128];
+        ctrl_placement_gpus(me, gpus, sizeof gpus);
         json_object_set_new(ann, "muster.dev/gpus", json_string(gpus));
         json_object_set_new(ann, "muster.dev/master-addr", json_string(ctrl_node_ip(c, n0)));
         json_object_set_new(spec, "nodeName", json_string(node));

@@ -581,6 +581,18 @@ const char *ctrl_node_ip(struct ctrl *c, const char *node)
     return n && n->node->ip ? n->node->ip : node;
 }
 
+void ctrl_placement_gpus(json_t *entry, char *buf, size_t size)
+{
+    size_t o = 0, k;
+    json_t *g;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(entry, "gpus"), k, g)
+    {
+        o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s%lld", o ? "," : "",
+                              (long long)json_integer_value(g));
+    }
+}
+
 bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
 {
     size_t it = 0;
@@ -735,14 +747,8 @@ static void bind_pods(struct ctrl *c)
             continue;
         }
         const char *target = json_string_value(json_object_get(me, "node"));
-        char gpus[128] = "";
-        size_t o = 0, k;
-        json_t *g;
-        json_array_foreach(json_object_get(me, "gpus"), k, g)
-        {
-            o += (size_t)snprintf(gpus + o, o < sizeof gpus ? sizeof gpus - o : 0, "%s%lld",
-                                  o ? "," : "", (long long)json_integer_value(g));
-        }
+        char gpus[128];
+        ctrl_placement_gpus(me, gpus, sizeof gpus);
         const char *n0 = json_string_value(json_object_get(json_array_get(pl, 0), "node"));
         char path[600];
         ctrl_obj_path(CK_POD, p->ns, p->name, "binding", path, sizeof path);

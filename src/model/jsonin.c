@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/jscan.h"
 
 #define MAX_DEPTH 2000 /* below jansson's 2048: deeper text goes to jansson */
 
@@ -29,79 +30,6 @@ static void skip_ws(struct in *p)
             return;
         p->i++;
     }
-}
-
-/* Whether s[0..n) is UTF-8 as jansson accepts it. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* ASCII runs, eight bytes at a time */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ULL)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static bool hex4(const char *s, size_t i, size_t n, uint32_t *out)
-{
-    if (i + 4 > n)
-        return false;
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; k++) {
-        int h = hexval(s[i + k]);
-        if (h < 0)
-            return false;
-        v = v << 4 | (uint32_t)h;
-    }
-    *out = v;
-    return true;
 }
 
 /* Reads the string at p->i (its opening quote). *out points to its bytes (into
@@ -128,7 +56,7 @@ static bool read_string(struct in *p, const char **out, size_t *len)
         if ((unsigned char)s[k] < 0x20)
             return false; /* a raw control character */
     if (!esc) {
-        if (!utf8_ok((const unsigned char *)s, n))
+        if (!jscan_utf8_valid(s, n))
             return false;
         *out = s;
         *len = n;
@@ -138,65 +66,10 @@ static bool read_string(struct in *p, const char **out, size_t *len)
         p->tmp_cap = n + 64;
         p->tmp = xrealloc(p->tmp, p->tmp_cap);
     }
-    char *o = p->tmp;
-    size_t m = 0;
-    for (size_t k = 0; k < n; k++) {
-        char c = s[k];
-        if (c != '\\') {
-            o[m++] = c;
-            continue;
-        }
-        if (++k >= n)
-            return false;
-        switch (s[k]) {
-        case '"': o[m++] = '"'; break;
-        case '\\': o[m++] = '\\'; break;
-        case '/': o[m++] = '/'; break;
-        case 'b': o[m++] = '\b'; break;
-        case 'f': o[m++] = '\f'; break;
-        case 'n': o[m++] = '\n'; break;
-        case 'r': o[m++] = '\r'; break;
-        case 't': o[m++] = '\t'; break;
-        case 'u': {
-            uint32_t cp;
-            if (!hex4(s, k + 1, n, &cp))
-                return false;
-            k += 4;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                uint32_t lo;
-                if (k + 2 >= n || s[k + 1] != '\\' || s[k + 2] != 'u' || !hex4(s, k + 3, n, &lo) ||
-                    lo < 0xdc00 || lo >= 0xe000)
-                    return false;
-                k += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if ((cp >= 0xdc00 && cp < 0xe000) || cp == 0) {
-                return false; /* a lone low surrogate; \u0000 (jansson's JSON_ALLOW_NUL) */
-            }
-            /* the escape is at least 6 bytes and its UTF-8 at most 4: it fits */
-            if (cp < 0x80) {
-                o[m++] = (char)cp;
-            } else if (cp < 0x800) {
-                o[m++] = (char)(0xc0 | cp >> 6);
-                o[m++] = (char)(0x80 | (cp & 0x3f));
-            } else if (cp < 0x10000) {
-                o[m++] = (char)(0xe0 | cp >> 12);
-                o[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
-                o[m++] = (char)(0x80 | (cp & 0x3f));
-            } else {
-                o[m++] = (char)(0xf0 | cp >> 18);
-                o[m++] = (char)(0x80 | (cp >> 12 & 0x3f));
-                o[m++] = (char)(0x80 | (cp >> 6 & 0x3f));
-                o[m++] = (char)(0x80 | (cp & 0x3f));
-            }
-            break;
-        }
-        default:
-            return false;
-        }
-    }
-    if (!utf8_ok((const unsigned char *)o, m))
+    size_t m;
+    if (!jscan_unescape(s, n, p->tmp, &m) || !jscan_utf8_valid(p->tmp, m))
         return false;
-    *out = o;
+    *out = p->tmp;
     *len = m;
     return true;
 }

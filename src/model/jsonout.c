@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/jscan.h"
 
 struct out {
     char *buf;
@@ -41,47 +42,9 @@ static void putc_(struct out *o, char c)
     o->buf[o->len++] = c;
 }
 
-/* Whether s[0..n) is UTF-8 as jansson accepts it (no overlongs, no
- * surrogates, nothing past U+10FFFF). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 static bool put_string(struct out *o, const char *s, size_t n)
 {
-    if (!utf8_ok((const unsigned char *)s, n))
+    if (!jscan_utf8_valid(s, n))
         return false;
     reserve(o, n + 2);
     o->buf[o->len++] = '"';
