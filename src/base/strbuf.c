@@ -75,6 +75,13 @@ static int strbuf__grow(struct strbuf *sb, size_t extra)
     return 0;
 }
 
+int strbuf_reserve(struct strbuf *sb, size_t extra)
+{
+    if (extra > sb->limit - sb->len)
+        extra = sb->limit - sb->len;
+    return strbuf__grow(sb, extra);
+}
+
 int strbuf_add(struct strbuf *sb, const void *p, size_t n)
 {
     if (strbuf__grow(sb, n) < 0)

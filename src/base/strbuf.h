@@ -46,6 +46,10 @@ void strbuf_truncate(struct strbuf *sb, size_t len);
 /* Appends. Each returns 0, or -1 with errno set and the content unchanged:
  * E2BIG when the result would exceed the limit, or (strbuf_addf only) the
  * errno of a formatting failure. p must not point into sb's own buffer. */
+/* Makes room for extra more bytes (at most up to the limit) in one allocation,
+ * for a caller that knows how much is coming: a list of 130,000 objects otherwise
+ * grows its buffer by doubling, copying it each time. */
+int strbuf_reserve(struct strbuf *sb, size_t extra);
 int strbuf_add(struct strbuf *sb, const void *p, size_t n);
 int strbuf_addstr(struct strbuf *sb, const char *s);
 int strbuf_addch(struct strbuf *sb, int c);

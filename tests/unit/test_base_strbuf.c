@@ -222,9 +222,32 @@ static void test_reset_keeps_memory(void **state)
     strbuf_release(&sb);
 }
 
+/* reserve: one allocation for what is announced, capped at the limit; the
+ * content is untouched and later appends that fit do not move the buffer. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    struct strbuf sb;
+    strbuf_init(&sb, 1000);
+    assert_int_equal(strbuf_addstr(&sb, "ab"), 0);
+    assert_int_equal(strbuf_reserve(&sb, 500), 0);
+    assert_true(sb.cap >= 503);
+    char *at = sb.buf;
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(strbuf_addch(&sb, 'x'), 0);
+    assert_ptr_equal(sb.buf, at);
+    assert_int_equal(sb.len, 502);
+    assert_memory_equal(sb.buf, "abx", 3);
+    /* past the limit: room up to the limit, no error, and the limit still holds */
+    assert_int_equal(strbuf_reserve(&sb, 5000), 0);
+    assert_true(sb.cap <= sb.limit + 1);
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_empty_is_valid_string),
         cmocka_unit_test(test_appends),
         cmocka_unit_test(test_growth_over_many_appends),
