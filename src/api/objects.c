@@ -684,6 +684,38 @@ static bool spec_changed(const struct api_kind *k, json_t *obj, json_t *cur)
  * Consumes obj; returns the object to store. */
 static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur, bool take_managed)
 {
+    if (t->sub == API_SUB_STATUS && !take_managed) {
+        /* The stored object with obj's status. obj is the patch applied to a
+         * copy of cur, so where the patch left a member alone it already equals
+         * cur's (a status write: everything but status): only members that
+         * differ are copied back from cur, instead of copying all of cur again. */
+        const char *k;
+        json_t *v;
+        json_object_foreach(cur, k, v)
+        {
+            if (strcmp(k, "status") == 0)
+                continue;
+            json_t *want = v;
+            if (strcmp(k, "metadata") == 0 && json_is_object(v)) {
+                /* obj's resourceVersion is gone already (a precondition) */
+                want = json_copy(v);
+                json_object_del(want, "resourceVersion");
+            } else {
+                json_incref(want);
+            }
+            if (!json_equal(json_object_get(obj, k), want))
+                json_object_set_new(obj, k, json_deep_copy(want));
+            json_decref(want);
+        }
+        void *tmp;
+        json_object_foreach_safe(obj, tmp, k, v)
+        {
+            if (strcmp(k, "status") != 0 && !json_object_get(cur, k))
+                json_object_del(obj, k);
+        }
+        json_object_del(meta_of(obj), "resourceVersion");
+        return obj;
+    }
     if (t->sub == API_SUB_STATUS || t->sub == API_SUB_FINALIZE) {
         json_t *next = json_deep_copy(cur);
         if (t->sub == API_SUB_STATUS) {
