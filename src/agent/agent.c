@@ -183,7 +183,16 @@ int agent_run(const struct agent_opts *o, struct err *e)
             goto out;
         }
     }
-    a.cli = acli_create(&loop, o->server, o->connections, e);
+    /* One process standing for many simulated nodes writes for all of them: 8
+     * connections (a real node's need) left its writes queueing behind each
+     * other; one per 32 nodes, up to 64. */
+    int conns = o->connections;
+    if (conns <= 0) {
+        conns = 8;
+        if (o->simulate && o->count / 32 > conns)
+            conns = o->count / 32 < 64 ? o->count / 32 : 64;
+    }
+    a.cli = acli_create(&loop, o->server, conns, e);
     if (!a.cli)
         goto out;
 
