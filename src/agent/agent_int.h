@@ -42,7 +42,8 @@ typedef void (*acli_done_fn)(void *arg, uint64_t cookie, const struct acli_resp 
 typedef void (*acli_data_fn)(void *arg, uint64_t cookie, const char *p, size_t n);
 
 /* A client of the server at base ("http://host:port"), with at most connections
- * keep-alive connections. NULL with e filled for a bad URL. */
+ * (> 0; agent.c chooses the default) keep-alive connections. NULL with e filled
+ * for a bad URL. */
 struct acli *acli_create(uv_loop_t *loop, const char *base, int connections, struct err *e);
 
 /* Cancels every request (no callbacks) and closes the client; its handles are

@@ -332,7 +332,7 @@ struct acli *acli_create(uv_loop_t *loop, const char *base, int connections, str
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    long conns = connections > 0 ? connections : 8;
+    long conns = connections > 0 ? connections : 1; /* the agent picks the default */
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
     curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, conns);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/jscan.h"
 #include "base/log.h"
 #include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
@@ -443,22 +442,6 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
         kset_del(&c->terminating, key);
 }
 
-json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je)
-{
-    size_t from, to;
-    if (!jscan_managed_fields(s, n, &from, &to))
-        return jsonin_loadb(s, n, 0, je);
-    char stackbuf[8192];
-    size_t len = n - (to - from);
-    char *buf = len <= sizeof stackbuf ? stackbuf : xmalloc(len);
-    memcpy(buf, s, from);
-    memcpy(buf + from, s + to, n - to);
-    json_t *j = jsonin_loadb(buf, len, 0, je);
-    if (buf != stackbuf)
-        free(buf);
-    return j;
-}
-
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
 {
     c->stats.events++;
@@ -473,7 +456,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     struct cobj *o = NULL;
     if (kv->type != STORE_DELETED) {
         json_error_t je;
-        json_t *j = ctrl_parse_slim(kv->value, kv->value_len, &je);
+        json_t *j = jsonin_loadb_slim(kv->value, kv->value_len, 0, &je);
         if (!j) {
             log_warn("ctrl: %s: stored value is not JSON: %s", kv->key, je.text);
             return;
@@ -852,6 +835,14 @@ static int load(struct ctrl *c, struct err *e)
     return c->w ? 0 : -1;
 }
 
+/* apply_kv, its time counted in the stats (not the wait for the event). */
+static void apply_timed(struct ctrl *c, struct store_kv *kv)
+{
+    int64_t t = mtime_now_ns();
+    apply_kv(c, kv);
+    c->stats.apply_ns += mtime_now_ns() - t;
+}
+
 static void *loop_main(void *arg)
 {
     struct ctrl *c = arg;
@@ -880,9 +871,8 @@ static void *loop_main(void *arg)
             c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
             continue;
         }
-        int64_t ta = mtime_now_ns();
         if (rc == 1) {
-            apply_kv(c, kv);
+            apply_timed(c, kv);
             store_kv_unref(kv);
             /* Take what is queued before deciding (a bounded batch, so that
              * a steady stream of events still lets passes run). Passes are at
@@ -893,15 +883,13 @@ static void *loop_main(void *arg)
                 int64_t left = until - mtime_now_ns();
                 if (store_watch_next(c->w, left > 0 ? left : 0, &kv, &e) != 1)
                     break;
-                apply_kv(c, kv);
+                apply_timed(c, kv);
                 store_kv_unref(kv);
             }
         }
         c->now = mtime_wall_ns();
         c->wake_at = 0;
         int64_t t0 = mtime_now_ns();
-        if (rc == 1)
-            c->stats.apply_ns += t0 - ta;
         ctrl_nodes_pass(c);
         int64_t t1 = mtime_now_ns();
         ctrl_jobs_pass(c);

@@ -177,10 +177,6 @@ struct cobj *ctrl_by_key(const struct ctrl *c, enum ck k, const char *key);
 /* The pod keys of Job ns/name (may be NULL). */
 const struct kset *ctrl_pods_of_job(const struct ctrl *c, const char *ns, const char *name);
 
-/* A stored object parsed without metadata.managedFields (which the controllers
- * never read, and which is half a pod's bytes); any other JSON as it is. */
-json_t *ctrl_parse_slim(const char *s, size_t n, json_error_t *je);
-
 /* The current stored object at key, parsed (the caller decrefs), or NULL. */
 json_t *ctrl_fetch(struct ctrl *c, const char *key);
 

@@ -281,3 +281,21 @@ json_t *jsonin_loadb(const char *s, size_t n, size_t flags, json_error_t *je)
     }
     return v;
 }
+
+json_t *jsonin_loadb_slim(const char *s, size_t n, size_t obj, json_error_t *je)
+{
+    size_t from, to;
+    if (obj > n || !jscan_managed_fields(s + obj, n - obj, &from, &to))
+        return jsonin_loadb(s, n, 0, je);
+    from += obj;
+    to += obj;
+    char stackbuf[8192];
+    size_t len = n - (to - from);
+    char *buf = len <= sizeof stackbuf ? stackbuf : xmalloc(len);
+    memcpy(buf, s, from);
+    memcpy(buf + from, s + to, n - to);
+    json_t *j = jsonin_loadb(buf, len, 0, je);
+    if (buf != stackbuf)
+        free(buf);
+    return j;
+}

@@ -19,4 +19,10 @@
 
 json_t *jsonin_loadb(const char *s, size_t n, size_t flags, json_error_t *je);
 
+/* s parsed as jsonin_loadb(s, n, 0, je) would, but without the metadata.managedFields
+ * of the object that starts at s[obj] (0: the top; a watch event's "object"):
+ * readers that never look at it (the controllers' cache, the agent) skip half of
+ * a pod's bytes. Text without that member is parsed as it is. */
+json_t *jsonin_loadb_slim(const char *s, size_t n, size_t obj, json_error_t *je);
+
 #endif

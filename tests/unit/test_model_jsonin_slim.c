@@ -1,4 +1,4 @@
-/* Tests for ctrl_parse_slim: the controllers' cache parses stored objects
+/* Tests for jsonin_loadb_slim: the controllers' cache parses stored objects
  * without metadata.managedFields, and must get everything else exactly. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,14 +8,14 @@
 
 #include <cmocka.h>
 
-#include "ctrl/ctrl_int.h"
+#include "model/jsonin.h"
 
 /* Parses in slim and in full; the slim one must equal the full one without
  * metadata.managedFields. */
 static void check(const char *text)
 {
     json_error_t je;
-    json_t *slim = ctrl_parse_slim(text, strlen(text), &je);
+    json_t *slim = jsonin_loadb_slim(text, strlen(text), 0, &je);
     json_t *full = json_loads(text, 0, &je);
     assert_non_null(full);
     assert_non_null(slim);
@@ -48,8 +48,8 @@ static void test_left_alone(void **state)
     check("{\"kind\":\"Pod\"}");
     check("[1,2,3]");
     json_error_t je;
-    assert_null(ctrl_parse_slim("{\"metadata\":{\"managedFields\":[", 30, &je));
-    assert_null(ctrl_parse_slim("not json", 8, &je));
+    assert_null(jsonin_loadb_slim("{\"metadata\":{\"managedFields\":[", 30, 0, &je));
+    assert_null(jsonin_loadb_slim("not json", 8, 0, &je));
 }
 
 int main(void)
