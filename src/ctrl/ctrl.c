@@ -440,6 +440,7 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
         kset_add(&c->terminating, key);
     else
         kset_del(&c->terminating, key);
+    c->held_valid = false;
 }
 
 static void apply_kv(struct ctrl *c, struct store_kv *kv)
@@ -815,6 +816,8 @@ static void cache_clear(struct ctrl *c)
     kset_clear(&c->dirty_jobs);
     kset_clear(&c->changed_pods);
     kset_clear(&c->jobs_later);
+    kset_clear(&c->held_gpus);
+    c->held_valid = false;
 }
 
 static int load(struct ctrl *c, struct err *e)
@@ -946,6 +949,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     kset_init(&c->dirty_jobs);
     kset_init(&c->changed_pods);
     kset_init(&c->jobs_later);
+    kset_init(&c->held_gpus);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->now = mtime_wall_ns();
@@ -992,6 +996,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->dirty_jobs);
     kset_release(&c->changed_pods);
     kset_release(&c->jobs_later);
+    kset_release(&c->held_gpus);
     size_t it = 0;
     struct map_entry *me;
     while ((me = map_next(&c->flights, &it))) {

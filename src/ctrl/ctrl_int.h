@@ -144,6 +144,8 @@ struct ctrl {
     struct kset terminating; /* bound pods being deleted, not yet terminal */
     struct kset dirty_jobs;  /* "ns/name" of Jobs to reconcile */
     struct kset changed_pods; /* pod keys changed since the last pass */
+    struct kset held_gpus;    /* "node/gpu" held by terminating pods (ctrl_held_gpus) */
+    bool held_valid;          /* held_gpus is up to date with terminating */
     struct kset jobs_later;   /* Jobs whose status write waits for its batch period */
     int64_t jobs_later_at;    /* the earliest of those */
 
@@ -221,6 +223,9 @@ const char *ctrl_node_ip(struct ctrl *c, const char *node);
 /* The GPU indices of one placement entry ({"node", "gpus": [0, 1]}) as
  * muster.dev/gpus writes them: "0,1" ("" for none). */
 void ctrl_placement_gpus(json_t *entry, char *buf, size_t size);
+/* The GPUs ("node/index") held by pods that are terminating, derived from the
+ * terminating index once per change of it. */
+const struct kset *ctrl_held_gpus(struct ctrl *c);
 /* Whether a GPU of a placement (muster.dev/placement, parsed) is still held by a
  * pod that is terminating: the gang must wait for it, whole. */
 bool ctrl_gpus_held(struct ctrl *c, json_t *placement);

@@ -593,37 +593,66 @@ void ctrl_placement_gpus(json_t *entry, char *buf, size_t size)
     }
 }
 
-bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
+static void gpu_key(char *buf, size_t size, const char *node, long long g)
 {
+    snprintf(buf, size, "%s/%lld", node, g);
+}
+
+const struct kset *ctrl_held_gpus(struct ctrl *c)
+{
+    if (c->held_valid)
+        return &c->held_gpus;
+    kset_clear(&c->held_gpus);
     size_t it = 0;
     const char *pk;
     while ((pk = kset_next(&c->terminating, &it))) {
         struct cobj *p = ctrl_by_key(c, CK_POD, pk);
         const char *node = p ? p->pod.node : NULL;
         const char *gs = p ? p->pod.gpus : NULL;
-        if (!node || !gs || !*gs)
+        if (!node || !gs)
             continue;
-        size_t i, k;
-        json_t *e, *g;
-        json_array_foreach(placement, i, e)
-        {
-            const char *n = json_string_value(json_object_get(e, "node"));
-            if (!n || strcmp(n, node) != 0)
-                continue;
-            json_array_foreach(json_object_get(e, "gpus"), k, g)
-            {
-                long long want = (long long)json_integer_value(g);
-                for (const char *q = gs; *q;) {
-                    char *end;
-                    long long h = strtoll(q, &end, 10);
-                    if (end == q)
-                        break;
-                    if (h == want)
-                        return true;
-                    q = *end == ',' ? end + 1 : end;
-                }
-            }
+        for (const char *q = gs; *q;) {
+            char *end;
+            long long g = strtoll(q, &end, 10);
+            if (end == q)
+                break;
+            char k[300];
+            gpu_key(k, sizeof k, node, g);
+            kset_add(&c->held_gpus, k);
+            q = *end == ',' ? end + 1 : end;
         }
+    }
+    c->held_valid = true;
+    return &c->held_gpus;
+}
+
+/* Whether a GPU of one placement entry ({"node", "gpus"}) is in held. */
+static bool entry_held(const struct kset *held, json_t *entry)
+{
+    if (!held->m.len)
+        return false;
+    const char *node = json_string_value(json_object_get(entry, "node"));
+    size_t k;
+    json_t *g;
+    json_array_foreach(json_object_get(entry, "gpus"), k, g)
+    {
+        char key[300];
+        gpu_key(key, sizeof key, node ? node : "", (long long)json_integer_value(g));
+        if (kset_has(held, key))
+            return true;
+    }
+    return false;
+}
+
+bool ctrl_gpus_held(struct ctrl *c, json_t *placement)
+{
+    const struct kset *held = ctrl_held_gpus(c);
+    size_t i;
+    json_t *e;
+    json_array_foreach(placement, i, e)
+    {
+        if (entry_held(held, e))
+            return true;
     }
     return false;
 }
@@ -651,10 +680,6 @@ static json_t *pod_target(struct ctrl *c, struct cobj *p, json_t **me)
     return pl;
 }
 
-static void gpu_key(char *buf, size_t size, const char *node, long long g)
-{
-    snprintf(buf, size, "%s/%lld", node, g);
-}
 
 /* Binds the pods of admitted workloads to their places. A GPU still held by a
  * pod that is terminating (an evicted gang in its grace period) is not given to
@@ -662,70 +687,24 @@ static void gpu_key(char *buf, size_t size, const char *node, long long g)
  * pods has to wait: its pods start together, on GPUs nothing else runs on. */
 static void bind_pods(struct ctrl *c)
 {
-    struct map held, blocked;
-    map_init(&held, MAP_KEY_STR);
-    map_init(&blocked, MAP_KEY_STR);
-    char **keys = NULL;
-    size_t nkeys = 0, cap = 0;
+    const struct kset *held = ctrl_held_gpus(c);
+    struct kset blocked;
+    kset_init(&blocked);
     size_t it = 0;
     struct cobj *p;
     const char *pk;
-    while ((pk = kset_next(&c->terminating, &it))) {
-        if (!(p = ctrl_by_key(c, CK_POD, pk)))
-            continue;
-        const char *node = p->pod.node;
-        const char *gs = p->pod.gpus;
-        if (!node || !gs || !*gs)
-            continue;
-        for (const char *q = gs; *q;) {
-            char *end;
-            long long g = strtoll(q, &end, 10);
-            if (end == q)
-                break;
-            if (nkeys == cap) {
-                cap = cap ? 2 * cap : 64;
-                keys = xreallocarray(keys, cap, sizeof *keys);
-            }
-            char k[300];
-            gpu_key(k, sizeof k, node, g);
-            keys[nkeys] = xstrdup(k);
-            bool found;
-            map_put(&held, keys[nkeys], strlen(keys[nkeys]), &found)->u64 = 1;
-            nkeys++;
-            q = *end == ',' ? end + 1 : end;
-        }
-    }
     /* Workloads with a pod that would land on a held GPU wait, whole. */
-    it = 0;
-    while (held.len && (pk = kset_next(&c->unbound, &it))) {
+    while (held->m.len && (pk = kset_next(&c->unbound, &it))) {
         if (!(p = ctrl_by_key(c, CK_POD, pk)))
             continue;
         json_t *me;
         json_t *pl = pod_target(c, p, &me);
         if (!pl)
             continue;
-        const char *target = json_string_value(json_object_get(me, "node"));
-        size_t k;
-        json_t *g;
-        json_array_foreach(json_object_get(me, "gpus"), k, g)
-        {
-            char key[300];
-            gpu_key(key, sizeof key, target, (long long)json_integer_value(g));
-            if (map_get(&held, key, strlen(key))) {
-                const char *wln = p->pod.workload;
-                char wk[600];
-                snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
-                if (!map_get(&blocked, wk, strlen(wk))) {
-                    if (nkeys == cap) {
-                        cap = cap ? 2 * cap : 64;
-                        keys = xreallocarray(keys, cap, sizeof *keys);
-                    }
-                    keys[nkeys] = xstrdup(wk);
-                    bool found;
-                    map_put(&blocked, keys[nkeys], strlen(keys[nkeys]), &found)->u64 = 1;
-                    nkeys++;
-                }
-            }
+        if (entry_held(held, me)) {
+            char wk[600];
+            snprintf(wk, sizeof wk, "%s/%s", p->ns, p->pod.workload);
+            kset_add(&blocked, wk);
         }
         json_decref(pl);
     }
@@ -742,7 +721,7 @@ static void bind_pods(struct ctrl *c)
         const char *wln = p->pod.workload;
         char wk[600];
         snprintf(wk, sizeof wk, "%s/%s", p->ns, wln);
-        if (map_get(&blocked, wk, strlen(wk))) {
+        if (kset_has(&blocked, wk)) {
             json_decref(pl);
             continue;
         }
@@ -760,11 +739,7 @@ static void bind_pods(struct ctrl *c)
         json_decref(pl);
         ctrl_submit(c, dd, "POST", path, NULL, b);
     }
-    map_release(&held);
-    map_release(&blocked);
-    for (size_t i = 0; i < nkeys; i++)
-        free(keys[i]);
-    free(keys);
+    kset_release(&blocked);
 }
 
 /* ---- queue status ---- */
