@@ -1651,37 +1651,32 @@ int patch_managed_update(json_t *obj, json_t *old, const char *kind, const char 
     c.ours = mgrs_get(m, manager, "Update", e);
     if (!c.ours)
         goto done;
-    if (!old && m->n == 1 && !json_object_size(c.ours->set)) {
-        /* A create with no other manager: every field of the object is new,
-         * and the writer's set is the object's whole field set. */
-        json_decref(c.ours->set);
-        c.ours->set = json_incref(objset);
-        c.ours->shared = true;
-    } else {
-        /* A top-level member the old object did not have, in which no manager
-         * owns anything (a pod's first status): every field in it is new and the
-         * writer's, taken whole; the walk is for the rest. */
-        json_t *walkset = objset;
-        if (old) {
-            walkset = json_object();
-            const char *k;
-            json_t *v;
-            json_object_foreach(objset, k, v)
-            {
-                bool fresh = strcmp(k, "f:metadata") != 0 && !json_object_get(oldset, k) &&
-                             !json_object_get(c.ours->set, k);
-                for (size_t i = 0; fresh && i < m->n; i++)
-                    fresh = &m->v[i] == c.ours || !json_object_get(m->v[i].set, k);
-                json_object_set(fresh ? mset(c.ours) : walkset, k, v);
-            }
+    /* A top-level member the old object did not have (on a create, every
+     * member), in which no manager owns anything: every field in it is new and
+     * the writer's, taken whole (a create's whole set, a pod's first status).
+     * The walk is for the rest; an update's metadata is always walked, since its
+     * view holds only the members that changed. */
+    const char *k;
+    json_t *v;
+    struct fpath p = {.n = 0};
+    json_object_foreach(objset, k, v)
+    {
+        bool fresh = (!old || strcmp(k, "f:metadata") != 0) && !json_object_get(oldset, k) &&
+                     !json_object_get(c.ours->set, k);
+        for (size_t i = 0; fresh && i < m->n; i++)
+            fresh = &m->v[i] == c.ours || !json_object_get(m->v[i].set, k);
+        if (fresh) {
+            json_object_set(mset(c.ours), k, v);
+            continue;
         }
-        struct fpath p = {.n = 0};
-        fs_walk2(walkset, &p, old ? vo : obj, old ? vd : NULL, upd_changed_leaf, &c);
+        /* one member at a time, so the writer's set keeps the object's order */
+        json_t *one = json_pack("{sO}", k, v);
         p.n = 0;
-        fs_walk(oldset, &p, upd_removed_leaf, &c);
-        if (walkset != objset)
-            json_decref(walkset);
+        fs_walk2(one, &p, old ? vo : obj, old ? vd : NULL, upd_changed_leaf, &c);
+        json_decref(one);
     }
+    p.n = 0;
+    fs_walk(oldset, &p, upd_removed_leaf, &c);
     mgrs_store(m, obj, c.ours, api_version, now);
     rc = 0;
 done:
