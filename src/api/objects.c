@@ -684,18 +684,22 @@ static bool spec_changed(const struct api_kind *k, json_t *obj, json_t *cur)
  * Consumes obj; returns the object to store. */
 static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur, bool take_managed)
 {
-    if (t->sub == API_SUB_STATUS && !take_managed) {
-        /* The stored object with obj's status. obj is the patch applied to a
-         * copy of cur, so where the patch left a member alone it already equals
-         * cur's (a status write: everything but status): only members that
-         * differ are copied back from cur, instead of copying all of cur again. */
+    if (t->sub == API_SUB_STATUS) {
+        /* The stored object with obj's status, in cur's order. A member of obj
+         * equal to cur's (most of them: a status write leaves the rest alone) is
+         * taken from obj, which the caller gives up; only those that differ are
+         * copied from cur, instead of copying all of cur. */
+        json_t *next = json_object();
         const char *k;
         json_t *v;
         json_object_foreach(cur, k, v)
         {
-            if (strcmp(k, "status") == 0)
+            if (strcmp(k, "status") == 0) {
+                if (json_object_get(obj, "status"))
+                    json_object_set(next, k, json_object_get(obj, "status"));
                 continue;
-            json_t *want = v;
+            }
+            json_t *want = v, *have = json_object_get(obj, k);
             if (strcmp(k, "metadata") == 0 && json_is_object(v)) {
                 /* obj's resourceVersion is gone already (a precondition) */
                 want = json_copy(v);
@@ -703,39 +707,31 @@ static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur,
             } else {
                 json_incref(want);
             }
-            if (!json_equal(json_object_get(obj, k), want))
-                json_object_set_new(obj, k, json_deep_copy(want));
+            json_object_set_new(next, k, have && json_equal(have, want) ? json_incref(have)
+                                                                     : json_deep_copy(want));
             json_decref(want);
         }
-        void *tmp;
-        json_object_foreach_safe(obj, tmp, k, v)
-        {
-            if (strcmp(k, "status") != 0 && !json_object_get(cur, k))
-                json_object_del(obj, k);
-        }
-        json_object_del(meta_of(obj), "resourceVersion");
-        return obj;
+        if (!json_object_get(cur, "status") && json_object_get(obj, "status"))
+            json_object_set(next, "status", json_object_get(obj, "status"));
+        if (take_managed)
+            json_object_set(meta_of(next), "managedFields",
+                            json_object_get(meta_of(obj), "managedFields"));
+        json_object_del(meta_of(next), "resourceVersion");
+        json_decref(obj);
+        return next;
     }
-    if (t->sub == API_SUB_STATUS || t->sub == API_SUB_FINALIZE) {
+    if (t->sub == API_SUB_FINALIZE) {
         json_t *next = json_deep_copy(cur);
-        if (t->sub == API_SUB_STATUS) {
-            json_t *st = json_object_get(obj, "status");
-            if (st)
-                json_object_set(next, "status", st);
-            else
-                json_object_del(next, "status");
-        } else {
-            json_t *spec = json_object_get(next, "spec");
-            if (!json_is_object(spec)) {
-                spec = json_object();
-                json_object_set_new(next, "spec", spec);
-            }
-            json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
-            if (fin)
-                json_object_set(spec, "finalizers", fin);
-            else
-                json_object_del(spec, "finalizers");
+        json_t *spec = json_object_get(next, "spec");
+        if (!json_is_object(spec)) {
+            spec = json_object();
+            json_object_set_new(next, "spec", spec);
         }
+        json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
+        if (fin)
+            json_object_set(spec, "finalizers", fin);
+        else
+            json_object_del(spec, "finalizers");
         if (take_managed)
             json_object_set(meta_of(next), "managedFields",
                             json_object_get(meta_of(obj), "managedFields"));
