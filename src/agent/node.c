@@ -339,17 +339,27 @@ static void reregister(struct anode *n, const char *what)
     step(n);
 }
 
-static void on_lease_done(void *arg, uint64_t cookie, const struct acli_resp *r)
+/* The answer to a periodic write (Lease renewal, Node heartbeat): the object
+ * gone (deleted by someone) means registering again; other failures are logged
+ * and the next period tries again. */
+static void periodic_done(struct anode *n, bool *busy, const struct acli_resp *r,
+                          const char *kind, const char *what)
 {
-    struct anode *n = arg;
-    n->lease_busy = false;
+    *busy = false;
     if (n->a->stopping)
         return;
     if (r->status == 404)
-        reregister(n, "Lease");
+        reregister(n, kind);
+    else if (r->error)
+        log_warn("node %s: %s: %s", n->name, what, r->error);
     else if (r->status < 200 || r->status >= 300)
-        log_warn("node %s: renew Lease: %s%ld", n->name, r->error ? r->error : "HTTP ",
-                 r->error ? 0L : r->status);
+        log_warn("node %s: %s: HTTP %ld", n->name, what, r->status);
+}
+
+static void on_lease_done(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct anode *n = arg;
+    periodic_done(n, &n->lease_busy, r, "Lease", "renew Lease");
 }
 
 static void on_lease_timer(uv_timer_t *t)
@@ -368,14 +378,7 @@ static void on_lease_timer(uv_timer_t *t)
 static void on_hb_done(void *arg, uint64_t cookie, const struct acli_resp *r)
 {
     struct anode *n = arg;
-    n->status_busy = false;
-    if (n->a->stopping)
-        return;
-    if (r->status == 404)
-        reregister(n, "Node");
-    else if (r->status < 200 || r->status >= 300)
-        log_warn("node %s: Node heartbeat: %s%ld", n->name, r->error ? r->error : "HTTP ",
-                 r->error ? 0L : r->status);
+    periodic_done(n, &n->status_busy, r, "Node", "Node heartbeat");
 }
 
 static void on_hb_timer(uv_timer_t *t)

@@ -1,5 +1,6 @@
 /* muster agent: the node agent (src/agent, docs/agent.md). */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +42,28 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
+/* The options that take an integer in a range, and the field each sets. */
+struct int_opt {
+    const char *name;
+    long lo, hi;
+    size_t off; /* of an int in struct agent_opts */
+};
+
+static const struct int_opt *int_option(const char *a)
+{
+    static const struct int_opt opts[] = {
+        {"--log-port", 0, 65535, offsetof(struct agent_opts, log_port)},
+        {"--lease-seconds", 1, 3600, offsetof(struct agent_opts, lease_seconds)},
+        {"--node-status-seconds", 1, 3600, offsetof(struct agent_opts, node_status_seconds)},
+        {"--count", 1, 100000, offsetof(struct agent_opts, count)},
+        {"--connections", 1, 1024, offsetof(struct agent_opts, connections)},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (!strcmp(a, opts[i].name))
+            return &opts[i];
+    return NULL;
+}
+
 static bool parse_int(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -70,6 +93,7 @@ int cli_agent(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         long n;
         int64_t q;
+        const struct int_opt *io;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             rc = 0;
@@ -102,36 +126,14 @@ int cli_agent(int argc, char **argv)
             o.port_file = v;
         } else if (!strcmp(a, "--cgroup-root")) {
             o.cgroup_root = v;
-        } else if (!strcmp(a, "--log-port")) {
-            if (!parse_int(v, 0, 65535, &n)) {
-                rc = bad("--log-port wants 0 to 65535, not", v);
+        } else if ((io = int_option(a))) {
+            if (!parse_int(v, io->lo, io->hi, &n)) {
+                char msg[80];
+                snprintf(msg, sizeof msg, "%s wants %ld to %ld, not", a, io->lo, io->hi);
+                rc = bad(msg, v);
                 goto out;
             }
-            o.log_port = (int)n;
-        } else if (!strcmp(a, "--lease-seconds")) {
-            if (!parse_int(v, 1, 3600, &n)) {
-                rc = bad("--lease-seconds wants 1 to 3600, not", v);
-                goto out;
-            }
-            o.lease_seconds = (int)n;
-        } else if (!strcmp(a, "--node-status-seconds")) {
-            if (!parse_int(v, 1, 3600, &n)) {
-                rc = bad("--node-status-seconds wants 1 to 3600, not", v);
-                goto out;
-            }
-            o.node_status_seconds = (int)n;
-        } else if (!strcmp(a, "--count")) {
-            if (!parse_int(v, 1, 100000, &n)) {
-                rc = bad("--count wants 1 to 100000, not", v);
-                goto out;
-            }
-            o.count = (int)n;
-        } else if (!strcmp(a, "--connections")) {
-            if (!parse_int(v, 1, 1024, &n)) {
-                rc = bad("--connections wants 1 to 1024, not", v);
-                goto out;
-            }
-            o.connections = (int)n;
+            *(int *)((char *)&o + io->off) = (int)n;
         } else if (!strcmp(a, "--restart-backoff")) {
             if (mtime_parse_duration(v, &o.restart_backoff_ns, &e) < 0 ||
                 o.restart_backoff_ns < MTIME_MS) {
