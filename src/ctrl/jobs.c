@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "ctrl/ctrl_int.h"
+#include "model/jsonin.h"
 
 #define QUEUE_LABEL "kueue.x-k8s.io/queue-name"
 #define PRIO_LABEL  "kueue.x-k8s.io/priority-class"
@@ -187,6 +188,24 @@ static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int
     ctrl_submit(c, dd, "POST", path, NULL, pod);
 }
 
+/* The workload's placement (parsed), when the Job's pods are to be created
+ * bound to it: they are muster's to place, it has a place for every index, and
+ * none of its GPUs is still held by a terminating pod (else the binder binds the
+ * gang, whole, once they are free). NULL otherwise. */
+static json_t *bound_placement(struct ctrl *c, json_t *job, struct cobj *wl, int64_t parallelism)
+{
+    const char *sn = ctrl_str(job, "spec.template.spec.schedulerName");
+    const char *pls = ctrl_annotation(wl->j, "muster.dev/placement");
+    if (!pls || (sn && strcmp(sn, c->o.scheduler_name) != 0))
+        return NULL;
+    json_t *pl = jsonin_loadb(pls, strlen(pls), 0, NULL);
+    if (pl && ((int64_t)json_array_size(pl) != parallelism || ctrl_gpus_held(c, pl))) {
+        json_decref(pl);
+        pl = NULL;
+    }
+    return pl;
+}
+
 static bool job_done(json_t *j, const char **how)
 {
     if (ctrl_condition_true(j, "Complete")) {
@@ -311,25 +330,18 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
         if (ctrl_condition_true(j, "Suspended"))
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", false, "JobResumed",
                                                           "Job resumed"));
-        /* One live pod per index not done yet, while failures allow it; bound
-         * at creation where the admission placed it, unless a GPU there is
-         * still held by a terminating pod (then the binder binds the gang,
-         * whole, once it is free). */
-        bool want = false;
-        for (int64_t idx = 0; idx < parallelism && failed <= backoff && !want; idx++)
-            want = !done_idx[idx] && !live_idx[idx];
-        const char *pls = want ? ctrl_annotation(wl->j, "muster.dev/placement") : NULL;
-        json_t *pl = pls && strcmp(ctrl_str(j, "spec.template.spec.schedulerName") ?: c->o.scheduler_name,
-                                   c->o.scheduler_name) == 0
-                         ? json_loads(pls, 0, NULL)
-                         : NULL;
-        if (pl && ((int64_t)json_array_size(pl) != parallelism || ctrl_gpus_held(c, pl))) {
-            json_decref(pl);
-            pl = NULL;
+        /* One live pod per index not done yet, while failures allow it. */
+        json_t *pl = NULL;
+        bool looked = false;
+        for (int64_t idx = 0; idx < parallelism && failed <= backoff; idx++) {
+            if (done_idx[idx] || live_idx[idx])
+                continue;
+            if (!looked) {
+                pl = bound_placement(c, j, wl, parallelism);
+                looked = true;
+            }
+            create_pod(c, job, wlname, idx, parallelism, pl);
         }
-        for (int64_t idx = 0; idx < parallelism && failed <= backoff; idx++)
-            if (!done_idx[idx] && !live_idx[idx])
-                create_pod(c, job, wlname, idx, parallelism, pl);
         json_decref(pl);
     }
     free(done_idx);
