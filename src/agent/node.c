@@ -27,6 +27,7 @@
 #include "agent/agent_int.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "model/jsonout.h"
 
 enum {
     STEP_NODE,
@@ -186,7 +187,7 @@ static json_t *lease_spec(struct anode *n)
 
 static char *dump(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = jsonout_dumps(j, NULL);
     json_decref(j);
     if (!s)
         alloc_die(0);

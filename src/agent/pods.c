@@ -32,6 +32,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/vec.h"
+#include "model/jsonout.h"
 
 #define BACKOFF_CAP_NS ((int64_t)300 * MTIME_S)
 #define RETRY_MS       1000
@@ -328,7 +329,7 @@ static char *build_status(struct apod *p)
         json_array_append_new(css, container_status(&p->c[i]));
     json_object_set_new(st, "containerStatuses", css);
     json_t *patch = json_pack("{s:{s:s},s:o}", "metadata", "uid", p->uid, "status", st);
-    char *s = json_dumps(patch, JSON_COMPACT);
+    char *s = jsonout_dumps(patch, NULL);
     json_decref(patch);
     if (!s)
         alloc_die(0);
@@ -436,7 +437,7 @@ static void maybe_delete(struct apod *p)
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", p->ns, p->name);
     json_t *body = json_pack("{s:s,s:s,s:i,s:{s:s}}", "apiVersion", "v1", "kind", "DeleteOptions",
                              "gracePeriodSeconds", 0, "preconditions", "uid", p->uid);
-    char *s = json_dumps(body, JSON_COMPACT);
+    char *s = jsonout_dumps(body, NULL);
     json_decref(body);
     acli_do(p->a->cli, "DELETE", path, "application/json", s, on_delete_done, p->a, p->id);
 }

@@ -13,40 +13,71 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* What a byte means to the scan of a value outside strings. */
+enum { JC_NONE, JC_QUOTE, JC_OPEN, JC_CLOSE, JC_END };
+static const unsigned char jclass[256] = {
+    ['"'] = JC_QUOTE, ['{'] = JC_OPEN,  ['['] = JC_OPEN, ['}'] = JC_CLOSE, [']'] = JC_CLOSE,
+    [','] = JC_END,   [' '] = JC_END,   ['\t'] = JC_END, ['\n'] = JC_END,  ['\r'] = JC_END,
+    [':'] = JC_END,
+};
+
+/* The index of the quote that closes the string whose text starts at s[i], or n.
+ * Most strings of a Kubernetes object are short (keys, "f:name"): they are walked
+ * byte by byte; past the first 16 bytes the quote is searched with memchr and the
+ * backslashes before it counted. */
+static size_t string_end(const char *s, size_t n, size_t i)
+{
+    size_t stop = n - i > 16 ? i + 16 : n;
+    for (; i < stop; i++) {
+        if (s[i] == '"')
+            return i;
+        if (s[i] == '\\' && ++i >= n)
+            return n;
+    }
+    if (i >= n)
+        return n;
+    size_t from = i; /* not inside an escape: the loop above skipped each whole */
+    for (;;) {
+        const char *q = memchr(s + i, '"', n - i);
+        if (!q)
+            return n;
+        size_t at = (size_t)(q - s), bs = 0;
+        while (at - bs > from && s[at - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return at;
+        i = at + 1; /* an escaped quote */
+    }
+}
+
 size_t jscan_value_end(const char *s, size_t n, size_t i)
 {
     i = skip_ws(s, n, i);
     int depth = 0;
-    bool str = false;
     for (; i < n; i++) {
-        char ch = s[i];
-        if (str) {
-            /* Most of a Kubernetes object's bytes are inside strings: jump to
-             * the next quote and look back for escaping backslashes. */
-            const char *q = memchr(s + i, '"', n - i);
-            if (!q)
+        switch (jclass[(unsigned char)s[i]]) {
+        case JC_QUOTE:
+            i = string_end(s, n, i + 1);
+            if (i >= n)
                 return n;
-            size_t at = (size_t)(q - s), bs = 0;
-            while (at - bs > i && s[at - bs - 1] == '\\')
-                bs++;
-            i = at;
-            if (bs % 2)
-                continue; /* an escaped quote */
-            str = false;
             if (depth == 0)
                 return i + 1;
-        } else if (ch == '"') {
-            str = true;
-        } else if (ch == '{' || ch == '[') {
+            break;
+        case JC_OPEN:
             depth++;
-        } else if (ch == '}' || ch == ']') {
+            break;
+        case JC_CLOSE:
             if (depth == 0)
                 return i; /* a scalar ended by its container */
             if (--depth == 0)
                 return i + 1;
-        } else if (depth == 0 && (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' ||
-                                  ch == '\r' || ch == ':')) {
-            return i; /* the end of a scalar */
+            break;
+        case JC_END:
+            if (depth == 0)
+                return i; /* the end of a scalar */
+            break;
+        default:
+            break;
         }
     }
     return n;

@@ -27,12 +27,44 @@ int bench_tmpdir(const char *tag, char *dir, size_t size)
     return 0;
 }
 
+/* MUSTER_BENCH_WRAP_SERVER / _AGENT: a command line (words split on spaces)
+ * that the child is run under, for profiling, e.g. "valgrind --tool=callgrind". */
+static int wrap_words(const char *sub, char *buf, size_t size, const char **out, int max)
+{
+    char name[64];
+    snprintf(name, sizeof name, "MUSTER_BENCH_WRAP_%s", sub);
+    for (char *q = name; *q; q++)
+        if (*q >= 'a' && *q <= 'z')
+            *q = (char)(*q - 'a' + 'A');
+    const char *w = getenv(name);
+    if (!w || !*w)
+        return 0;
+    snprintf(buf, size, "%s", w);
+    int n = 0;
+    for (char *tok = strtok(buf, " "); tok && n < max; tok = strtok(NULL, " "))
+        out[n++] = tok;
+    return n;
+}
+
 int bench_spawn(const char *const *argv, const char *log, struct bench_child *c)
 {
-    const char *full[64] = {"muster"};
-    int n = 1;
-    for (; argv[n - 1] && n < 63; n++)
-        full[n] = argv[n - 1];
+    const char *full[80] = {"muster"};
+    char wbuf[512], self[512];
+    int n = wrap_words(argv[0], wbuf, sizeof wbuf, full, 15);
+    bool wrapped = n > 0;
+    if (wrapped) {
+        ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (k <= 0) {
+            fprintf(stderr, "muster bench: readlink /proc/self/exe: %s\n", strerror(errno));
+            return -1;
+        }
+        self[k] = 0;
+        full[n++] = self;
+    } else {
+        n = 1;
+    }
+    for (int i = 0; argv[i] && n < 79; i++)
+        full[n++] = argv[i];
     full[n] = NULL;
     snprintf(c->log, sizeof c->log, "%s", log);
     c->port = 0;
@@ -49,8 +81,11 @@ int bench_spawn(const char *const *argv, const char *log, struct bench_child *c)
             dup2(fd, 2);
             close(fd);
         }
-        execv("/proc/self/exe", (char *const *)full);
-        fprintf(stderr, "exec /proc/self/exe: %s\n", strerror(errno));
+        if (wrapped)
+            execvp(full[0], (char *const *)full);
+        else
+            execv("/proc/self/exe", (char *const *)full);
+        fprintf(stderr, "exec %s: %s\n", wrapped ? full[0] : "/proc/self/exe", strerror(errno));
         _exit(127);
     }
     return 0;

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
+#include "model/jsonout.h"
 #include "model/quantity.h"
 #include "sched/kueue.h"
 
@@ -424,7 +425,7 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
             json_object_set_new(e, "podSet", json_integer(pp->podset));
         json_array_append_new(pl, e);
     }
-    char *pls = json_dumps(pl, JSON_COMPACT);
+    char *pls = jsonout_dumps(pl, NULL);
     json_decref(pl);
     char path[600], spath[600];
     ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);

@@ -139,6 +139,67 @@ static void test_selectors_agree(void **state)
     }
 }
 
+/* The scan as first written (one memchr per string), the reference for the
+ * faster one on random texts. */
+static size_t ref_value_end(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    int depth = 0;
+    bool str = false;
+    for (; i < n; i++) {
+        char ch = s[i];
+        if (str) {
+            const char *q = memchr(s + i, '"', n - i);
+            if (!q)
+                return n;
+            size_t at = (size_t)(q - s), bs = 0;
+            while (at - bs > i && s[at - bs - 1] == '\\')
+                bs++;
+            i = at;
+            if (bs % 2)
+                continue;
+            str = false;
+            if (depth == 0)
+                return i + 1;
+        } else if (ch == '"') {
+            str = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0)
+                return i;
+            if (--depth == 0)
+                return i + 1;
+        } else if (depth == 0 && (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' ||
+                                  ch == '\r' || ch == ':')) {
+            return i;
+        }
+    }
+    return n;
+}
+
+static void test_value_end_random(void **state)
+{
+    (void)state;
+    static const char alpha[] = "\"\\{}[],: a1\"\"\\";
+    char text[256];
+    uint64_t x = 42;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + round % 200;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            /* runs of plain bytes make long strings, which take the memchr path */
+            text[i] = r % 4 == 0 ? alpha[(r >> 2) % (sizeof alpha - 1)] : 'x';
+        }
+        for (size_t i = 0; i < n; i++)
+            if (jscan_value_end(text, n, i) != ref_value_end(text, n, i))
+                fail_msg("round %d: at %zu of \"%.*s\": %zu, reference %zu", round, i, (int)n, text,
+                         jscan_value_end(text, n, i), ref_value_end(text, n, i));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_managed),
         cmocka_unit_test(test_selectors_agree),
+        cmocka_unit_test(test_value_end_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
