@@ -707,8 +707,10 @@ static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur,
             } else {
                 json_incref(want);
             }
+            /* cur's own value where obj's differs: cur is dropped after the
+             * write, and what comes later changes only next's metadata */
             json_object_set_new(next, k, have && json_equal(have, want) ? json_incref(have)
-                                                                     : json_deep_copy(want));
+                                                                     : json_incref(want));
             json_decref(want);
         }
         if (!json_object_get(cur, "status") && json_object_get(obj, "status"))
@@ -1052,21 +1054,46 @@ struct patch_req {
     char now[32];
 };
 
+/* What a merge or strategic patch through the status subresource is applied to:
+ * cur without its spec and managedFields, which such a write cannot change
+ * (merge_write takes them from cur), so that the patch does not copy them.
+ * NULL for the other patches, applied to the whole object. */
+static json_t *status_view(const struct api_target *t, enum patch_type type, json_t *cur)
+{
+    if (!cur || t->sub != API_SUB_STATUS ||
+        (type != PATCH_TYPE_MERGE && type != PATCH_TYPE_STRATEGIC))
+        return NULL;
+    json_t *view = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(cur, k, v)
+    {
+        if (strcmp(k, "metadata") == 0 && json_is_object(v)) {
+            json_t *md = json_copy(v);
+            json_object_del(md, "managedFields");
+            json_object_set_new(view, k, md);
+        } else if (strcmp(k, "spec") != 0) {
+            json_object_set(view, k, v);
+        }
+    }
+    return view;
+}
+
 /* Applies the patch to cur (NULL: the object is absent, only for apply).
  * Returns the patched object (caller owns), or NULL with e filled. */
 static json_t *patch_run(struct patch_req *p, const struct api_target *t, json_t *cur,
                          struct err *e)
 {
-    json_t *out = NULL;
+    json_t *out = NULL, *view = status_view(t, p->type, cur);
     switch (p->type) {
     case PATCH_TYPE_MERGE:
-        out = patch_merge(cur, p->patch, e);
+        out = patch_merge(view ? view : cur, p->patch, e);
         break;
     case PATCH_TYPE_JSON:
         out = patch_json(cur, p->patch, e);
         break;
     case PATCH_TYPE_STRATEGIC:
-        out = patch_strategic(cur, p->patch, t->kind->kind, e);
+        out = patch_strategic(view ? view : cur, p->patch, t->kind->kind, e);
         break;
     case PATCH_TYPE_APPLY:
         if (p->apply.causes) {
@@ -1078,6 +1105,7 @@ static json_t *patch_run(struct patch_req *p, const struct api_target *t, json_t
     default:
         abort();
     }
+    json_decref(view);
     if (!out) {
         patch_err(e);
         return NULL;

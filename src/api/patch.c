@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "model/jsonout.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
 
@@ -889,7 +890,11 @@ static bool server_meta(const char *k)
 
 static char *fs_key(const char *prefix, json_t *v)
 {
-    char *j = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    /* keys sorted; jsonout writes the same text where there is no order to
+     * choose (a list-map key's one member, a scalar), several times faster */
+    char *j = json_is_object(v) && json_object_size(v) > 1
+                  ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+                  : jsonout_dumps(v, NULL);
     if (!j)
         alloc_die(0);
     size_t n = strlen(prefix) + strlen(j) + 1;
@@ -946,7 +951,8 @@ static json_t *fs_value(struct fsb *b, json_t *v)
                 json_decref(n);
                 return NULL;
             }
-            json_t *kobj = json_pack("{sO}", r.key, kv);
+            json_t *kobj = json_object();
+            json_object_set(kobj, r.key, kv);
             char *k = fs_key("k:", kobj);
             json_decref(kobj);
             json_t *sub = json_object_get(n, k);
