@@ -311,16 +311,15 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
             patch(c, CK_WORKLOAD, wl, "status", "wlfin",
                   json_pack("{s:{s:o}}", "status", "conditions", wc));
         }
-    } else if (!wl) {
-        if (!suspended)
-            patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 1));
-        create_workload(c, job, wlname, queue, parallelism);
     } else if (!admitted) {
         if (!suspended)
             patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 1));
+        if (!wl)
+            create_workload(c, job, wlname, queue, parallelism);
         for (size_t i = 0; i < npods; i++)
             if (!cpod_terminal(&pv->v[i]->pod))
                 delete_pod(c, pv->v[i]);
+        /* with the first status a suspended Job gets (one write, not two) */
         if (!ctrl_condition_true(j, "Suspended") && suspended)
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", true, "JobSuspended",
                                                           "Job suspended"));
