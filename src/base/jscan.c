@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
 {
@@ -13,72 +16,82 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
     return i;
 }
 
-/* What a byte means to the scan of a value outside strings. */
-enum { JC_NONE, JC_QUOTE, JC_OPEN, JC_CLOSE, JC_END };
-static const unsigned char jclass[256] = {
-    ['"'] = JC_QUOTE, ['{'] = JC_OPEN,  ['['] = JC_OPEN, ['}'] = JC_CLOSE, [']'] = JC_CLOSE,
-    [','] = JC_END,   [' '] = JC_END,   ['\t'] = JC_END, ['\n'] = JC_END,  ['\r'] = JC_END,
-    [':'] = JC_END,
+/* The scan of a string, object or array from its first byte s[i]: only quotes,
+ * backslashes and brackets matter, and they are found 16 bytes at a time where
+ * SSE2 is there (x86-64 always), byte by byte elsewhere. A backslash in a string
+ * makes the scan skip the byte after it. */
+static bool jscan_special(char ch)
+{
+    return ch == '"' || ch == '\\' || ch == '{' || ch == '}' || ch == '[' || ch == ']';
+}
+
+struct jstate {
+    int depth;
+    bool str;
+    size_t skip; /* bytes before it are escaped */
 };
 
-/* The index of the quote that closes the string whose text starts at s[i], or n.
- * Most strings of a Kubernetes object are short (keys, "f:name"): they are walked
- * byte by byte; past the first 16 bytes the quote is searched with memchr and the
- * backslashes before it counted. */
-static size_t string_end(const char *s, size_t n, size_t i)
+/* One special byte at s[at]; returns true when the value ends just past it. */
+static inline bool jscan_step(struct jstate *st, char ch, size_t at)
 {
-    size_t stop = n - i > 16 ? i + 16 : n;
-    for (; i < stop; i++) {
-        if (s[i] == '"')
-            return i;
-        if (s[i] == '\\' && ++i >= n)
-            return n;
+    if (at < st->skip)
+        return false;
+    if (st->str) {
+        if (ch == '\\')
+            st->skip = at + 2;
+        else if (ch == '"') {
+            st->str = false;
+            return st->depth == 0;
+        }
+        return false;
     }
-    if (i >= n)
-        return n;
-    size_t from = i; /* not inside an escape: the loop above skipped each whole */
-    for (;;) {
-        const char *q = memchr(s + i, '"', n - i);
-        if (!q)
-            return n;
-        size_t at = (size_t)(q - s), bs = 0;
-        while (at - bs > from && s[at - bs - 1] == '\\')
-            bs++;
-        if (bs % 2 == 0)
-            return at;
-        i = at + 1; /* an escaped quote */
+    if (ch == '"')
+        st->str = true;
+    else if (ch == '{' || ch == '[')
+        st->depth++;
+    else if (ch == '}' || ch == ']')
+        return --st->depth <= 0;
+    return false;
+}
+
+static size_t structure_end(const char *s, size_t n, size_t i)
+{
+    struct jstate st = {0, false, 0};
+#ifdef __SSE2__
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), ob = _mm_set1_epi8('{'),
+                  cb = _mm_set1_epi8('}'), os = _mm_set1_epi8('['), cs = _mm_set1_epi8(']');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, ob), _mm_cmpeq_epi8(v, cb))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, os), _mm_cmpeq_epi8(v, cs)));
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        while (m) {
+            size_t at = i + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            if (jscan_step(&st, s[at], at))
+                return at + 1;
+        }
     }
+#endif
+    for (; i < n; i++)
+        if (jscan_special(s[i]) && jscan_step(&st, s[i], i))
+            return i + 1;
+    return n;
 }
 
 size_t jscan_value_end(const char *s, size_t n, size_t i)
 {
     i = skip_ws(s, n, i);
-    int depth = 0;
+    /* a scalar: up to what ends it */
     for (; i < n; i++) {
-        switch (jclass[(unsigned char)s[i]]) {
-        case JC_QUOTE:
-            i = string_end(s, n, i + 1);
-            if (i >= n)
-                return n;
-            if (depth == 0)
-                return i + 1;
-            break;
-        case JC_OPEN:
-            depth++;
-            break;
-        case JC_CLOSE:
-            if (depth == 0)
-                return i; /* a scalar ended by its container */
-            if (--depth == 0)
-                return i + 1;
-            break;
-        case JC_END:
-            if (depth == 0)
-                return i; /* the end of a scalar */
-            break;
-        default:
-            break;
-        }
+        char ch = s[i];
+        if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == ':' ||
+            ch == '}' || ch == ']')
+            return i;
+        if (ch == '"' || ch == '{' || ch == '[')
+            return structure_end(s, n, i);
     }
     return n;
 }
