@@ -110,6 +110,8 @@ static int tree_depth(json_t *v)
  * json_equal says 1 != 1.0), objects regardless of member order. */
 static bool jeq(json_t *a, json_t *b)
 {
+    if (a == b)
+        return a != NULL; /* a shared subtree (common: writes keep the stored members) */
     if (json_is_number(a) && json_is_number(b)) {
         if (json_is_integer(a) && json_is_integer(b))
             return json_integer_value(a) == json_integer_value(b);

@@ -44,6 +44,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "store/store_int.h"
 
 #define SQ_DEFAULT_READERS 4
@@ -164,6 +165,14 @@ struct sq {
     _Atomic int64_t committed; /* committed, perhaps not yet published */
     int64_t writes, commits;
 
+    /* The latest versions of the keys written last (struct recent): gets and the
+     * committer's check of the current version skip SQLite for them. */
+    pthread_mutex_t c_mu;
+    struct recent {
+        struct map gen[2]; /* key (kv->key) -> struct store_kv * (a reference) */
+    } recent;
+    struct map batch; /* the committer's: key -> this batch's version, not yet committed */
+
     pthread_mutex_t r_mu;
     pthread_cond_t r_cv;
     struct rconn *readers;
@@ -218,6 +227,63 @@ static const char *prefix_end(const char *p, size_t n, char *buf, size_t *len)
     return buf;
 }
 
+/* --- the latest versions of recently written keys ---
+ *
+ * Two generations: a version goes into the young one; when the young one is
+ * full it becomes the old one and the old one is dropped, so the cache holds
+ * between RECENT_GEN and 2 * RECENT_GEN keys, the most recently written. Only
+ * the committer changes it (with c_mu held), after a batch is durable and
+ * before its writers are answered or its events published: a version read from
+ * it is committed, and no write is acknowledged before a get can see it. A key
+ * not in the cache is read from SQLite, as before. */
+#define RECENT_GEN 4096
+
+static void recent_drop(struct map *m, const char *key, size_t len)
+{
+    union map_val *v = map_get(m, key, len);
+    if (!v)
+        return;
+    struct store_kv *old = v->ptr;
+    map_del(m, key, len);
+    store_kv_unref(old);
+}
+
+static void recent_release(struct map *m)
+{
+    size_t it = 0;
+    for (struct map_entry *en; (en = map_next(m, &it));)
+        store_kv_unref(en->val.ptr);
+    map_release(m);
+    map_init(m, MAP_KEY_STR);
+}
+
+/* The cached latest version of key, or NULL (the caller takes no reference). */
+static struct store_kv *recent_find(struct recent *c, const char *key, size_t len)
+{
+    for (int g = 0; g < 2; g++) {
+        union map_val *v = map_get(&c->gen[g], key, len);
+        if (v)
+            return v->ptr;
+    }
+    return NULL;
+}
+
+/* Records kv as key's latest version (a deletion forgets the key). c_mu held. */
+static void recent_put(struct recent *c, struct store_kv *kv)
+{
+    recent_drop(&c->gen[0], kv->key, kv->key_len);
+    recent_drop(&c->gen[1], kv->key, kv->key_len);
+    if (kv->type == STORE_DELETED)
+        return;
+    if (c->gen[0].len >= RECENT_GEN) {
+        recent_release(&c->gen[1]);
+        c->gen[1] = c->gen[0];
+        map_init(&c->gen[0], MAP_KEY_STR);
+    }
+    bool found;
+    map_put(&c->gen[0], kv->key, kv->key_len, &found)->ptr = store_kv_ref(kv);
+}
+
 /* --- readers --- */
 
 static struct rconn *reader_get(struct sq *q)
@@ -268,6 +334,13 @@ static int sq_get(struct store *s, const char *key, size_t key_len, struct store
                   struct err *e)
 {
     struct sq *q = (struct sq *)s;
+    pthread_mutex_lock(&q->c_mu);
+    struct store_kv *hit = recent_find(&q->recent, key, key_len);
+    if (hit)
+        *out = store_kv_ref(hit);
+    pthread_mutex_unlock(&q->c_mu);
+    if (hit)
+        return 0;
     struct rconn *c = reader_get(q);
     sqlite3_stmt *st = c->st[R_GET];
     sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
@@ -420,13 +493,22 @@ static int apply(struct sq *q, struct req *r)
     static const char *const what[] = {"create", "update", "delete"};
     const struct store__op *op = r->op;
     sqlite3_stmt *cur = q->w[W_CUR];
-    sqlite3_bind_text(cur, 1, op->key, (int)op->key_len, SQLITE_STATIC);
-    int rc = sqlite3_step(cur);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        goto sqlfail;
-    bool exists = rc == SQLITE_ROW;
-    int64_t cur_rev = exists ? sqlite3_column_int64(cur, 0) : 0;
-    int64_t create = exists ? sqlite3_column_int64(cur, 1) : 0;
+    /* The key's current version: this batch's, else the cache's, else SQLite's. */
+    union map_val *bv = map_get(&q->batch, op->key, op->key_len);
+    const struct store_kv *known = bv ? bv->ptr : recent_find(&q->recent, op->key, op->key_len);
+    int rc;
+    bool exists;
+    if (known) {
+        exists = known->type != STORE_DELETED;
+    } else {
+        sqlite3_bind_text(cur, 1, op->key, (int)op->key_len, SQLITE_STATIC);
+        rc = sqlite3_step(cur);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            goto sqlfail;
+        exists = rc == SQLITE_ROW;
+    }
+    int64_t cur_rev = !exists ? 0 : known ? known->mod_rev : sqlite3_column_int64(cur, 0);
+    int64_t create = !exists ? 0 : known ? known->create_rev : sqlite3_column_int64(cur, 1);
     int64_t rev = q->wrev + 1;
     struct store_kv *kv;
     if (op->kind == STORE__CREATE) {
@@ -452,6 +534,9 @@ static int apply(struct sq *q, struct req *r)
         if (op->kind == STORE__UPDATE)
             kv = store__kv_new(op->key, op->key_len, op->value, op->value_len, create, rev,
                                STORE_MODIFIED);
+        else if (known)
+            kv = store__kv_new(op->key, op->key_len, known->value, known->value_len, create, rev,
+                               STORE_DELETED);
         else
             kv = store__kv_new(op->key, op->key_len, sqlite3_column_blob(cur, 2),
                                (size_t)sqlite3_column_bytes(cur, 2), create, rev, STORE_DELETED);
@@ -480,6 +565,8 @@ static int apply(struct sq *q, struct req *r)
     }
     q->wrev = rev;
     r->out = kv;
+    bool found;
+    map_put(&q->batch, kv->key, kv->key_len, &found)->ptr = kv; /* r->out's reference */
     return 0;
 sqlfail:
     reset(cur);
@@ -520,6 +607,8 @@ static int step_done(struct sq *q, int which)
 static void commit_batch(struct sq *q, struct req *batch)
 {
     int64_t rev0 = q->wrev, compact0 = q->wcompact;
+    map_release(&q->batch);
+    map_init(&q->batch, MAP_KEY_STR);
     bool failed = step_done(q, W_BEGIN) != 0;
     int nwrites = 0;
     for (struct req *r = batch; r && !failed; r = r->next) {
@@ -560,6 +649,11 @@ static void commit_batch(struct sq *q, struct req *batch)
         pthread_mutex_unlock(&q->pub_mu);
         return;
     }
+    pthread_mutex_lock(&q->c_mu);
+    for (struct req *r = batch; r; r = r->next)
+        if (r->out)
+            recent_put(&q->recent, r->out);
+    pthread_mutex_unlock(&q->c_mu);
     atomic_store(&q->committed, q->wrev);
     /* The batch's versions go to the watchers together: one wake per watcher
      * per batch, not one per write. */
@@ -709,6 +803,10 @@ static void sq_free(struct sq *q)
     pthread_cond_destroy(&q->pub_cv);
     pthread_mutex_destroy(&q->r_mu);
     pthread_cond_destroy(&q->r_cv);
+    recent_release(&q->recent.gen[0]);
+    recent_release(&q->recent.gen[1]);
+    map_release(&q->batch);
+    pthread_mutex_destroy(&q->c_mu);
     free(q->pubv);
     free(q->path);
     free(q);
@@ -758,6 +856,10 @@ struct store *store_open_sqlite(const char *dir, const struct store_sqlite_opts 
     pthread_mutex_init(&q->q_mu, NULL);
     pthread_cond_init(&q->q_cv, NULL);
     pthread_mutex_init(&q->pub_mu, NULL);
+    pthread_mutex_init(&q->c_mu, NULL);
+    map_init(&q->recent.gen[0], MAP_KEY_STR);
+    map_init(&q->recent.gen[1], MAP_KEY_STR);
+    map_init(&q->batch, MAP_KEY_STR);
     pthread_cond_init(&q->pub_cv, NULL);
     pthread_mutex_init(&q->r_mu, NULL);
     pthread_cond_init(&q->r_cv, NULL);
