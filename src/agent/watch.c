@@ -76,14 +76,17 @@ static bool nothing_new(struct agent *a, const char *line, size_t len)
 {
     static const char *const ktype[] = {"type"};
     static const char *const kuid[] = {"object", "metadata", "uid"};
-    static const char *const kdel[] = {"object", "metadata", "deletionTimestamp"};
     static const char *const krv[] = {"object", "metadata", "resourceVersion"};
     char type[16], uid[64], rv[sizeof a->rv];
     size_t vs, ve;
+    static const char kdel[] = "\"deletionTimestamp\"";
+    /* A deletion is looked for as the member's name anywhere in the text: its
+     * absence (nearly always) is then known without scanning the metadata to
+     * its end; where the name is there, the event is parsed. */
     if (!jscan_path(line, len, ktype, 1, &vs, &ve) ||
         !jscan_string(line, vs, ve, type, sizeof type) || strcmp(type, "MODIFIED") != 0 ||
-        !jscan_path(line, len, kuid, 3, &vs, &ve) || !jscan_string(line, vs, ve, uid, sizeof uid) ||
-        !agent__pod_known(a, uid) || jscan_path(line, len, kdel, 3, &vs, &ve) ||
+        memmem(line, len, kdel, sizeof kdel - 1) || !jscan_path(line, len, kuid, 3, &vs, &ve) ||
+        !jscan_string(line, vs, ve, uid, sizeof uid) || !agent__pod_known(a, uid) ||
         !jscan_path(line, len, krv, 3, &vs, &ve) || !jscan_string(line, vs, ve, rv, sizeof rv) ||
         !*rv)
         return false;

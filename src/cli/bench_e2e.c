@@ -82,9 +82,13 @@ static void pod_event(struct e2e *r, const char *line, size_t len)
     static const char *const kname[] = {"object", "metadata", "name"};
     static const char *const kjob[] = {"object", "metadata", "labels",
                                        "batch.kubernetes.io/job-name"};
+    static const char running[] = "\"Running\"";
     char phase[32], name[256], job[256];
     size_t vs, ve;
-    if (!jscan_path(line, len, kphase, 3, &vs, &ve) ||
+    /* most events are not of a pod turning Running: those are told apart by a
+     * search for the word before any scan */
+    if (!memmem(line, len, running, sizeof running - 1) ||
+        !jscan_path(line, len, kphase, 3, &vs, &ve) ||
         !jscan_string(line, vs, ve, phase, sizeof phase) || strcmp(phase, "Running") != 0 ||
         !jscan_path(line, len, kname, 3, &vs, &ve) ||
         !jscan_string(line, vs, ve, name, sizeof name) ||
