@@ -96,6 +96,31 @@ size_t jscan_value_end(const char *s, size_t n, size_t i)
     return n;
 }
 
+/* The member that starts at s[i] (after whitespace): key [*k0, *k1) with its
+ * quotes, value from *v0; its end *v1 only when v1 is not NULL. */
+static bool member_at(const char *s, size_t n, size_t i, size_t *k0, size_t *k1, size_t *v0,
+                      size_t *v1)
+{
+    i = skip_ws(s, n, i);
+    if (i >= n || s[i] != '"')
+        return false;
+    size_t ke = jscan_value_end(s, n, i);
+    if (ke >= n)
+        return false;
+    size_t j = skip_ws(s, n, ke);
+    if (j >= n || s[j] != ':')
+        return false;
+    *k0 = i;
+    *k1 = ke;
+    *v0 = skip_ws(s, n, j + 1);
+    if (v1) {
+        *v1 = jscan_value_end(s, n, *v0);
+        if (*v1 >= n || *v1 == *v0)
+            return false;
+    }
+    return true;
+}
+
 bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t keylen,
                   size_t *ks, size_t *vs, size_t *ve)
 {
@@ -106,23 +131,22 @@ bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t k
     if (i < n && s[i] == '}')
         return false;
     for (;;) {
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != '"')
+        size_t k0, k1, v0, v1;
+        if (!member_at(s, n, i, &k0, &k1, &v0, NULL))
             return false;
-        size_t k0 = i, k1 = jscan_value_end(s, n, i);
-        if (k1 >= n)
-            return false;
-        size_t j = skip_ws(s, n, k1);
-        if (j >= n || s[j] != ':')
-            return false;
-        size_t v0 = skip_ws(s, n, j + 1), v1 = jscan_value_end(s, n, v0);
-        if (v1 >= n || v1 == v0)
-            return false;
-        if (k1 - k0 == keylen + 2 && memcmp(s + k0 + 1, key, keylen) == 0) {
+        bool match = k1 - k0 == keylen + 2 && memcmp(s + k0 + 1, key, keylen) == 0;
+        if (match && !ve) {
             *ks = k0;
             *vs = v0;
-            if (ve)
-                *ve = v1;
+            return true; /* the value is not scanned: the caller needs only its start */
+        }
+        v1 = jscan_value_end(s, n, v0);
+        if (v1 >= n || v1 == v0)
+            return false;
+        if (match) {
+            *ks = k0;
+            *vs = v0;
+            *ve = v1;
             return true;
         }
         i = skip_ws(s, n, v1);
@@ -130,6 +154,29 @@ bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t k
             return false;
         i++;
     }
+}
+
+bool jscan_next(const char *s, size_t n, size_t obj, size_t *it, size_t *ks, size_t *ke,
+                size_t *vs, size_t *ve)
+{
+    size_t i;
+    if (*it == 0) {
+        i = skip_ws(s, n, obj);
+        if (i >= n || s[i] != '{')
+            return false;
+        i = skip_ws(s, n, i + 1);
+        if (i < n && s[i] == '}')
+            return false;
+    } else {
+        i = skip_ws(s, n, *it);
+        if (i >= n || s[i] != ',')
+            return false;
+        i++;
+    }
+    if (!member_at(s, n, i, ks, ke, vs, ve))
+        return false;
+    *it = *ve;
+    return true;
 }
 
 bool jscan_path(const char *s, size_t n, const char *const *keys, size_t nkeys, size_t *vs,

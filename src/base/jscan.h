@@ -25,6 +25,13 @@ size_t jscan_value_end(const char *s, size_t n, size_t i);
 bool jscan_member(const char *s, size_t n, size_t obj, const char *key, size_t keylen,
                   size_t *ks, size_t *vs, size_t *ve);
 
+/* Iterates the members of the object that starts at s[obj] (after whitespace):
+ * *it starts at 0 and is moved past each member; each call gives the next
+ * member's key [*ks, *ke) (its raw text, quotes included) and value [*vs, *ve).
+ * False at the end of the object, or where the text is not JSON. */
+bool jscan_next(const char *s, size_t n, size_t obj, size_t *it, size_t *ks, size_t *ke,
+                size_t *vs, size_t *ve);
+
 /* The raw value at a path of object members from the top: [*vs, *ve). */
 bool jscan_path(const char *s, size_t n, const char *const *keys, size_t nkeys, size_t *vs,
                 size_t *ve);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/jscan.h"
 #include "base/log.h"
 #include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
@@ -313,6 +314,7 @@ static void cobj_free(struct cobj *o)
     if (!o)
         return;
     cnode_free(o->node);
+    free(o->strs);
     json_decref(o->j);
     model_obj_free(o->m);
     free(o->key);
@@ -340,43 +342,148 @@ static void jobpods_free(struct jobpods *jp)
     free(jp);
 }
 
-static void cpod_of(json_t *j, struct cpod *p)
+/* The fields of a Pod the controllers read, as raw spans of its stored text. */
+enum pf {
+    PF_NS,
+    PF_NAME,
+    PF_UID,
+    PF_JOB,
+    PF_JOB_UID,
+    PF_WORKLOAD,
+    PF_GPUS,
+    PF_RANK,
+    PF_INDEX,
+    PF_NODE,
+    PF_SCHEDULER,
+    PF_REASON,
+    PF_PHASE,
+    PF_COUNT
+};
+
+struct pf_name {
+    const char *key;
+    enum pf f;
+};
+
+/* The member of obj among names whose key matches [k0, k1) (quotes included). */
+static bool pf_match(const char *s, size_t k0, size_t k1, const struct pf_name *names, size_t n,
+                     enum pf *f)
 {
-    json_t *md = json_object_get(j, "metadata");
-    json_t *labels = json_object_get(md, "labels"), *ann = json_object_get(md, "annotations");
-    json_t *spec = json_object_get(j, "spec"), *st = json_object_get(j, "status");
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i].key);
+        if (k1 - k0 == len + 2 && memcmp(s + k0 + 1, names[i].key, len) == 0) {
+            *f = names[i].f;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Records the string members of the object at s[obj] named in names. */
+static void pf_scan(const char *s, size_t n, size_t obj, const struct pf_name *names, size_t nn,
+                    size_t span[][2])
+{
+    size_t it = 0, k0, k1, v0, v1;
+    enum pf f;
+    while (jscan_next(s, n, obj, &it, &k0, &k1, &v0, &v1))
+        if (s[v0] == '"' && pf_match(s, k0, k1, names, nn, &f)) {
+            span[f][0] = v0;
+            span[f][1] = v1;
+        }
+}
+
+bool ctrl_cpod_scan(const char *s, size_t n, struct cobj *o)
+{
+    static const struct pf_name meta[] = {{"namespace", PF_NS}, {"name", PF_NAME}, {"uid", PF_UID}};
+    static const struct pf_name labels[] = {{"batch.kubernetes.io/job-name", PF_JOB},
+                                            {"batch.kubernetes.io/controller-uid", PF_JOB_UID}};
+    static const struct pf_name ann[] = {{"muster.dev/workload", PF_WORKLOAD},
+                                         {"muster.dev/gpus", PF_GPUS},
+                                         {"muster.dev/rank", PF_RANK},
+                                         {"batch.kubernetes.io/job-completion-index", PF_INDEX}};
+    static const struct pf_name spec[] = {{"nodeName", PF_NODE}, {"schedulerName", PF_SCHEDULER}};
+    static const struct pf_name status[] = {{"reason", PF_REASON}, {"phase", PF_PHASE}};
+    size_t span[PF_COUNT][2] = {{0}};
+    bool deleting = false;
+    size_t it = 0, k0, k1, v0, v1, at0 = 0;
+    while (at0 < n && (s[at0] == ' ' || s[at0] == '\t' || s[at0] == '\n' || s[at0] == '\r'))
+        at0++;
+    if (at0 >= n || s[at0] != '{')
+        return false;
+    while (jscan_next(s, n, 0, &it, &k0, &k1, &v0, &v1)) {
+        const char *k = s + k0 + 1;
+        size_t kl = k1 - k0 - 2;
+        if (kl == 8 && memcmp(k, "metadata", 8) == 0) {
+            size_t mit = 0, m0, m1, w0, w1;
+            enum pf f;
+            while (jscan_next(s, n, v0, &mit, &m0, &m1, &w0, &w1)) {
+                const char *mk = s + m0 + 1;
+                size_t ml = m1 - m0 - 2;
+                if (ml == 6 && memcmp(mk, "labels", 6) == 0)
+                    pf_scan(s, n, w0, labels, sizeof labels / sizeof labels[0], span);
+                else if (ml == 11 && memcmp(mk, "annotations", 11) == 0)
+                    pf_scan(s, n, w0, ann, sizeof ann / sizeof ann[0], span);
+                else if (ml == 17 && memcmp(mk, "deletionTimestamp", 17) == 0)
+                    deleting = true;
+                else if (s[w0] == '"' && pf_match(s, m0, m1, meta, sizeof meta / sizeof meta[0], &f))
+                    span[f][0] = w0, span[f][1] = w1;
+            }
+        } else if (kl == 4 && memcmp(k, "spec", 4) == 0) {
+            pf_scan(s, n, v0, spec, sizeof spec / sizeof spec[0], span);
+        } else if (kl == 6 && memcmp(k, "status", 6) == 0) {
+            pf_scan(s, n, v0, status, sizeof status / sizeof status[0], span);
+        }
+    }
+    /* The strings unescaped into one buffer (never longer than their text). */
+    size_t total = 0;
+    for (int f = 0; f < PF_COUNT; f++)
+        total += span[f][1] ? span[f][1] - span[f][0] : 0;
+    char *buf = xmalloc(total + 1), *at = buf;
+    const char *str[PF_COUNT] = {NULL};
+    for (int f = 0; f < PF_COUNT; f++) {
+        if (!span[f][1])
+            continue;
+        size_t len;
+        if (!jscan_unescape(s + span[f][0] + 1, span[f][1] - span[f][0] - 2, at, &len))
+            continue;
+        at[len] = '\0';
+        str[f] = at;
+        at += len + 1;
+    }
+    struct cpod *p = &o->pod;
     memset(p, 0, sizeof *p);
-    p->uid = json_string_value(json_object_get(md, "uid"));
-    p->job = json_string_value(json_object_get(labels, "batch.kubernetes.io/job-name"));
-    p->job_uid = json_string_value(json_object_get(labels, "batch.kubernetes.io/controller-uid"));
-    p->workload = json_string_value(json_object_get(ann, "muster.dev/workload"));
-    p->gpus = json_string_value(json_object_get(ann, "muster.dev/gpus"));
-    p->rank = json_string_value(json_object_get(ann, "muster.dev/rank"));
-    const char *idx =
-        json_string_value(json_object_get(ann, "batch.kubernetes.io/job-completion-index"));
-    p->index = idx ? strtoll(idx, NULL, 10) : -1;
-    p->node = json_string_value(json_object_get(spec, "nodeName"));
-    if (p->node && !*p->node)
-        p->node = NULL;
-    p->scheduler = json_string_value(json_object_get(spec, "schedulerName"));
-    p->reason = json_string_value(json_object_get(st, "reason"));
-    const char *ph = json_string_value(json_object_get(st, "phase"));
+    p->uid = str[PF_UID];
+    p->job = str[PF_JOB];
+    p->job_uid = str[PF_JOB_UID];
+    p->workload = str[PF_WORKLOAD];
+    p->gpus = str[PF_GPUS];
+    p->rank = str[PF_RANK];
+    p->index = str[PF_INDEX] ? strtoll(str[PF_INDEX], NULL, 10) : -1;
+    p->node = str[PF_NODE] && *str[PF_NODE] ? str[PF_NODE] : NULL;
+    p->scheduler = str[PF_SCHEDULER];
+    p->reason = str[PF_REASON];
+    const char *ph = str[PF_PHASE];
     p->phase = !ph                           ? CP_PENDING
                : strcmp(ph, "Running") == 0   ? CP_RUNNING
                : strcmp(ph, "Succeeded") == 0 ? CP_SUCCEEDED
                : strcmp(ph, "Failed") == 0    ? CP_FAILED
                                               : CP_PENDING;
-    p->deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    p->deleting = deleting;
+    o->ns = str[PF_NS];
+    o->name = str[PF_NAME];
+    o->strs = buf;
+    return true;
 }
 
 /* "ns/name" of the Job a pod or Workload belongs to, or "" when none. */
-static void owner_job(enum ck k, json_t *j, char *buf, size_t size)
+static void owner_job(enum ck k, const struct cobj *o, char *buf, size_t size)
 {
     buf[0] = '\0';
-    const char *ns = ctrl_str(j, "metadata.namespace");
+    json_t *j = o->j;
+    const char *ns = o->ns;
     const char *name = NULL;
     if (k == CK_POD) {
-        name = ctrl_label(j, "batch.kubernetes.io/job-name");
+        name = o->pod.job;
     } else if (k == CK_WORKLOAD) {
         json_t *ref = json_array_get(ctrl_path(j, "metadata.ownerReferences"), 0);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
@@ -389,14 +496,14 @@ static void owner_job(enum ck k, json_t *j, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", ns, name);
 }
 
-/* Keeps the indexes of struct ctrl in step with one change (old and new are the
- * object's JSON before and after; either may be NULL). */
+/* Keeps the indexes of struct ctrl in step with one change (oldo and newo are
+ * the object before and after; either may be NULL). */
 static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj *oldo,
                          struct cobj *newo)
 {
-    json_t *old = oldo ? oldo->j : NULL, *new = newo ? newo->j : NULL;
+    bool new = newo != NULL;
     char job[600];
-    owner_job(k, new ? new : old, job, sizeof job);
+    owner_job(k, new ? newo : oldo, job, sizeof job);
     if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB))
         kset_add(&c->dirty_jobs, job);
     if (k == CK_JOB && !new)
@@ -455,7 +562,17 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     union map_val *v = map_get(m, kv->key, kv->key_len);
     struct cobj *old = v ? v->ptr : NULL;
     struct cobj *o = NULL;
-    if (kv->type != STORE_DELETED) {
+    if (kv->type != STORE_DELETED && k == CK_POD) {
+        o = xcalloc(1, sizeof *o);
+        o->key = xstrdup(kv->key);
+        o->kind = k;
+        o->rev = kv->mod_rev;
+        if (!ctrl_cpod_scan(kv->value, kv->value_len, o)) {
+            log_warn("ctrl: %s: stored value is not a JSON object", kv->key);
+            cobj_free(o);
+            return;
+        }
+    } else if (kv->type != STORE_DELETED) {
         json_error_t je;
         json_t *j = jsonin_loadb_slim(kv->value, kv->value_len, 0, &je);
         if (!j) {
@@ -469,15 +586,13 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
         o->rev = kv->mod_rev;
         o->ns = ctrl_str(j, "metadata.namespace");
         o->name = ctrl_str(j, "metadata.name");
-        if (k == CK_POD)
-            cpod_of(j, &o->pod);
         if (k == CK_NODE) {
             o->node = cnode_of(j);
             json_decref(j);
             o->j = NULL;
             o->ns = NULL;
             o->name = strrchr(o->key, '/') + 1;
-        } else if (k != CK_POD && k != CK_JOB && k != CK_LEASE) {
+        } else if (k != CK_JOB && k != CK_LEASE) {
             struct err e;
             err_clear(&e);
             if (model_decode_value(j, &o->m, &e))

@@ -49,9 +49,10 @@ struct cnode {
     char *sig; /* what the admission world reads of it, to tell real changes */
 };
 
-/* What the controllers read of a Pod, taken out of its JSON once per version
- * (the passes look at pods many times; a JSON lookup is a hash and a compare
- * per path segment). The strings point into the object's JSON. */
+/* What the controllers read of a Pod, taken out of its stored text once per
+ * version by a scan (base/jscan), without a tree: pods are most of the events,
+ * and this is all the controllers read of them. The strings are owned by the
+ * cache entry (struct cobj's strs). */
 enum cphase { CP_PENDING, CP_RUNNING, CP_SUCCEEDED, CP_FAILED };
 struct cpod {
     const char *uid;
@@ -66,6 +67,11 @@ struct cpod {
     enum cphase phase;
     bool deleting; /* metadata.deletionTimestamp */
 };
+
+struct cobj;
+/* Reads a stored Pod's text into o: o->pod, o->ns, o->name, the strings in
+ * o->strs (owned). False when the text is not a JSON object. */
+bool ctrl_cpod_scan(const char *s, size_t n, struct cobj *o);
 
 static inline bool cpod_terminal(const struct cpod *p)
 {
@@ -86,14 +92,15 @@ static inline bool cpod_disrupted(const struct cpod *p)
 struct cobj {
     char *key; /* store key; owned */
     enum ck kind;
-    json_t *j;
+    json_t *j;           /* NULL for a Node and a Pod */
     struct model_obj *m; /* NULL for Pod, Job, Lease, Node, or when it did not decode */
     struct cnode *node;  /* Nodes only */
-    struct cpod pod;     /* Pods only */
+    struct cpod pod;     /* Pods only: read from the stored text, no tree */
+    char *strs;          /* a Pod: the strings of pod, ns and name */
     int64_t rev;         /* mod_rev */
     int64_t status_at;   /* a Job: when the controller last wrote its status (kept
                             across the object's versions) */
-    const char *ns, *name; /* into j (a Node's name: into key) */
+    const char *ns, *name; /* into j (a Node's name: into key; a Pod's: into strs) */
 };
 
 /* A set of strings (owned copies). */
