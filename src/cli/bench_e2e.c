@@ -22,6 +22,7 @@
 
 struct e2e_opts {
     unsigned nodes, pods, per_job, gpus, clients, timeout_s;
+    unsigned rate; /* pods/s offered; 0: every Job as fast as the clients go */
     const char *store;
     bool json, keep;
     const char *server_args[16];
@@ -36,7 +37,10 @@ struct e2e {
     struct map running; /* pod name -> 1 */
     int64_t *start_lat; /* per Running pod */
     size_t nrunning;
-    int64_t first_sent, last_running;
+    int64_t first_sent, first_running, last_running;
+    int64_t t0;                    /* --rate: when Job 0 is due */
+    struct httpload_conn **idle;   /* --rate: connections waiting for a Job to be due */
+    size_t nidle;
     char *line; /* the watch stream's partial line */
     size_t line_len, line_cap;
     bool watch_ok, watch_closed;
@@ -102,6 +106,8 @@ static void pod_event(struct e2e *r, const char *line, size_t len)
     int64_t now = mtime_now_ns();
     if (idx < r->njobs && r->job_sent[idx] && r->nrunning < r->o->pods) {
         r->start_lat[r->nrunning++] = now - r->job_sent[idx];
+        if (!r->first_running)
+            r->first_running = now;
         r->last_running = now;
     }
 }
@@ -149,14 +155,26 @@ static void job_body(struct e2e *r, unsigned i, char *buf, size_t size)
              i, r->o->per_job, r->o->per_job, r->o->gpus);
 }
 
+/* When Job i is due under --rate (ns). */
+static int64_t job_due(const struct e2e *r, unsigned i)
+{
+    return r->t0 + (int64_t)((double)i * r->o->per_job * 1e9 / r->o->rate);
+}
+
 static void job_send(struct e2e *r, struct httpload_conn *c)
 {
     if (r->next_job >= r->njobs)
         return;
+    if (r->o->rate && mtime_now_ns() < job_due(r, r->next_job)) {
+        r->idle[r->nidle++] = c; /* sent from the main loop when due */
+        return;
+    }
     unsigned i = r->next_job++;
     char body[2048];
     job_body(r, i, body, sizeof body);
-    r->job_sent[i] = mtime_now_ns();
+    /* Under --rate a pod's latency counts from when its Job was due, not sent:
+     * a client held up by a slow server does not hide the wait. */
+    r->job_sent[i] = r->o->rate ? job_due(r, i) : mtime_now_ns();
     if (!r->first_sent)
         r->first_sent = r->job_sent[i];
     httpload_send(c, "POST", "/apis/batch/v1/namespaces/bench/jobs", "application/json", body,
@@ -266,14 +284,19 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: muster bench e2e [--nodes N] [--pods N] [--pods-per-job N] [--gpus N]\n"
-            "                        [--clients N] [--store sqlite|memory] [--timeout S]\n"
-            "                        [--server-arg ARG]... [--json] [--keep]\n\n"
+            "                        [--clients N] [--rate PODS_PER_S] [--store sqlite|memory]\n"
+            "                        [--timeout S] [--server-arg ARG]... [--json] [--keep]\n\n"
             "Starts a muster server (this binary, --store, default sqlite) and one simulated\n"
             "agent process serving --nodes nodes of 8 GPUs (default 1000), then creates Jobs\n"
             "of --pods-per-job pods (default 8) with --gpus GPUs each (default 1) through the\n"
             "API from --clients connections (default 16) until --pods pods (default 8000) were\n"
             "created, and watches the pods. pods/s = pods / (last pod Running - first Job\n"
-            "sent); a pod's start latency = its Running event - its Job's create sent.\n");
+            "sent); a pod's start latency = its Running event - its Job's create sent.\n\n"
+            "--rate offers the Jobs at a steady PODS_PER_S instead of all at once (Job i is\n"
+            "due i x pods-per-job / PODS_PER_S seconds after the first): the latency at that\n"
+            "load, counted from when each Job was due, so that a client held up by a slow\n"
+            "server does not hide the wait. running_per_sec is the rate at which pods turned\n"
+            "Running, from the first to the last.\n");
 }
 
 static int parse_u(const char *flag, const char *v, unsigned lo, unsigned hi, unsigned *out)
@@ -291,7 +314,7 @@ static int parse_u(const char *flag, const char *v, unsigned lo, unsigned hi, un
 
 int cli_bench_e2e(int argc, char **argv)
 {
-    struct e2e_opts o = {1000, 8000, 8, 1, 16, 300, "sqlite", false, false, {0}, 0};
+    struct e2e_opts o = {1000, 8000, 8, 1, 16, 300, 0, "sqlite", false, false, {0}, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -312,6 +335,8 @@ int cli_bench_e2e(int argc, char **argv)
             rc = parse_u(a, v, 0, 8, &o.gpus), i++;
         } else if (!strcmp(a, "--clients")) {
             rc = parse_u(a, v, 1, 512, &o.clients), i++;
+        } else if (!strcmp(a, "--rate")) {
+            rc = parse_u(a, v, 0, 10000000, &o.rate), i++;
         } else if (!strcmp(a, "--timeout")) {
             rc = parse_u(a, v, 1, 86400, &o.timeout_s), i++;
         } else if (!strcmp(a, "--store") && v) {
@@ -386,6 +411,8 @@ int cli_bench_e2e(int argc, char **argv)
         fprintf(stderr, "muster bench e2e: the watch of pods did not start: %s\n", r.first_error);
         goto out;
     }
+    r.idle = xcalloc(o.clients, sizeof *r.idle);
+    r.t0 = mtime_now_ns();
     for (unsigned i = 0; i < o.clients; i++) {
         struct httpload_conn *c = httpload_connect(r.h, NULL, 2 + i, &e);
         if (!c)
@@ -395,8 +422,17 @@ int cli_bench_e2e(int argc, char **argv)
     int64_t deadline = mtime_now_ns() + (int64_t)o.timeout_s * 1000000000LL;
     int64_t last_note = mtime_now_ns();
     while (r.nrunning < o.pods && mtime_now_ns() < deadline && !r.watch_closed) {
-        if (httpload_poll(r.h, 100, &e) < 0)
+        int wait_ms = 100;
+        if (o.rate && r.nidle && r.next_job < r.njobs) {
+            int64_t until = job_due(&r, r.next_job) - mtime_now_ns();
+            wait_ms = until <= 0 ? 0 : (int)(until / 1000000) + 1;
+            if (wait_ms > 100)
+                wait_ms = 100;
+        }
+        if (httpload_poll(r.h, wait_ms, &e) < 0)
             break;
+        while (r.nidle && r.next_job < r.njobs && mtime_now_ns() >= job_due(&r, r.next_job))
+            job_send(&r, r.idle[--r.nidle]);
         if (mtime_now_ns() - last_note > 2000000000LL) {
             last_note = mtime_now_ns();
             note(&o, "%u/%u Jobs created, %zu/%u pods Running", r.jobs_done, r.njobs,
@@ -406,6 +442,9 @@ int cli_bench_e2e(int argc, char **argv)
     double secs = r.last_running > r.first_sent ? (double)(r.last_running - r.first_sent) / 1e9 : 0;
     size_t n = r.nrunning;
     double pps = secs > 0 ? (double)n / secs : 0;
+    /* the rate at which pods turned Running, from the first to the last */
+    double rsecs = (double)(r.last_running - r.first_running) / 1e9;
+    double rps = n > 1 && rsecs > 0 ? (double)(n - 1) / rsecs : 0;
     double p50 = bench_quantile_ms(r.start_lat, n, 0.50);
     double p99 = bench_quantile_ms(r.start_lat, n, 0.99);
     double pmax = n ? (double)r.start_lat[n - 1] / 1e6 : 0;
@@ -413,17 +452,21 @@ int cli_bench_e2e(int argc, char **argv)
     bool complete = n == o.pods;
     if (o.json) {
         printf("{\"store\":\"%s\",\"nodes\":%u,\"jobs\":%u,\"pods\":%u,\"pods_running\":%zu,"
-               "\"seconds\":%.3f,\"pods_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
+               "\"offered_pods_per_sec\":%u,\"seconds\":%.3f,\"pods_per_sec\":%.1f,"
+               "\"running_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
                "\"p99_start_ms\":%.2f,\"max_start_ms\":%.2f,\"job_create_errors\":%u,"
                "\"server_max_rss_mib\":%.1f,\"complete\":%s}\n",
-               o.store, o.nodes, r.njobs, o.pods, n, secs, pps, p50, p99, pmax, r.job_errors, rss,
-               complete ? "true" : "false");
+               o.store, o.nodes, r.njobs, o.pods, n, o.rate, secs, pps, rps, p50, p99, pmax,
+               r.job_errors, rss, complete ? "true" : "false");
     } else {
         printf("muster bench e2e: %u nodes (simulated), %u Jobs x %u pods, store %s\n", o.nodes,
                r.njobs, o.per_job, o.store);
+        if (o.rate)
+            printf("  offered           %u pods/s (Jobs sent on schedule; latency from when due)\n",
+                   o.rate);
         printf("  pods Running      %zu of %u in %.2f s\n", n, o.pods, secs);
-        printf("  pods/s            %.0f (goal >= 5000: %s)\n", pps,
-               pps >= 5000 ? "met" : "missed");
+        printf("  pods/s            %.0f (goal >= 5000: %s); first to last Running %.0f/s\n", pps,
+               pps >= 5000 ? "met" : "missed", rps);
         printf("  start latency     p50 %.1f ms, p99 %.1f ms (goal < 1000: %s), max %.1f ms\n",
                p50, p99, p99 < 1000 ? "met" : "missed", pmax);
         printf("  server peak RSS   %.1f MiB\n", rss);
@@ -448,6 +491,7 @@ out:
         free(me->val.ptr);
     map_release(&r.running);
     free(r.job_sent);
+    free(r.idle);
     free(r.start_lat);
     free(r.line);
     free(r.body);
