@@ -448,15 +448,17 @@ int cli_bench_e2e(int argc, char **argv)
     double p50 = bench_quantile_ms(r.start_lat, n, 0.50);
     double p99 = bench_quantile_ms(r.start_lat, n, 0.99);
     double pmax = n ? (double)r.start_lat[n - 1] / 1e6 : 0;
+    double pmin = n ? (double)r.start_lat[0] / 1e6 : 0;
     double rss = bench_child_status(&server, "VmHWM");
     bool complete = n == o.pods;
     if (o.json) {
         printf("{\"store\":\"%s\",\"nodes\":%u,\"jobs\":%u,\"pods\":%u,\"pods_running\":%zu,"
                "\"offered_pods_per_sec\":%u,\"seconds\":%.3f,\"pods_per_sec\":%.1f,"
                "\"running_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
-               "\"p99_start_ms\":%.2f,\"max_start_ms\":%.2f,\"job_create_errors\":%u,"
+               "\"p99_start_ms\":%.2f,\"min_start_ms\":%.2f,\"max_start_ms\":%.2f,"
+               "\"job_create_errors\":%u,"
                "\"server_max_rss_mib\":%.1f,\"complete\":%s}\n",
-               o.store, o.nodes, r.njobs, o.pods, n, o.rate, secs, pps, rps, p50, p99, pmax,
+               o.store, o.nodes, r.njobs, o.pods, n, o.rate, secs, pps, rps, p50, p99, pmin, pmax,
                r.job_errors, rss, complete ? "true" : "false");
     } else {
         printf("muster bench e2e: %u nodes (simulated), %u Jobs x %u pods, store %s\n", o.nodes,
