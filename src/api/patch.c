@@ -1588,12 +1588,77 @@ static int upd_removed_leaf(void *vctx, struct fpath *p)
     return 0;
 }
 
-/* Shallow views of obj and old that hold only the top-level members, and in
- * metadata only the members, whose values differ. An update changes ownership
- * only where a value changed, was added or was removed: a subtree equal in both
- * has the same fields in both sets and no changed leaf, so the sets and the
- * walks over them need only these (a pod's status update leaves its metadata
- * and spec alone, most of the object). */
+static void diff_into(json_t *a, json_t *b, bool top_meta, json_t *vo, json_t *vd);
+
+/* Whether o is an object with a member that is not null: in a field set such
+ * an object is a node with fields under it, any other value a leaf. */
+static bool fs_node(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (!json_is_null(v))
+            return true;
+    }
+    return false;
+}
+
+/* Adds member k, whose values v (new) and ov (old, may be NULL) differ, to the
+ * views: where both are nodes, only what differs inside them, as long as the
+ * parts stay nodes too (a part that would read as a leaf where the whole is a
+ * node would change the field set); else both values whole. */
+static void diff_member(const char *k, json_t *v, json_t *ov, json_t *vo, json_t *vd)
+{
+    if (json_is_object(v) && json_is_object(ov) && fs_node(v) && fs_node(ov)) {
+        json_t *so = json_object(), *sd = json_object();
+        diff_into(v, ov, false, so, sd);
+        bool ok = (!json_object_size(so) || fs_node(so)) && (!json_object_size(sd) || fs_node(sd));
+        if (ok) {
+            if (json_object_size(so))
+                json_object_set(vo, k, so);
+            if (json_object_size(sd))
+                json_object_set(vd, k, sd);
+        }
+        json_decref(so);
+        json_decref(sd);
+        if (ok)
+            return;
+    }
+    json_object_set(vo, k, v);
+    if (ov)
+        json_object_set(vd, k, ov);
+}
+
+/* Adds to vo and vd what differs between the objects a (new) and b (old):
+ * members only one has, and members whose values differ (diff_member). In
+ * metadata (top) the members the server owns are left out. */
+static void diff_into(json_t *a, json_t *b, bool top_meta, json_t *vo, json_t *vd)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(a, k, v)
+    {
+        if (top_meta && server_meta(k))
+            continue;
+        json_t *ov = json_object_get(b, k);
+        if (!ov || !jeq(v, ov))
+            diff_member(k, v, ov, vo, vd);
+    }
+    json_object_foreach(b, k, v)
+    {
+        if (!(top_meta && server_meta(k)) && !json_object_get(a, k))
+            json_object_set(vd, k, v);
+    }
+}
+
+/* Views of obj and old that hold only what differs between them: an update
+ * changes ownership only where a value changed, was added or was removed. A
+ * subtree equal in both has the same fields in both sets and no changed leaf,
+ * so the sets and the walks over them need only the rest (a pod's status update
+ * leaves its metadata and spec alone; a Job's unsuspension changes one field of
+ * a spec that holds a whole pod template). Lists are compared whole. The
+ * metadata view is always there (an update's metadata is always walked). */
 static void diff_views(json_t *obj, json_t *old, json_t **vo, json_t **vd)
 {
     *vo = json_object();
@@ -1605,31 +1670,14 @@ static void diff_views(json_t *obj, json_t *old, json_t **vo, json_t **vd)
         json_t *ov = json_object_get(old, k);
         if (!strcmp(k, "metadata") && json_is_object(v) && json_is_object(ov)) {
             json_t *mo = json_object(), *md = json_object();
-            const char *mk;
-            json_t *mv;
-            json_object_foreach(v, mk, mv)
-            {
-                json_t *omv = json_object_get(ov, mk);
-                if (server_meta(mk) || (omv && jeq(mv, omv)))
-                    continue;
-                json_object_set(mo, mk, mv);
-                if (omv)
-                    json_object_set(md, mk, omv);
-            }
-            json_object_foreach(ov, mk, mv)
-            {
-                if (!server_meta(mk) && !json_object_get(v, mk))
-                    json_object_set(md, mk, mv);
-            }
+            diff_into(v, ov, true, mo, md);
             json_object_set_new(*vo, k, mo);
             json_object_set_new(*vd, k, md);
             continue;
         }
         if (ov && jeq(v, ov))
             continue;
-        json_object_set(*vo, k, v);
-        if (ov)
-            json_object_set(*vd, k, ov);
+        diff_member(k, v, ov, *vo, *vd);
     }
     json_object_foreach(old, k, v)
     {

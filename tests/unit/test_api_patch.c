@@ -632,6 +632,37 @@ static void test_update_takes_fields_not_elements(void **state)
     json_decref(v2);
 }
 
+/* An update deep inside a large object (a Job's unsuspension beside its pod
+ * template) takes the one field it changed; a field it removes leaves the set of
+ * whoever owned it; the creator keeps the rest. */
+static void test_update_deep_field(void **state)
+{
+    json_t *v1 = apply_ok(NULL,
+                          "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":"
+                          "\"j\",\"labels\":{\"a\":\"1\",\"b\":\"2\"}},\"spec\":{\"suspend\":true,"
+                          "\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"x\":{\"y\":1,"
+                          "\"z\":2}}}}}",
+                          "alice", false);
+    json_t *v2 = json_deep_copy(v1);
+    json_t *spec = json_object_get(v2, "spec");
+    json_object_set_new(spec, "suspend", json_false());
+    json_object_del(json_object_get(json_object_get(json_object_get(spec, "template"), "spec"), "x"),
+                    "z");
+    json_object_set_new(json_object_get(json_object_get(v2, "metadata"), "labels"), "a",
+                        json_string("9"));
+    struct err e = {0};
+    assert_int_equal(patch_managed_update(v2, v1, "Job", "ctrl", "v1", "t", &e), 0);
+    assert_json(json_object_get(managed_entry(v2, "ctrl", "Update"), "fieldsV1"),
+                "{\"f:metadata\":{\"f:labels\":{\"f:a\":{}}},\"f:spec\":{\"f:suspend\":{}}}",
+                "the updater owns what it changed");
+    assert_json(json_object_get(managed_entry(v2, "alice", "Apply"), "fieldsV1"),
+                "{\"f:metadata\":{\"f:labels\":{\"f:b\":{}}},\"f:spec\":{\"f:template\":{"
+                "\"f:spec\":{\"f:restartPolicy\":{},\"f:x\":{\"f:y\":{}}}}}}",
+                "the creator keeps the rest, less the removed field");
+    json_decref(v1);
+    json_decref(v2);
+}
+
 /* An object with more managedFields entries than the cap still takes writes;
  * the extra entries are dropped. */
 static void test_too_many_managers_still_writable(void **state)
@@ -820,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_apply_removes_fields_no_longer_applied),
         cmocka_unit_test(test_apply_conflict_and_force),
         cmocka_unit_test(test_update_takes_fields_not_elements),
+        cmocka_unit_test(test_update_deep_field),
         cmocka_unit_test(test_too_many_managers_still_writable),
         cmocka_unit_test(test_apply_errors),
         cmocka_unit_test(test_apply_ignores_status_when_asked),
