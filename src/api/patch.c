@@ -1066,11 +1066,25 @@ static json_t *fs_node_at(json_t *set, const char *const *seg, int n)
     return cur;
 }
 
+/* The member key of node, to change: a node shared with another set (a
+ * manager's set copied from the stored object shares its nodes with it) is
+ * replaced by a shallow copy first, so that a change copies only the nodes on
+ * its path. */
+static json_t *fs_own(json_t *node, const char *key)
+{
+    json_t *c = json_object_get(node, key);
+    if (json_is_object(c) && c->refcount > 1) {
+        c = json_copy(c);
+        json_object_set_new(node, key, c);
+    }
+    return c;
+}
+
 static void fs_add(json_t *set, const char *const *seg, int n)
 {
     json_t *cur = set;
     for (int i = 0; i < n; i++) {
-        json_t *c = json_object_get(cur, seg[i]);
+        json_t *c = fs_own(cur, seg[i]);
         if (!json_is_object(c)) {
             c = json_object();
             json_object_set_new(cur, seg[i], c);
@@ -1088,6 +1102,7 @@ static void fs_remove(json_t *node, const char *const *seg, int n)
     if (!c)
         return;
     if (n > 1) {
+        c = fs_own(node, seg[0]);
         fs_remove(c, seg + 1, n - 1);
         if (!json_is_object(c) || json_object_size(c))
             return;
@@ -1258,12 +1273,13 @@ struct mgr {
 };
 
 /* The manager's set, to change: copied from the stored object first (most
- * writes change few managers' sets, and a deep copy of each was a good part of
- * a write's cost). */
+ * writes change few managers' sets), and only its top (fs_add and fs_remove
+ * copy the nodes on the path they change: a deep copy of a large set was a good
+ * part of an ownership change's cost). */
 static json_t *mset(struct mgr *g)
 {
     if (g->shared) {
-        json_t *copy = json_deep_copy(g->set);
+        json_t *copy = json_copy(g->set);
         json_decref(g->set);
         g->set = copy;
         g->shared = false;
