@@ -677,6 +677,7 @@ struct ctrl_flight {
     char *key;
     bool done;
     int64_t done_rev;
+    struct ctrl_op *waiting; /* queued once this write succeeds (ctrl_submit_after) */
 };
 
 struct ctrl_op {
@@ -730,9 +731,46 @@ static void op_free(struct ctrl_op *op)
     }
 }
 
+static void drop_ops_locked(struct ctrl *c, struct ctrl_op *ops);
+
+/* Forgets a flight whose write failed or was dropped, and the writes waiting
+ * for it (the loop decides again from what the store says). c->mu held. */
+static void flight_fail_locked(struct ctrl *c, struct ctrl_flight *f)
+{
+    map_del(&c->flights, f->key, strlen(f->key));
+    drop_ops_locked(c, f->waiting);
+    free(f->key);
+    free(f);
+}
+
+/* Frees a list of queued chains (linked by next) and their flights. */
+static void drop_ops_locked(struct ctrl *c, struct ctrl_op *ops)
+{
+    while (ops) {
+        struct ctrl_op *next = ops->next;
+        for (struct ctrl_op *x = ops; x; x = x->then)
+            if (x->flight)
+                flight_fail_locked(c, x->flight);
+        op_free(ops);
+        ops = next;
+    }
+}
+
+static void enqueue_locked(struct ctrl *c, struct ctrl_op *op)
+{
+    op->next = NULL;
+    if (c->tail)
+        c->tail->next = op;
+    else
+        c->head = op;
+    c->tail = op;
+    pthread_cond_signal(&c->cv);
+}
+
 /* Queues op (a chain run in order by one writer); the flight of dedupe goes
- * with its last write. */
-static bool submit(struct ctrl *c, const char *dedupe, struct ctrl_op *op)
+ * with its last write. With after (a dedupe key), the chain waits until the
+ * write in flight under it succeeds, and goes with it if it fails. */
+static bool submit(struct ctrl *c, const char *dedupe, const char *after, struct ctrl_op *op)
 {
     if (dedupe && ctrl_busy(c, dedupe)) {
         op_free(op);
@@ -749,12 +787,14 @@ static bool submit(struct ctrl *c, const char *dedupe, struct ctrl_op *op)
             last = last->then;
         last->flight = f;
     }
-    if (c->tail)
-        c->tail->next = op;
-    else
-        c->head = op;
-    c->tail = op;
-    pthread_cond_signal(&c->cv);
+    union map_val *av = after ? map_get(&c->flights, after, strlen(after)) : NULL;
+    struct ctrl_flight *af = av ? av->ptr : NULL;
+    if (af && !af->done) {
+        op->next = af->waiting;
+        af->waiting = op;
+    } else {
+        enqueue_locked(c, op);
+    }
     pthread_mutex_unlock(&c->mu);
     return true;
 }
@@ -762,11 +802,17 @@ static bool submit(struct ctrl *c, const char *dedupe, struct ctrl_op *op)
 bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
                  const char *ctype, json_t *body)
 {
+    return ctrl_submit_after(c, NULL, dedupe, method, path, ctype, body);
+}
+
+bool ctrl_submit_after(struct ctrl *c, const char *after, const char *dedupe, const char *method,
+                       const char *path, const char *ctype, json_t *body)
+{
     if (dedupe && ctrl_busy(c, dedupe)) {
         json_decref(body);
         return false;
     }
-    return submit(c, dedupe, op_new(method, path, ctype, body));
+    return submit(c, dedupe, after, op_new(method, path, ctype, body));
 }
 
 bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t *patch1,
@@ -779,7 +825,7 @@ bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t 
     }
     struct ctrl_op *a = op_new("PATCH", path1, "application/merge-patch+json", patch1);
     a->then = op_new("PATCH", path2, "application/merge-patch+json", patch2);
-    return submit(c, dedupe, a);
+    return submit(c, dedupe, NULL, a);
 }
 
 /* Whether a decision of the scheduler (an admission or an eviction) is still on
@@ -832,14 +878,20 @@ static bool run_op(struct ctrl *c, struct ctrl_op *op)
         c->write_errors++;
     if (op->flight) {
         if (ok) {
-            op->flight->done = true;
-            op->flight->done_rev = store_rev(c->store);
+            struct ctrl_flight *f = op->flight;
+            f->done = true;
+            f->done_rev = store_rev(c->store);
+            /* What waited for this write goes now, to any writer. */
+            while (f->waiting) {
+                struct ctrl_op *w = f->waiting;
+                f->waiting = w->next;
+                enqueue_locked(c, w);
+            }
         } else {
             /* Failed: the loop decides again from what the store says. */
-            map_del(&c->flights, op->flight->key, strlen(op->flight->key));
-            free(op->flight->key);
-            free(op->flight);
+            flight_fail_locked(c, op->flight);
         }
+        op->flight = NULL;
     }
     pthread_mutex_unlock(&c->mu);
     return ok;
@@ -867,9 +919,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&c->mu);
         for (; rest; rest = rest->then)
             if (rest->flight) {
-                map_del(&c->flights, rest->flight->key, strlen(rest->flight->key));
-                free(rest->flight->key);
-                free(rest->flight);
+                flight_fail_locked(c, rest->flight);
                 rest->flight = NULL;
             }
         pthread_mutex_unlock(&c->mu);
@@ -1116,6 +1166,10 @@ void ctrl_stop(struct ctrl *c)
     struct map_entry *me;
     while ((me = map_next(&c->flights, &it))) {
         struct ctrl_flight *f = me->val.ptr;
+        for (struct ctrl_op *w = f->waiting, *next; w; w = next) {
+            next = w->next;
+            op_free(w);
+        }
         free(f->key);
         free(f);
     }

@@ -211,6 +211,10 @@ void ctrl_time(const struct ctrl *c, char *buf, size_t size);
  * ctype: NULL for JSON, else the PATCH content type. */
 bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const char *path,
                  const char *ctype, json_t *body);
+/* As ctrl_submit, after the write in flight under the dedupe key `after` has
+ * succeeded (at once when none is); dropped, with its flight, if that fails. */
+bool ctrl_submit_after(struct ctrl *c, const char *after, const char *dedupe, const char *method,
+                       const char *path, const char *ctype, json_t *body);
 bool ctrl_busy(struct ctrl *c, const char *dedupe);
 /* Two merge patches written in order by one writer (the second only if the
  * first succeeded), under one dedupe key. Both bodies are stolen. */

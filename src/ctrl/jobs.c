@@ -112,7 +112,7 @@ static void create_workload(struct ctrl *c, struct cobj *job, const char *wlname
  * pod is created bound to its place: node, GPUs and rank 0's address, as the
  * binder would write them, one write instead of two. */
 static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int64_t idx,
-                       int64_t world, json_t *pl)
+                       int64_t world, json_t *pl, const char *after)
 {
     json_t *j = job->j;
     const char *uid = ctrl_str(j, "metadata.uid");
@@ -185,7 +185,7 @@ static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int
                             meta, "spec", spec);
     char path[600];
     ctrl_obj_path(CK_POD, job->ns, NULL, NULL, path, sizeof path);
-    ctrl_submit(c, dd, "POST", path, NULL, pod);
+    ctrl_submit_after(c, after, dd, "POST", path, NULL, pod);
 }
 
 /* The workload's placement (parsed), when the Job's pods are to be created
@@ -323,10 +323,15 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
         if (!ctrl_condition_true(j, "Suspended") && suspended)
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", true, "JobSuspended",
                                                           "Job suspended"));
-    } else if (suspended) {
-        patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 0));
     } else {
-        if (ctrl_condition_true(j, "Suspended"))
+        /* Admitted. A suspended Job is unsuspended, and its pods are created
+         * once that write is in (one pass, not one for each): the store sees
+         * the unsuspension first, as when Kueue and the Job controller are two. */
+        char after[400];
+        snprintf(after, sizeof after, "susp/%s", job->key);
+        if (suspended)
+            patch(c, CK_JOB, job, NULL, "susp", json_pack("{s:{s:b}}", "spec", "suspend", 0));
+        else if (ctrl_condition_true(j, "Suspended"))
             ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", false, "JobResumed",
                                                           "Job resumed"));
         /* One live pod per index not done yet, while failures allow it. */
@@ -339,7 +344,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
                 pl = bound_placement(c, j, wl, parallelism);
                 looked = true;
             }
-            create_pod(c, job, wlname, idx, parallelism, pl);
+            create_pod(c, job, wlname, idx, parallelism, pl, after);
         }
         json_decref(pl);
     }
