@@ -1,5 +1,6 @@
 /* muster server: the API server on a store (SQLite in --data-dir, or memory). */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,6 +206,10 @@ int cli_server(int argc, char **argv)
     fprintf(stderr, "muster server: stopping (signal %d)\n", sig);
     ctrl_stop(ctl);
     api_server_stop(srv);
+    struct store_stats ss;
+    store_stats(st, &ss);
+    fprintf(stderr, "muster server: %" PRId64 " writes in %" PRId64 " commits\n", ss.writes,
+            ss.commits);
     store_close(st);
     return 0;
 }
