@@ -20,12 +20,24 @@ struct ppath {
     size_t len;
 };
 
+/* Appends n bytes of s, as many as fit (the buffer keeps its NUL). */
+static void ppath_add(struct ppath *p, const char *s, size_t n)
+{
+    size_t room = sizeof p->buf - 1 - p->len;
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+}
+
+/* (Called for every member a patch or a field set walks: no snprintf.) */
 static size_t ppath_push_key(struct ppath *p, const char *key)
 {
     size_t old = p->len;
-    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "%s%s", p->len ? "." : "", key);
-    if (n > 0)
-        p->len += (size_t)n < sizeof p->buf - p->len ? (size_t)n : sizeof p->buf - p->len - 1;
+    if (p->len)
+        ppath_add(p, ".", 1);
+    ppath_add(p, key, strlen(key));
     return old;
 }
 
