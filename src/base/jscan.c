@@ -292,6 +292,37 @@ bool jscan_string(const char *s, size_t vs, size_t ve, char *buf, size_t size)
     return true;
 }
 
+size_t jscan_utf8_seq(const char *str, size_t n, size_t i)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char c = s[i];
+    if (c < 0x80)
+        return 1;
+    size_t k;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t j = 1; j <= k; j++) {
+        if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i + j] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
 bool jscan_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -307,36 +338,42 @@ bool jscan_utf8_valid(const char *str, size_t n)
         }
         if (i >= n)
             break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
+        size_t k = jscan_utf8_seq(str, n, i);
+        if (!k)
             return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
+        i += k;
     }
     return true;
+}
+
+/* Bytes of w (eight, little-endian order of memory) that a JSON string needs
+ * looked at have their high bit set in the result; the lowest such bit is
+ * exact (borrows can only mark bytes above a marked one). */
+static inline uint64_t string_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t ctl = (w - ones * 0x20) & ~w;  /* bytes < 0x20 (and some above one) */
+    uint64_t isq = (q - ones) & ~q, isb = (b - ones) & ~b;
+    return (ctl | isq | isb | w) & high;
+}
+
+size_t jscan_string_special(const char *s, size_t n, size_t i)
+{
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t m = string_special(w);
+        if (m)
+            return i + (size_t)(__builtin_ctzll(m) >> 3);
+        i += 8;
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+            return i;
+    }
+    return n;
 }
 
 bool jscan_managed_fields(const char *s, size_t n, size_t *from, size_t *to)

@@ -50,6 +50,16 @@ bool jscan_unescape(const char *s, size_t n, char *out, size_t *len);
  * surrogates, nothing past U+10FFFF), as jansson checks it. */
 bool jscan_utf8_valid(const char *s, size_t n);
 
+/* The length of the UTF-8 sequence that starts at s[i] (1 for ASCII), under the
+ * rules of jscan_utf8_valid; 0 when it is not valid there. */
+size_t jscan_utf8_seq(const char *s, size_t n, size_t i);
+
+/* The index of the first byte at or after i that a JSON string's reader or
+ * writer must look at: a quote, a backslash, a control character (< 0x20) or a
+ * byte of a non-ASCII character (>= 0x80); n when there is none. Eight bytes at
+ * a time. */
+size_t jscan_string_special(const char *s, size_t n, size_t i);
+
 /* The span [*from, *to) to leave out of an object's text to drop its member
  * metadata.managedFields, with the comma that joins it to a neighbour. */
 bool jscan_managed_fields(const char *s, size_t n, size_t *from, size_t *to);

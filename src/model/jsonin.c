@@ -34,43 +34,53 @@ static void skip_ws(struct in *p)
 
 /* Reads the string at p->i (its opening quote). *out points to its bytes (into
  * the text, or into p->tmp when it had escapes), *len their count. */
+/* One pass, eight bytes at a time between the bytes that need a look
+ * (jscan_string_special): the closing quote, escapes (unescaped afterwards,
+ * when there are any), control characters (refused) and non-ASCII characters
+ * (checked). */
 static bool read_string(struct in *p, const char **out, size_t *len)
 {
-    size_t start = ++p->i;
+    const char *s = p->s;
+    size_t n = p->n, start = ++p->i, i = start;
+    bool esc = false;
     for (;;) {
-        const char *q = memchr(p->s + p->i, '"', p->n - p->i);
-        if (!q)
+        i = jscan_string_special(s, n, i);
+        if (i >= n)
             return false;
-        size_t at = (size_t)(q - p->s), bs = 0;
-        while (at - bs > start && p->s[at - bs - 1] == '\\')
-            bs++;
-        p->i = at + 1;
-        if (bs % 2 == 0)
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
             break;
-    }
-    size_t end = p->i - 1;
-    const char *s = p->s + start;
-    size_t n = end - start;
-    bool esc = memchr(s, '\\', n) != NULL;
-    for (size_t k = 0; k < n; k++)
-        if ((unsigned char)s[k] < 0x20)
+        if (c == '\\') {
+            esc = true;
+            i += 2; /* the escaped byte is jscan_unescape's to judge */
+            if (i > n)
+                return false;
+            continue;
+        }
+        if (c < 0x20)
             return false; /* a raw control character */
-    if (!esc) {
-        if (!jscan_utf8_valid(s, n))
+        size_t k = jscan_utf8_seq(s, n, i);
+        if (!k)
             return false;
-        *out = s;
-        *len = n;
+        i += k;
+    }
+    p->i = i + 1;
+    const char *str = s + start;
+    size_t m = i - start;
+    if (!esc) {
+        *out = str;
+        *len = m;
         return true;
     }
-    if (p->tmp_cap < n + 1) {
-        p->tmp_cap = n + 64;
+    if (p->tmp_cap < m + 1) {
+        p->tmp_cap = m + 64;
         p->tmp = xrealloc(p->tmp, p->tmp_cap);
     }
-    size_t m;
-    if (!jscan_unescape(s, n, p->tmp, &m) || !jscan_utf8_valid(p->tmp, m))
+    size_t um;
+    if (!jscan_unescape(str, m, p->tmp, &um) || !jscan_utf8_valid(p->tmp, um))
         return false;
     *out = p->tmp;
-    *len = m;
+    *len = um;
     return true;
 }
 

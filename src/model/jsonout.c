@@ -42,19 +42,25 @@ static void putc_(struct out *o, char c)
     o->buf[o->len++] = c;
 }
 
+/* One pass, eight bytes at a time between the bytes that need a look
+ * (jscan_string_special): quotes, backslashes and control characters are
+ * escaped as jansson does, non-ASCII characters checked and copied. */
 static bool put_string(struct out *o, const char *s, size_t n)
 {
-    if (!jscan_utf8_valid(s, n))
-        return false;
     reserve(o, n + 2);
     o->buf[o->len++] = '"';
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t run = 0, i = 0;
+    while ((i = jscan_string_special(s, n, i)) < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x80) {
+            size_t k = jscan_utf8_seq(s, n, i);
+            if (!k)
+                return false; /* not UTF-8: the whole text is refused */
+            i += k;
             continue;
+        }
         put(o, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         char esc[8];
         switch (c) {
         case '"': put(o, "\\\"", 2); break;

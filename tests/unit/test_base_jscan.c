@@ -200,6 +200,37 @@ static void test_value_end_random(void **state)
     }
 }
 
+/* jscan_string_special (eight bytes at a time) against a byte-by-byte search, on
+ * random bytes with every kind of byte it must stop at, from every start. */
+static void test_string_special_random(void **state)
+{
+    (void)state;
+    char text[96];
+    uint64_t x = 7;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(round % 90);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            static const char pick[] = {'"', '\\', '\n', 0x1f, 0x20, 0x7f, '!', '#', '[', 'a'};
+            text[i] = r % 5 ? 'a' + (char)(r % 26)
+                            : r % 7 == 0 ? (char)(0x80 + r % 128) : pick[(r >> 3) % sizeof pick];
+        }
+        for (size_t i = 0; i <= n; i++) {
+            size_t want = i;
+            while (want < n) {
+                unsigned char c = (unsigned char)text[want];
+                if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+                    break;
+                want++;
+            }
+            size_t got = jscan_string_special(text, n, i);
+            if (got != want)
+                fail_msg("round %d from %zu: %zu, byte by byte %zu", round, i, got, want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_managed),
         cmocka_unit_test(test_selectors_agree),
         cmocka_unit_test(test_value_end_random),
+        cmocka_unit_test(test_string_special_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

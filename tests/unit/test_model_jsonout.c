@@ -78,6 +78,38 @@ static void test_random(void **state)
     }
 }
 
+/* Strings of random bytes (valid and invalid UTF-8, long runs, escapes at
+ * every position): jsonout and json_dumps agree on refusing or on the text. */
+static void test_random_bytes(void **state)
+{
+    (void)state;
+    struct rng r;
+    rng_seed(&r, 9);
+    static const char *const pieces[] = {"a",  "bcdefghij", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80", "\"", "\\", "\n", "\x01", "\x7f",
+                                         "\xff", "\xc0\x80", "\xed\xa0\x80", "\xe2\x82"};
+    for (int round = 0; round < 20000; round++) {
+        char buf[256];
+        size_t n = 0;
+        for (int k = (int)rng_below(&r, 24); k > 0; k--) {
+            const char *p = pieces[rng_below(&r, round % 3 ? 10 : 14)];
+            size_t l = strlen(p);
+            if (n + l >= sizeof buf)
+                break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        json_t *v = json_stringn_nocheck(buf, n);
+        char *a = jsonout_dumps(v, NULL), *b = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+            fail_msg("round %d: jsonout %s, json_dumps %s", round, a ? a : "(refused)",
+                     b ? b : "(refused)");
+        free(a);
+        free(b);
+        json_decref(v);
+    }
+}
+
 static void test_bad_utf8(void **state)
 {
     (void)state;
@@ -96,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_bad_utf8),
+        cmocka_unit_test(test_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
