@@ -199,6 +199,101 @@ static void test_kill9_loses_no_acknowledged_write(void **state)
     assert_true(total_acked > 0);
 }
 
+/* The store keeps the latest versions of the keys written last in memory (a few
+ * thousand; older ones are read from SQLite). Gets, version checks, deletions
+ * and re-creations must agree with a plain model whether a key is still cached,
+ * was evicted, or the store was reopened: random operations on 12,000 keys. */
+static void check_get(struct store *s, const char *key, const char *want, int64_t want_rev,
+                      int64_t want_create)
+{
+    struct store_kv *kv = NULL;
+    struct err e = {0};
+    int rc = store_get(s, key, &kv, &e);
+    if (!want) {
+        if (rc == 0)
+            fail_msg("get %s: found %.*s, want none", key, (int)kv->value_len, kv->value);
+        assert_int_equal(e.code, STORE_ENOTFOUND);
+        return;
+    }
+    if (rc)
+        fail_msg("get %s: %s", key, e.msg);
+    if (kv->value_len != strlen(want) || memcmp(kv->value, want, kv->value_len) ||
+        kv->mod_rev != want_rev || kv->create_rev != want_create)
+        fail_msg("get %s: %.*s rev %lld create %lld, want %s rev %lld create %lld", key,
+                 (int)kv->value_len, kv->value, (long long)kv->mod_rev,
+                 (long long)kv->create_rev, want, (long long)want_rev, (long long)want_create);
+    store_kv_unref(kv);
+}
+
+static void test_recent_versions_agree(void **state)
+{
+    enum { NKEYS = 12000, NOPS = 30000 };
+    struct model {
+        char val[32];
+        int64_t rev, create;
+        bool live;
+    } *m = calloc(NKEYS, sizeof *m);
+    assert_non_null(m);
+    struct err e = {0};
+    struct store *s = store_open_sqlite(dir, NULL, &e);
+    assert_non_null(s);
+    struct rng r;
+    rng_seed(&r, 3);
+    char key[64];
+    for (int op = 0; op < NOPS; op++) {
+        /* mostly recent keys, sometimes any key (evicted ones) */
+        int k = rng_below(&r, 4) ? (int)rng_below(&r, 300) + (op * NKEYS / NOPS) % (NKEYS - 300)
+                                 : (int)rng_below(&r, NKEYS);
+        snprintf(key, sizeof key, "/recent/k%05d", k);
+        struct store_kv *kv = NULL;
+        char val[32];
+        snprintf(val, sizeof val, "v%d", op);
+        int what = (int)rng_below(&r, 10);
+        int rc;
+        if (!m[k].live) {
+            rc = store_create(s, key, val, strlen(val), &kv, &e);
+            assert_int_equal(rc, 0);
+            m[k] = (struct model){.rev = kv->mod_rev, .create = kv->mod_rev, .live = true};
+            snprintf(m[k].val, sizeof m[k].val, "%s", val);
+        } else if (what == 0) {
+            rc = store_delete(s, key, m[k].rev, &kv, &e);
+            assert_int_equal(rc, 0);
+            m[k].live = false;
+        } else if (what == 1) {
+            /* a stale expected version is refused */
+            rc = store_update(s, key, val, strlen(val), m[k].rev - 1, &kv, &e);
+            assert_int_equal(rc, -1);
+            assert_int_equal(e.code, STORE_ECONFLICT);
+        } else if (what == 2) {
+            assert_int_equal(store_create(s, key, val, strlen(val), &kv, &e), -1);
+            assert_int_equal(e.code, STORE_EEXISTS);
+        } else {
+            rc = store_update(s, key, val, strlen(val), what < 6 ? m[k].rev : 0, &kv, &e);
+            assert_int_equal(rc, 0);
+            assert_int_equal(kv->create_rev, m[k].create);
+            m[k].rev = kv->mod_rev;
+            snprintf(m[k].val, sizeof m[k].val, "%s", val);
+        }
+        store_kv_unref(kv);
+        if (op % 97 == 0) {
+            int g = (int)rng_below(&r, NKEYS);
+            snprintf(key, sizeof key, "/recent/k%05d", g);
+            check_get(s, key, m[g].live ? m[g].val : NULL, m[g].rev, m[g].create);
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < NKEYS; k++) {
+            snprintf(key, sizeof key, "/recent/k%05d", k);
+            check_get(s, key, m[k].live ? m[k].val : NULL, m[k].rev, m[k].create);
+        }
+        store_close(s); /* then again from SQLite alone */
+        s = store_open_sqlite(dir, NULL, &e);
+        assert_non_null(s);
+    }
+    store_close(s);
+    free(m);
+}
+
 /* A second process (or a second open in this one) is kept out of the directory. */
 static void test_second_open_is_refused(void **state)
 {
@@ -320,6 +415,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_loses_no_acknowledged_write),
         cmocka_unit_test(test_second_open_is_refused),
+        cmocka_unit_test(test_recent_versions_agree),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
