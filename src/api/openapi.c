@@ -434,7 +434,10 @@ static const struct fld ps_assignment[] = {
     END};
 static const struct fld admission[] = {
     FR("clusterQueue", T_STR, "The ClusterQueue that admitted the workload."),
-    L("podSetAssignments", ps_assignment, "The flavors and usage of each pod set.", "name"), END};
+    L("podSetAssignments", ps_assignment, "The flavors and usage of each pod set.", "name"),
+    F("placement", T_ANYLIST,
+      "muster's extension: where each pod goes, one entry per rank ({node, gpus, podSet})."),
+    END};
 static const struct fld requeue_state[] = {
     F("count", T_INT32, "How many times the workload was requeued."),
     F("requeueAt", T_TIME, "When the workload is requeued."), END};

@@ -82,6 +82,20 @@ const char *ctrl_annotation(json_t *obj, const char *k)
     return json_string_value(json_object_get(ctrl_path(obj, "metadata.annotations"), k));
 }
 
+json_t *ctrl_placement(json_t *wl)
+{
+    json_t *pl = ctrl_path(wl, "status.admission.placement");
+    if (json_is_array(pl))
+        return json_incref(pl);
+    const char *s = ctrl_annotation(wl, "muster.dev/placement");
+    pl = s ? jsonin_loadb(s, strlen(s), 0, NULL) : NULL;
+    if (!json_is_array(pl)) {
+        json_decref(pl);
+        return NULL;
+    }
+    return pl;
+}
+
 json_t *ctrl_condition(json_t *obj, const char *type)
 {
     json_t *conds = ctrl_path(obj, "status.conditions"), *x;
@@ -682,7 +696,6 @@ struct ctrl_flight {
 
 struct ctrl_op {
     struct ctrl_op *next;
-    struct ctrl_op *then;       /* run after this one succeeds, by the same writer */
     struct ctrl_flight *flight; /* NULL when not deduplicated */
     char method[8];
     char *path, *ctype, *body;
@@ -721,14 +734,10 @@ static struct ctrl_op *op_new(const char *method, const char *path, const char *
 
 static void op_free(struct ctrl_op *op)
 {
-    while (op) {
-        struct ctrl_op *then = op->then;
-        free(op->path);
-        free(op->ctype);
-        free(op->body);
-        free(op);
-        op = then;
-    }
+    free(op->path);
+    free(op->ctype);
+    free(op->body);
+    free(op);
 }
 
 static void drop_ops_locked(struct ctrl *c, struct ctrl_op *ops);
@@ -743,14 +752,13 @@ static void flight_fail_locked(struct ctrl *c, struct ctrl_flight *f)
     free(f);
 }
 
-/* Frees a list of queued chains (linked by next) and their flights. */
+/* Frees a list of queued writes (linked by next) and their flights. */
 static void drop_ops_locked(struct ctrl *c, struct ctrl_op *ops)
 {
     while (ops) {
         struct ctrl_op *next = ops->next;
-        for (struct ctrl_op *x = ops; x; x = x->then)
-            if (x->flight)
-                flight_fail_locked(c, x->flight);
+        if (ops->flight)
+            flight_fail_locked(c, ops->flight);
         op_free(ops);
         ops = next;
     }
@@ -767,9 +775,8 @@ static void enqueue_locked(struct ctrl *c, struct ctrl_op *op)
     pthread_cond_signal(&c->cv);
 }
 
-/* Queues op (a chain run in order by one writer); the flight of dedupe goes
- * with its last write. With after (a dedupe key), the chain waits until the
- * write in flight under it succeeds, and goes with it if it fails. */
+/* Queues op; its flight is dedupe's. With after (a dedupe key), op waits until
+ * the write in flight under it succeeds, and goes with it if it fails. */
 static bool submit(struct ctrl *c, const char *dedupe, const char *after, struct ctrl_op *op)
 {
     if (dedupe && ctrl_busy(c, dedupe)) {
@@ -782,10 +789,7 @@ static bool submit(struct ctrl *c, const char *dedupe, const char *after, struct
         f->key = xstrdup(dedupe);
         bool found;
         map_put(&c->flights, f->key, strlen(f->key), &found)->ptr = f;
-        struct ctrl_op *last = op;
-        while (last->then)
-            last = last->then;
-        last->flight = f;
+        op->flight = f;
     }
     union map_val *av = after ? map_get(&c->flights, after, strlen(after)) : NULL;
     struct ctrl_flight *af = av ? av->ptr : NULL;
@@ -813,19 +817,6 @@ bool ctrl_submit_after(struct ctrl *c, const char *after, const char *dedupe, co
         return false;
     }
     return submit(c, dedupe, after, op_new(method, path, ctype, body));
-}
-
-bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t *patch1,
-                  const char *path2, json_t *patch2)
-{
-    if (dedupe && ctrl_busy(c, dedupe)) {
-        json_decref(patch1);
-        json_decref(patch2);
-        return false;
-    }
-    struct ctrl_op *a = op_new("PATCH", path1, "application/merge-patch+json", patch1);
-    a->then = op_new("PATCH", path2, "application/merge-patch+json", patch2);
-    return submit(c, dedupe, NULL, a);
 }
 
 /* Whether a decision of the scheduler (an admission or an eviction) is still on
@@ -911,18 +902,7 @@ static void *writer_main(void *arg)
         if (!c->head)
             c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
-        struct ctrl_op *x = op;
-        while (x && run_op(c, x))
-            x = x->then;
-        /* A failed write drops the rest of its chain, and the chain's flight. */
-        struct ctrl_op *rest = x ? x->then : NULL;
-        pthread_mutex_lock(&c->mu);
-        for (; rest; rest = rest->then)
-            if (rest->flight) {
-                flight_fail_locked(c, rest->flight);
-                rest->flight = NULL;
-            }
-        pthread_mutex_unlock(&c->mu);
+        run_op(c, op);
         op_free(op);
         pthread_mutex_lock(&c->mu);
     }

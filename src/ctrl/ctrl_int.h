@@ -194,6 +194,10 @@ const char *ctrl_str(json_t *obj, const char *path); /* "a.b.c"; NULL when absen
 json_t *ctrl_path(json_t *obj, const char *path);
 const char *ctrl_label(json_t *obj, const char *k);
 const char *ctrl_annotation(json_t *obj, const char *k);
+/* A workload's placement, one entry per rank ({"node", "gpus", "podSet"}): its
+ * status.admission.placement, or the muster.dev/placement annotation that held
+ * it before (a store written by an older muster). A new reference, or NULL. */
+json_t *ctrl_placement(json_t *wl);
 /* The condition of type t in status.conditions, or NULL. */
 json_t *ctrl_condition(json_t *obj, const char *type);
 bool ctrl_condition_true(json_t *obj, const char *type);
@@ -216,10 +220,6 @@ bool ctrl_submit(struct ctrl *c, const char *dedupe, const char *method, const c
 bool ctrl_submit_after(struct ctrl *c, const char *after, const char *dedupe, const char *method,
                        const char *path, const char *ctype, json_t *body);
 bool ctrl_busy(struct ctrl *c, const char *dedupe);
-/* Two merge patches written in order by one writer (the second only if the
- * first succeeded), under one dedupe key. Both bodies are stolen. */
-bool ctrl_submit2(struct ctrl *c, const char *dedupe, const char *path1, json_t *patch1,
-                  const char *path2, json_t *patch2);
 /* Whether an admission or eviction write is in flight or not yet seen back. */
 bool ctrl_decisions_pending(struct ctrl *c);
 /* The API path of an object: /api/v1/namespaces/NS/pods/NAME and so on. */
@@ -237,7 +237,7 @@ void ctrl_placement_gpus(json_t *entry, char *buf, size_t size);
 /* The GPUs ("node/index") held by pods that are terminating, derived from the
  * terminating index once per change of it. */
 const struct kset *ctrl_held_gpus(struct ctrl *c);
-/* Whether a GPU of a placement (muster.dev/placement, parsed) is still held by a
+/* Whether a GPU of a placement (ctrl_placement) is still held by a
  * pod that is terminating: the gang must wait for it, whole. */
 bool ctrl_gpus_held(struct ctrl *c, json_t *placement);
 

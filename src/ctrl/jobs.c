@@ -195,10 +195,9 @@ static void create_pod(struct ctrl *c, struct cobj *job, const char *wlname, int
 static json_t *bound_placement(struct ctrl *c, json_t *job, struct cobj *wl, int64_t parallelism)
 {
     const char *sn = ctrl_str(job, "spec.template.spec.schedulerName");
-    const char *pls = ctrl_annotation(wl->j, "muster.dev/placement");
-    if (!pls || (sn && strcmp(sn, c->o.scheduler_name) != 0))
+    if (sn && strcmp(sn, c->o.scheduler_name) != 0)
         return NULL;
-    json_t *pl = jsonin_loadb(pls, strlen(pls), 0, NULL);
+    json_t *pl = ctrl_placement(wl->j);
     if (pl && ((int64_t)json_array_size(pl) != parallelism || ctrl_gpus_held(c, pl))) {
         json_decref(pl);
         pl = NULL;

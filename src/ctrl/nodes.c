@@ -122,10 +122,9 @@ static bool placed_on(struct ctrl *c, const char *ns, const char *wl, const char
                       const char *node)
 {
     struct cobj *w = ctrl_get(c, CK_WORKLOAD, ns, wl);
-    const char *pls = w ? ctrl_annotation(w->j, "muster.dev/placement") : NULL;
-    if (!pls || !rank)
+    json_t *pl = w && rank ? ctrl_placement(w->j) : NULL;
+    if (!pl)
         return false;
-    json_t *pl = json_loads(pls, 0, NULL);
     const char *n = json_string_value(
         json_object_get(json_array_get(pl, (size_t)strtoul(rank, NULL, 10)), "node"));
     bool on = n && strcmp(n, node) == 0;

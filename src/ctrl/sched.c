@@ -8,8 +8,8 @@
  * disagrees with it in a way the engine did not cause (an eviction by the node
  * lifecycle controller, a user's edit): the engine's state is always a function
  * of the store. Admitted workloads come back with their pods where the store
- * says they are (muster.dev/placement), so a restart never moves a running pod
- * or gives its GPUs to another.
+ * says they are (status.admission.placement), so a restart never moves a running
+ * pod or gives its GPUs to another.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,7 +24,6 @@
 #include "model/quantity.h"
 #include "sched/kueue.h"
 
-#define PLACEMENT_ANN "muster.dev/placement"
 #define REBUILD_QUIET_NS (100 * 1000000LL)
 #define REBUILD_EVERY_NS (1000 * 1000000LL)
 
@@ -171,22 +170,18 @@ static bool lease_expired(struct ctrl *c, const char *node)
     return c->now >= renew + (dur > 0 ? dur : 40) * 1000000000LL;
 }
 
-/* ---- the placement annotation ---- */
+/* ---- the placement ---- */
 
-/* Parses muster.dev/placement into fixed pods (one per rank, pod set 0 unless the
- * entry says "podSet"). Returns the count, or -1 when absent or malformed. */
+/* Parses the workload's placement (ctrl_placement) into fixed pods (one per
+ * rank, pod set 0 unless the entry says "podSet"). Returns the count, or -1 when
+ * absent or malformed. */
 static int parse_placement(json_t *wl, struct adm_fixed_pod **out, json_t **keep)
 {
-    const char *s = ctrl_annotation(wl, PLACEMENT_ANN);
     *out = NULL;
     *keep = NULL;
-    if (!s)
+    json_t *arr = ctrl_placement(wl);
+    if (!arr)
         return -1;
-    json_t *arr = json_loads(s, 0, NULL);
-    if (!json_is_array(arr)) {
-        json_decref(arr);
-        return -1;
-    }
     size_t n = json_array_size(arr), i;
     struct adm_fixed_pod *fp = xcalloc(n + 1, sizeof *fp);
     json_t *x;
@@ -413,7 +408,10 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
     snprintf(dd, sizeof dd, "adm/%s", s->ents[id].key);
     if (ctrl_busy(c, dd))
         return;
-    /* The placement first (metadata), then the admission (status). */
+    /* The placement goes with the admission, in one status write (Kueue keeps
+     * its topology assignment there too): whoever sees the workload admitted (the
+     * Job controller, the binder, a rebuild after a restart) finds where its pods
+     * go. */
     json_t *pl = json_array();
     for (uint32_t k = 0; k < w->npods; k++) {
         const struct adm_pod_place *pp = &w->pods[k];
@@ -425,13 +423,8 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
             json_object_set_new(e, "podSet", json_integer(pp->podset));
         json_array_append_new(pl, e);
     }
-    char *pls = jsonout_dumps(pl, NULL);
-    json_decref(pl);
-    char path[600], spath[600];
-    ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, NULL, path, sizeof path);
+    char spath[600];
     ctrl_obj_path(CK_WORKLOAD, o->ns, o->name, "status", spath, sizeof spath);
-    json_t *meta = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", PLACEMENT_ANN, pls);
-    free(pls);
 
     json_t *psas = json_array();
     for (uint32_t i = 0; i < w->nps; i++) {
@@ -459,13 +452,11 @@ static void write_admission(struct ctrl *c, struct cobj *o, uint32_t id)
     if (ev && ctrl_condition_true(o->j, "Evicted"))
         ctrl_set_condition(conds, ctrl_make_condition(c, "Evicted", false, "Admitted",
                                                       "The workload is admitted again"));
-    json_t *st = json_pack("{s:{s:s,s:o},s:o}", "admission", "clusterQueue",
-                           adm_cq_name(s->a, w->cq), "podSetAssignments", psas, "conditions",
-                           conds);
-    /* The placement lands before the admission, so that whoever sees the
-     * workload admitted (the Job controller, the binder, a rebuild after a
-     * restart) finds where its pods go. */
-    ctrl_submit2(c, dd, path, meta, spath, json_pack("{s:o}", "status", st));
+    json_t *st = json_pack("{s:{s:s,s:o,s:o},s:o}", "admission", "clusterQueue",
+                           adm_cq_name(s->a, w->cq), "podSetAssignments", psas, "placement", pl,
+                           "conditions", conds);
+    ctrl_submit(c, dd, "PATCH", spath, "application/merge-patch+json",
+                json_pack("{s:o}", "status", st));
     ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "QuotaReserved", msg);
     s->ents[id].store_admitted = true;
 }
@@ -671,8 +662,7 @@ static json_t *pod_target(struct ctrl *c, struct cobj *p, json_t **me)
         return NULL;
     const char *rs = cp->rank;
     long rank = rs ? strtol(rs, NULL, 10) : 0;
-    const char *pls = ctrl_annotation(w->j, PLACEMENT_ANN);
-    json_t *pl = pls ? json_loads(pls, 0, NULL) : NULL;
+    json_t *pl = ctrl_placement(w->j);
     *me = rank >= 0 ? json_array_get(pl, (size_t)rank) : NULL;
     if (!json_string_value(json_object_get(*me, "node"))) {
         json_decref(pl);

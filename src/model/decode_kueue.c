@@ -687,18 +687,20 @@ static int decode_priority(struct model__dctx *c, json_t *spec, struct model_wor
 
 static int decode_admission(struct model__dctx *c, json_t *status, struct model_workload *w)
 {
-    json_t *adm, *arr;
+    json_t *adm, *arr, *placement;
     if (model__get_object(c, status, "admission", &adm, false) < 0)
         return -1;
     if (!adm)
         return 0;
     w->has_admission = true;
     size_t old = model__push(c, "admission");
-    static const char *const fields[] = {"clusterQueue", "podSetAssignments", NULL};
+    /* placement: muster's extension, where each pod goes (docs/cluster.md) */
+    static const char *const fields[] = {"clusterQueue", "podSetAssignments", "placement", NULL};
     if (model__fields(c, adm, fields) < 0 ||
         model__get_name(c, adm, "clusterQueue", &w->admission_cluster_queue, true,
                         model__check_dns_subdomain) < 0 ||
-        model__get_array(c, adm, "podSetAssignments", &arr, false, KUEUE_MAX_POD_SETS) < 0)
+        model__get_array(c, adm, "podSetAssignments", &arr, false, KUEUE_MAX_POD_SETS) < 0 ||
+        model__get_array(c, adm, "placement", &placement, false, 0) < 0)
         return -1;
     size_t n = arr ? json_array_size(arr) : 0;
     w->assignments = arena_zalloc(c->a, (n ? n : 1) * sizeof *w->assignments);

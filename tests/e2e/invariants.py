@@ -66,7 +66,9 @@ for p in pods:
         bad.append(f"{name}: live on {node} but its workload {wl} is not admitted")
         continue
     if admitted and rank is not None:
-        place = json.loads(w["metadata"].get("annotations", {}).get("muster.dev/placement", "[]"))
+        place = w.get("status", {}).get("admission", {}).get("placement")
+        if place is None:  # written by an older muster: an annotation
+            place = json.loads(w["metadata"].get("annotations", {}).get("muster.dev/placement", "[]"))
         r = int(rank)
         if r >= len(place) or place[r]["node"] != node or place[r].get("gpus", []) != gpus:
             if not deleting:
