@@ -684,12 +684,12 @@ static bool spec_changed(const struct api_kind *k, json_t *obj, json_t *cur)
  * Consumes obj; returns the object to store. */
 static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur, bool take_managed)
 {
+    json_t *next = NULL;
     if (t->sub == API_SUB_STATUS) {
-        /* The stored object with obj's status, in cur's order. A member of obj
-         * equal to cur's (most of them: a status write leaves the rest alone) is
-         * taken from obj, which the caller gives up; only those that differ are
-         * copied from cur, instead of copying all of cur. */
-        json_t *next = json_object();
+        /* The stored object with obj's status, in cur's order: cur's members
+         * shared, not copied (cur is dropped after the write, and what comes
+         * later changes only next's metadata, a copy of its own). */
+        next = json_object();
         const char *k;
         json_t *v;
         json_object_foreach(cur, k, v)
@@ -697,33 +697,16 @@ static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur,
             if (strcmp(k, "status") == 0) {
                 if (json_object_get(obj, "status"))
                     json_object_set(next, k, json_object_get(obj, "status"));
-                continue;
-            }
-            json_t *want = v, *have = json_object_get(obj, k);
-            if (strcmp(k, "metadata") == 0 && json_is_object(v)) {
-                /* obj's resourceVersion is gone already (a precondition) */
-                want = json_copy(v);
-                json_object_del(want, "resourceVersion");
+            } else if (strcmp(k, "metadata") == 0 && json_is_object(v)) {
+                json_object_set_new(next, k, json_copy(v));
             } else {
-                json_incref(want);
+                json_object_set(next, k, v);
             }
-            /* cur's own value where obj's differs: cur is dropped after the
-             * write, and what comes later changes only next's metadata */
-            json_object_set_new(next, k, have && json_equal(have, want) ? json_incref(have)
-                                                                     : json_incref(want));
-            json_decref(want);
         }
         if (!json_object_get(cur, "status") && json_object_get(obj, "status"))
             json_object_set(next, "status", json_object_get(obj, "status"));
-        if (take_managed)
-            json_object_set(meta_of(next), "managedFields",
-                            json_object_get(meta_of(obj), "managedFields"));
-        json_object_del(meta_of(next), "resourceVersion");
-        json_decref(obj);
-        return next;
-    }
-    if (t->sub == API_SUB_FINALIZE) {
-        json_t *next = json_deep_copy(cur);
+    } else if (t->sub == API_SUB_FINALIZE) {
+        next = json_deep_copy(cur);
         json_t *spec = json_object_get(next, "spec");
         if (!json_is_object(spec)) {
             spec = json_object();
@@ -734,6 +717,8 @@ static json_t *merge_write(const struct api_target *t, json_t *obj, json_t *cur,
             json_object_set(spec, "finalizers", fin);
         else
             json_object_del(spec, "finalizers");
+    }
+    if (next) {
         if (take_managed)
             json_object_set(meta_of(next), "managedFields",
                             json_object_get(meta_of(obj), "managedFields"));

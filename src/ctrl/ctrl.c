@@ -838,7 +838,7 @@ bool ctrl_decisions_pending(struct ctrl *c)
     return pending;
 }
 
-static bool run_op(struct ctrl *c, struct ctrl_op *op)
+static void run_op(struct ctrl *c, struct ctrl_op *op)
 {
     struct api_req req;
     memset(&req, 0, sizeof req);
@@ -885,7 +885,6 @@ static bool run_op(struct ctrl *c, struct ctrl_op *op)
         op->flight = NULL;
     }
     pthread_mutex_unlock(&c->mu);
-    return ok;
 }
 
 static void *writer_main(void *arg)

@@ -343,7 +343,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
                 pl = bound_placement(c, j, wl, parallelism);
                 looked = true;
             }
-            create_pod(c, job, wlname, idx, parallelism, pl, after);
+            create_pod(c, job, wlname, idx, parallelism, pl, suspended ? after : NULL);
         }
         json_decref(pl);
     }

@@ -142,6 +142,17 @@ static json_t *read_number(struct in *p)
 
 static json_t *read_value(struct in *p, int depth);
 
+/* After a member or an element: 1 when a comma says another follows, 0 at the
+ * closing byte, -1 at anything else. */
+static int after_item(struct in *p, char close)
+{
+    skip_ws(p);
+    if (p->i >= p->n)
+        return -1;
+    char ch = p->s[p->i++];
+    return ch == ',' ? 1 : ch == close ? 0 : -1;
+}
+
 static json_t *read_object(struct in *p, int depth)
 {
     json_t *o = json_object();
@@ -179,18 +190,11 @@ static json_t *read_object(struct in *p, int depth)
         json_object_setn_new_nocheck(o, key, klen, v);
         if (key != kbuf)
             free(key);
-        skip_ws(p);
-        if (p->i >= p->n)
+        int more = after_item(p, '}');
+        if (more < 0)
             goto fail;
-        if (p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->s[p->i] == '}') {
-            p->i++;
+        if (!more)
             return o;
-        }
-        goto fail;
     }
 fail:
     json_decref(o);
@@ -211,18 +215,11 @@ static json_t *read_array(struct in *p, int depth)
         if (!v)
             goto fail;
         json_array_append_new(a, v);
-        skip_ws(p);
-        if (p->i >= p->n)
+        int more = after_item(p, ']');
+        if (more < 0)
             goto fail;
-        if (p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->s[p->i] == ']') {
-            p->i++;
+        if (!more)
             return a;
-        }
-        goto fail;
     }
 fail:
     json_decref(a);
