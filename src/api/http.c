@@ -215,9 +215,11 @@ static void stream_free(void *cls)
 {
     struct stream *s = cls;
     struct api_server *srv = s->srv;
-    /* First the stream (its store watch: no wake from the hub after this), then
-     * the list (none from the timer or the stop). */
-    s->st->free_fn(s->st);
+    /* First out of the list (no wake from the timer or the stop after this:
+     * the timer reads s->st, so st must outlive the unlinking), then the stream
+     * (its store watch: no wake from the hub after that). Until s is freed at
+     * the end a hub wake still finds it whole. The stop, woken below, goes on
+     * to MHD_stop_daemon, which waits for this thread. */
     pthread_mutex_lock(&srv->mu);
     if (s->prev)
         s->prev->next = s->next;
@@ -228,6 +230,7 @@ static void stream_free(void *cls)
     if (!srv->streams && srv->ctx.stopping)
         pthread_cond_broadcast(&srv->cv); /* api_server_stop waits for this */
     pthread_mutex_unlock(&srv->mu);
+    s->st->free_fn(s->st);
     strbuf_release(&s->pending);
     pthread_mutex_destroy(&s->mu);
     free(s);
