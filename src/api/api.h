@@ -151,6 +151,8 @@ struct api_ctx {
     struct store *store;
     _Atomic bool stopping;
     char server_address[64]; /* host:port for /api's serverAddressByClientCIDRs */
+    bool no_splice;            /* tests: status patches through the tree path only */
+    _Atomic uint64_t splices; /* status patches written on the stored text */
 };
 
 void api_resp_init(struct api_resp *r);

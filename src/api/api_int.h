@@ -67,6 +67,9 @@ void api__pod_log(struct api_ctx *ctx, const struct api_req *req, const struct a
  * stored.c on the stored form). Returns 0, or -1 (E2BIG) past out's limit. */
 int api__write_obj(struct strbuf *out, const char *v, size_t len, int64_t rev);
 
+/* Whether v starts as every stored object does (stored.c). */
+bool api__stored_form(const char *v, size_t len);
+
 /* The current time as RFC 3339 ("2026-01-02T03:04:05Z"); a new random UUID. */
 void api__now_rfc3339(char *buf, size_t size);
 void api__new_uid(char *buf, size_t size);

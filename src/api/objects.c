@@ -4,6 +4,7 @@
  * form and the version a request sees are stored.c's.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@
 #include "api/protobuf.h"
 #include "api/table.h"
 #include "base/alloc.h"
+#include "base/jscan.h"
 #include "base/mtime.h"
 #include "model/jsonin.h"
+#include "model/jsonout.h"
 #include "model/model.h"
 
 int api__key(const struct api_kind *k, const char *ns, const char *name, char *buf, size_t size)
@@ -1132,6 +1135,250 @@ fail:
     return NULL;
 }
 
+/* ---- a status patch on the stored text ------------------------------------ */
+
+/* A merge or strategic patch through the status subresource changes only the
+ * status and metadata.managedFields of the stored object (merge_write keeps
+ * the rest as stored), so the rest of its text can stay as it is instead of
+ * being decoded into a tree and encoded again: this is the write every agent
+ * and controller sends for every pod. It applies when nothing else can change
+ * or be checked: a kind without conversion or model, no dry run, no deletion
+ * pending (whose write may delete the key), a patch of the status and of
+ * nothing but the metadata that names the object, and an object stored in
+ * the stored form with managedFields. The result is byte for byte what the
+ * tree path stores (tests/unit/test_api_patch.c compares them). */
+
+/* Whether patch p touches nothing a status write could not: apiVersion, kind,
+ * status, and metadata members that name the object or its version. */
+static bool splice_patch_ok(const json_t *p)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(json_object_get(p, "status")))
+        return false;
+    json_object_foreach((json_t *)p, k, v)
+    {
+        if (!strcmp(k, "status") || !strcmp(k, "apiVersion") || !strcmp(k, "kind"))
+            continue;
+        if (strcmp(k, "metadata") || !json_is_object(v))
+            return false;
+        const char *mk;
+        json_t *mv;
+        json_object_foreach(v, mk, mv)
+        {
+            if (strcmp(mk, "uid") && strcmp(mk, "name") && strcmp(mk, "namespace") &&
+                strcmp(mk, "resourceVersion"))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Where the parts of a stored object are, found by scanning its text. */
+struct stored_parts {
+    size_t mf_s, mf_e; /* metadata.managedFields' value */
+    size_t st_s, st_e; /* status' value; 0, 0 when there is none */
+    json_t *view;      /* apiVersion, kind, metadata's name, namespace, uid */
+};
+
+static bool key_is(const char *s, size_t ks, size_t ke, const char *name)
+{
+    size_t n = strlen(name);
+    return ke - ks == n + 2 && !memcmp(s + ks + 1, name, n);
+}
+
+/* The JSON string s[vs..ve) as a new jansson string; NULL when it is not a
+ * string (or longer than any name). */
+static json_t *scan_str(const char *s, size_t vs, size_t ve)
+{
+    char buf[512];
+    return jscan_string(s, vs, ve, buf, sizeof buf) ? json_string(buf) : NULL;
+}
+
+/* Scans kv's text into parts (view: a new tree with resourceVersion rv).
+ * False when the fast path does not apply to it. */
+static bool stored_parts_scan(const struct store_kv *kv, const char *rv, struct stored_parts *sp)
+{
+    const char *s = kv->value;
+    size_t n = kv->value_len, it = 0, ks, ke, vs, ve;
+    bool have_md = false;
+    memset(sp, 0, sizeof *sp);
+    if (!api__stored_form(s, n))
+        return false;
+    json_t *view = json_object(), *md = json_object();
+    json_object_set_new(md, "resourceVersion", json_string(rv));
+    while (jscan_next(s, n, 0, &it, &ks, &ke, &vs, &ve)) {
+        if (key_is(s, ks, ke, "status")) {
+            sp->st_s = vs;
+            sp->st_e = ve;
+        } else if (key_is(s, ks, ke, "apiVersion") || key_is(s, ks, ke, "kind")) {
+            json_t *v = scan_str(s, vs, ve);
+            if (!v)
+                goto no;
+            json_object_setn_new(view, s + ks + 1, ke - ks - 2, v);
+        } else if (key_is(s, ks, ke, "metadata")) {
+            size_t mit = 0, mks, mke, mvs, mve;
+            have_md = true;
+            while (jscan_next(s, n, vs, &mit, &mks, &mke, &mvs, &mve)) {
+                if (key_is(s, mks, mke, "managedFields")) {
+                    sp->mf_s = mvs;
+                    sp->mf_e = mve;
+                } else if (key_is(s, mks, mke, "deletionTimestamp")) {
+                    goto no;
+                } else if (key_is(s, mks, mke, "name") || key_is(s, mks, mke, "namespace") ||
+                           key_is(s, mks, mke, "uid")) {
+                    json_t *v = scan_str(s, mvs, mve);
+                    if (!v)
+                        goto no;
+                    json_object_setn_new(md, s + mks + 1, mke - mks - 2, v);
+                }
+            }
+        }
+    }
+    if (!have_md || !sp->mf_e || s[sp->mf_s] != '[' || (sp->st_e && s[sp->st_s] != '{'))
+        goto no;
+    json_object_set_new(view, "metadata", md);
+    sp->view = view;
+    return true;
+no:
+    json_decref(md);
+    json_decref(view);
+    return false;
+}
+
+/* The stored text of kv with its managedFields and status values replaced by
+ * mf and st (status added at the end when kv had none). */
+static char *stored_splice(const struct store_kv *kv, const struct stored_parts *sp,
+                           const json_t *mf, const json_t *st, size_t *len)
+{
+    size_t mfl, stl;
+    char *mft = jsonout_dumps(mf, &mfl), *stt = jsonout_dumps(st, &stl);
+    const char *s = kv->value;
+    size_t n = kv->value_len;
+    char *out = NULL;
+    if (!mft || !stt)
+        goto done;
+    static const char add[] = ",\"status\":";
+    size_t end = sp->st_e ? sp->st_s : n - 1; /* before the status, or the closing } */
+    size_t rest = sp->st_e ? sp->st_e : n - 1;
+    *len = sp->mf_s + mfl + (end - sp->mf_e) + (sp->st_e ? 0 : sizeof add - 1) + stl + (n - rest);
+    out = xmalloc(*len + 1);
+    char *w = out;
+    memcpy(w, s, sp->mf_s);
+    w += sp->mf_s;
+    memcpy(w, mft, mfl);
+    w += mfl;
+    memcpy(w, s + sp->mf_e, end - sp->mf_e);
+    w += end - sp->mf_e;
+    if (!sp->st_e) {
+        memcpy(w, add, sizeof add - 1);
+        w += sizeof add - 1;
+    }
+    memcpy(w, stt, stl);
+    w += stl;
+    memcpy(w, s + rest, n - rest);
+    w += n - rest;
+    *w = 0;
+done:
+    free(mft);
+    free(stt);
+    return out;
+}
+
+enum splice_rc { SPLICE_NO = 0, SPLICE_DONE = 1, SPLICE_FAIL = -1, SPLICE_RACE = -2 };
+
+/* The status patch p applied to kv's text and written (r holds the reply:
+ * SPLICE_DONE), or SPLICE_NO when the fast path does not apply (nothing
+ * done), SPLICE_FAIL with e filled, SPLICE_RACE when another writer got there
+ * first (e filled; read again and retry). */
+static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *req,
+                                    const struct api_target *t, struct patch_req *p,
+                                    const struct store_kv *kv, const char *key, struct api_resp *r,
+                                    struct err *e)
+{
+    if (t->sub != API_SUB_STATUS || (p->type != PATCH_TYPE_MERGE && p->type != PATCH_TYPE_STRATEGIC) ||
+        t->kind->model != MODEL_KIND_NONE || api__converts(t->kind) || dry_run(req) ||
+        !splice_patch_ok(p->patch))
+        return SPLICE_NO;
+    char rv[24];
+    snprintf(rv, sizeof rv, "%" PRId64, kv->mod_rev);
+    struct stored_parts sp;
+    if (!stored_parts_scan(kv, rv, &sp))
+        return SPLICE_NO;
+    enum splice_rc rc = SPLICE_FAIL;
+    json_t *cst = NULL, *out = NULL, *mf = NULL, *oldv = NULL, *newv = NULL;
+    char *enc = NULL;
+    struct store_kv *nkv = NULL;
+    if (sp.st_e) {
+        cst = jsonin_loadb(kv->value + sp.st_s, sp.st_e - sp.st_s, 0, NULL);
+        if (!cst) {
+            rc = SPLICE_NO;
+            goto done;
+        }
+        json_object_set(sp.view, "status", cst);
+    }
+    out = p->type == PATCH_TYPE_MERGE ? patch_merge(sp.view, p->patch, e)
+                                      : patch_strategic(sp.view, p->patch, t->kind->kind, e);
+    if (!out) {
+        patch_err(e);
+        goto done;
+    }
+    json_t *st = json_object_get(out, "status");
+    if (!json_is_object(out) || !json_is_object(meta_of(out)) || !json_is_object(st)) {
+        rc = SPLICE_NO; /* the tree path says what is wrong */
+        goto done;
+    }
+    const char *prv = meta_str(out, "resourceVersion");
+    if (prv && *prv && strcmp(prv, rv)) {
+        errf(e, STORE_ECONFLICT, "resourceVersion precondition failed");
+        goto done;
+    }
+    if (check_identity(t->kind, t, out, false, e) < 0)
+        goto done;
+    mf = jsonin_loadb(kv->value + sp.mf_s, sp.mf_e - sp.mf_s, 0, NULL);
+    if (!json_is_array(mf)) {
+        rc = SPLICE_NO;
+        goto done;
+    }
+    /* The write as record_update sees it on the whole objects: the same
+     * managedFields before, a status changed, and nothing else (equal parts
+     * add nothing to the sets). */
+    oldv = json_pack("{s:{s:O}}", "metadata", "managedFields", mf);
+    newv = json_pack("{s:{s:O},s:O}", "metadata", "managedFields", mf, "status", st);
+    if (cst)
+        json_object_set(oldv, "status", cst);
+    if (record_update(t->kind, req, newv, oldv, e) < 0)
+        goto done;
+    json_t *nmf = json_object_get(meta_of(newv), "managedFields");
+    if (!json_is_array(nmf)) {
+        rc = SPLICE_NO;
+        goto done;
+    }
+    size_t len = 0;
+    enc = stored_splice(kv, &sp, nmf, st, &len);
+    if (!enc) {
+        errf(e, API_EINVALID, "status: Invalid value: cannot be encoded");
+        goto done;
+    }
+    if (store_update(ctx->store, key, enc, len, kv->mod_rev, &nkv, e) < 0) {
+        rc = e->code == STORE_ECONFLICT ? SPLICE_RACE : SPLICE_FAIL;
+        goto done;
+    }
+    api__reply_kv(r, 200, t->kind, nkv);
+    store_kv_unref(nkv);
+    atomic_fetch_add_explicit(&ctx->splices, 1, memory_order_relaxed);
+    rc = SPLICE_DONE;
+done:
+    free(enc);
+    json_decref(sp.view);
+    json_decref(cst);
+    json_decref(out);
+    json_decref(mf);
+    json_decref(oldv);
+    json_decref(newv);
+    return rc;
+}
+
 /* PATCH of an object or its status: merge, JSON, strategic merge (built-in
  * kinds) and server-side apply, which creates an absent object (201). The
  * write is a compare-and-swap on the revision read; when another writer got
@@ -1208,6 +1455,16 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
                 goto fail;
             }
             break;
+        }
+        enum splice_rc sr = ctx->no_splice ? SPLICE_NO : status_splice(ctx, req, t, &p, kv, key, r, &e);
+        if (sr == SPLICE_DONE)
+            break;
+        if (sr == SPLICE_FAIL || (sr == SPLICE_RACE && attempt >= 8))
+            goto fail;
+        if (sr == SPLICE_RACE) {
+            store_kv_unref(kv);
+            kv = NULL;
+            continue;
         }
         cur = api__decode_stored(t->kind, kv);
         if (!cur) {

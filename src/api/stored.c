@@ -34,6 +34,12 @@
 
 static const char STORED_PREFIX[] = "{\"metadata\":{\"resourceVersion\":\"\"";
 
+bool api__stored_form(const char *v, size_t len)
+{
+    size_t pl = sizeof STORED_PREFIX - 1;
+    return len > pl && !memcmp(v, STORED_PREFIX, pl) && v[len - 1] == '}';
+}
+
 int api__write_obj(struct strbuf *out, const char *v, size_t len, int64_t rev)
 {
     size_t pl = sizeof STORED_PREFIX - 1;
