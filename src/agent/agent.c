@@ -13,7 +13,6 @@
  * every handle is closed. Without --drain the containers keep running under
  * their shims, for the next agent to adopt. A second signal stops at once.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,7 +134,6 @@ int agent_run(const struct agent_opts *o, struct err *e)
     int lock_fd = -1, rc = -1;
     a.version = o->version ? o->version : "dev";
     signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     uv_loop_init(&loop);
     a.loop = &loop;
     map_init(&a.node_by_name, MAP_KEY_STR);
@@ -250,7 +248,6 @@ out:
     map_release(&a.pod_by_id);
     if (lock_fd >= 0)
         close(lock_fd);
-    curl_global_cleanup();
     if (rc == 0)
         log_info("agent: stopped");
     return rc;

@@ -8,9 +8,9 @@
  * them on graceful deletion, and serves their logs to the API server. With
  * simulate set it runs no processes, and one process may stand for many nodes.
  *
- * Everything runs on one libuv loop: HTTP to the server goes through libcurl's
- * multi interface driven by the loop (client.c), the log server is
- * libmicrohttpd on its own threads (logs.c).
+ * Everything runs on one libuv loop: HTTP/1.1 to the server over keep-alive
+ * connections of the loop's own (client.c), the log server is libmicrohttpd on
+ * its own threads (logs.c).
  *
  * The parsers and builders below are pure and are what the unit tests drive;
  * agent_run() is the whole agent.

@@ -28,6 +28,38 @@ int64_t agent__parse_rfc3339(const char *s);
 
 /* ---- client.c: HTTP to the API server on the loop ------------------------- */
 
+/* The parser of one HTTP/1.x response, fed bytes as they come. */
+struct ahttp {
+    int state;
+    long status;
+    bool keep_alive; /* the connection may carry the next request */
+    bool head_only;  /* the answer to a HEAD: no body */
+    uint64_t left;   /* of the body or the chunk */
+    struct strbuf line;
+    const char *error; /* why it failed */
+};
+
+/* Body bytes; < 0 refuses them (the response fails). */
+typedef int (*ahttp_body_fn)(void *arg, const char *p, size_t n);
+
+void ahttp_init(struct ahttp *p);
+void ahttp_release(struct ahttp *p);
+
+/* Parses s[0..n): body bytes go to body. Returns the bytes used, fewer than n
+ * when the response ended (or failed) before them. */
+size_t ahttp_parse(struct ahttp *p, const char *s, size_t n, ahttp_body_fn body, void *arg);
+
+/* Whether the response is complete; failed (p->error says why). */
+bool ahttp_done(const struct ahttp *p);
+bool ahttp_failed(const struct ahttp *p);
+
+/* The connection ended: completes a body that runs to the end of the
+ * connection. Whether the response is complete. */
+bool ahttp_eof(struct ahttp *p);
+
+/* Whether any byte of a response came. */
+bool ahttp_started(const struct ahttp *p);
+
 struct acli;
 struct acli_req;
 

@@ -1,28 +1,33 @@
 /*
- * agent/client: HTTP to the API server, libcurl's multi interface driven by the
- * libuv loop.
+ * agent/client: HTTP/1.1 to the API server on the libuv loop.
  *
- * The standard pattern: curl tells us which sockets to watch
- * (CURLMOPT_SOCKETFUNCTION) and when to wake it up (CURLMOPT_TIMERFUNCTION); a
- * uv_poll_t per socket and one uv_timer_t call curl_multi_socket_action, and
- * finished transfers are collected from curl_multi_info_read. curl keeps the
- * connections alive and reuses them; CURLMOPT_MAX_HOST_CONNECTIONS bounds them.
- * Requests past twice that many wait in a queue of ours (a handle in curl's own
- * queue already holds its buffers, some 17 KB), so a thousand simulated nodes
- * writing thousands of pod statuses share a small pool in little memory. Streams
- * (watches) are long-lived and start at once, outside that bound.
+ * The server speaks plain HTTP/1.1 with keep-alive, and the agent only ever
+ * talks to it, so the client is small: a pool of at most `connections`
+ * keep-alive TCP connections for requests, one at a time on each (no
+ * pipelining), and a connection of its own for each stream (a watch). Requests
+ * past the pool wait in a queue of ours, in order. A thousand simulated nodes
+ * writing thousands of pod statuses share the pool; each request costs one
+ * write of its head and body and the parse of one response, with nothing parsed
+ * twice (libcurl, used before, re-parsed and re-printed the URL of every
+ * request: more than half of a simulated agent's instructions).
  *
- * A request buffers its response (up to a cap) and calls its done callback once;
- * a stream (a watch) hands the body to its data callback piece by piece and calls
- * done at the end. Callbacks never run inside curl's own callbacks (where curl
- * refuses new transfers): a stream's bytes are buffered by the write callback and
- * handed over after curl_multi_socket_action has returned, so every callback may
- * start and cancel requests, its own included. A request is freed right after
- * its done callback, and a cancelled one never calls back.
+ * A request buffers its response (up to a cap) and calls its done callback
+ * once; a stream hands the body to its data callback piece by piece and calls
+ * done at the end. Callbacks may start and cancel requests, their own
+ * included: a request cancelled from inside one of its callbacks is only marked
+ * (in_cb), and freed when the callback has returned. A request on a kept-alive
+ * connection that the server had closed meanwhile (it gets no byte back) is
+ * sent again once on a new connection, as browsers and libcurl do.
+ *
+ * The response parser (ahttp_parse) is a plain function of the bytes, tested on
+ * its own (tests/unit/test_agent.c) with responses cut at every byte.
  */
-#include <curl/curl.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "agent/agent_int.h"
@@ -33,401 +38,759 @@
 #define CONNECT_MS     5000
 #define BODY_MAX       ((size_t)64 << 20) /* one ordinary response */
 #define LIST_BODY_MAX  ((size_t)1 << 30)  /* a list of every pod (acli_get_big) */
-#define STREAM_BUF_MAX ((size_t)16 << 20) /* buffered stream bytes before curl pauses */
+#define STREAM_BUF_MAX ((size_t)16 << 20) /* a stream's bytes handed over at once, at most */
+#define HEAD_MAX       ((size_t)64 << 10) /* a response's status line and headers */
+#define READ_SIZE      ((size_t)64 << 10)
+
+/* ---- the response parser --------------------------------------------------- */
+
+enum {
+    AH_HEAD,       /* status line and headers, up to the empty line */
+    AH_LEN,        /* a body of content-length bytes */
+    AH_CHUNK_SIZE, /* a chunk's size line */
+    AH_CHUNK_DATA,
+    AH_CHUNK_END, /* the CRLF after a chunk's data */
+    AH_TRAILER,   /* trailer lines after the last chunk, up to the empty line */
+    AH_EOF,       /* a body that ends when the connection does */
+    AH_DONE,
+    AH_ERROR,
+};
+
+void ahttp_init(struct ahttp *p)
+{
+    memset(p, 0, sizeof *p);
+    p->state = AH_HEAD;
+    strbuf_init(&p->line, HEAD_MAX);
+}
+
+void ahttp_release(struct ahttp *p)
+{
+    strbuf_release(&p->line);
+}
+
+static void ahttp_reset(struct ahttp *p)
+{
+    struct strbuf keep = p->line;
+    strbuf_reset(&keep);
+    memset(p, 0, sizeof *p);
+    p->line = keep;
+    p->state = AH_HEAD;
+}
+
+static size_t fail(struct ahttp *p, const char *why)
+{
+    p->state = AH_ERROR;
+    p->error = why;
+    return 0;
+}
+
+/* Whether the comma-separated header value v (n bytes) lists token. */
+static bool has_token(const char *v, size_t n, const char *token)
+{
+    size_t tl = strlen(token);
+    for (size_t i = 0; i + tl <= n; i++)
+        if (!strncasecmp(v + i, token, tl) && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
+            (i + tl == n || v[i + tl] == ',' || v[i + tl] == ' ' || v[i + tl] == ';'))
+            return true;
+    return false;
+}
+
+/* The head in p->line (the empty line included): status and framing. */
+static void parse_head(struct ahttp *p)
+{
+    char *s = p->line.buf;
+    size_t n = p->line.len;
+    if (n < 12 || memcmp(s, "HTTP/1.", 7) || s[8] != ' ') {
+        fail(p, "not an HTTP/1.x response");
+        return;
+    }
+    long status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            fail(p, "bad status code");
+            return;
+        }
+        status = status * 10 + (s[i] - '0');
+    }
+    bool http10 = s[7] == '0';
+    p->status = status;
+    p->keep_alive = !http10;
+    bool chunked = false, have_len = false;
+    uint64_t len = 0;
+    char *line = memchr(s, '\n', n) + 1;
+    while (line < s + n) {
+        char *eol = memchr(line, '\n', (size_t)(s + n - line));
+        size_t ll = (size_t)(eol - line);
+        if (ll && line[ll - 1] == '\r')
+            ll--;
+        if (!ll)
+            break;
+        char *colon = memchr(line, ':', ll);
+        if (colon) {
+            size_t kl = (size_t)(colon - line);
+            char *v = colon + 1;
+            size_t vl = ll - kl - 1;
+            while (vl && (*v == ' ' || *v == '\t'))
+                v++, vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            if (kl == 14 && !strncasecmp(line, "content-length", 14)) {
+                len = 0;
+                if (!vl) {
+                    fail(p, "bad Content-Length");
+                    return;
+                }
+                for (size_t i = 0; i < vl; i++) {
+                    if (v[i] < '0' || v[i] > '9' || len > (UINT64_MAX - 9) / 10) {
+                        fail(p, "bad Content-Length");
+                        return;
+                    }
+                    len = len * 10 + (uint64_t)(v[i] - '0');
+                }
+                have_len = true;
+            } else if (kl == 17 && !strncasecmp(line, "transfer-encoding", 17)) {
+                chunked = has_token(v, vl, "chunked");
+            } else if (kl == 10 && !strncasecmp(line, "connection", 10)) {
+                if (has_token(v, vl, "close"))
+                    p->keep_alive = false;
+                else if (has_token(v, vl, "keep-alive"))
+                    p->keep_alive = true;
+            }
+        }
+        line = eol + 1;
+    }
+    strbuf_reset(&p->line);
+    if (status >= 100 && status < 200) {
+        ahttp_reset(p); /* an interim response: the real one follows */
+        return;
+    }
+    if (status == 204 || status == 304 || p->head_only) {
+        p->state = AH_DONE;
+    } else if (chunked) {
+        p->state = AH_CHUNK_SIZE;
+    } else if (have_len) {
+        p->left = len;
+        p->state = len ? AH_LEN : AH_DONE;
+    } else {
+        p->keep_alive = false;
+        p->state = AH_EOF;
+    }
+}
+
+/* Appends s[0..n) up to and including the first '\n' to p->line; returns the
+ * bytes taken and whether the line is complete. */
+static size_t take_line(struct ahttp *p, const char *s, size_t n, bool *complete)
+{
+    const char *nl = memchr(s, '\n', n);
+    size_t k = nl ? (size_t)(nl - s) + 1 : n;
+    *complete = nl != NULL;
+    if (strbuf_add(&p->line, s, k) < 0)
+        return fail(p, "response head too large"), 0;
+    return k;
+}
+
+size_t ahttp_parse(struct ahttp *p, const char *s, size_t n, ahttp_body_fn body, void *arg)
+{
+    size_t i = 0;
+    while (i < n && p->state != AH_DONE && p->state != AH_ERROR) {
+        bool complete;
+        switch (p->state) {
+        case AH_HEAD: {
+            i += take_line(p, s + i, n - i, &complete);
+            if (p->state == AH_ERROR || !complete)
+                break;
+            /* the head ends at an empty line */
+            size_t L = p->line.len;
+            const char *b = p->line.buf;
+            if ((L >= 2 && b[L - 2] == '\n') || (L >= 3 && b[L - 3] == '\n' && b[L - 2] == '\r') ||
+                L <= 2)
+                parse_head(p);
+            break;
+        }
+        case AH_LEN:
+        case AH_CHUNK_DATA: {
+            size_t k = n - i < p->left ? n - i : (size_t)p->left;
+            if (body(arg, s + i, k) < 0)
+                return fail(p, "response body too large"), i;
+            i += k;
+            p->left -= k;
+            if (!p->left)
+                p->state = p->state == AH_LEN ? AH_DONE : AH_CHUNK_END;
+            break;
+        }
+        case AH_EOF:
+            if (body(arg, s + i, n - i) < 0)
+                return fail(p, "response body too large"), i;
+            i = n;
+            break;
+        case AH_CHUNK_SIZE:
+        case AH_CHUNK_END:
+        case AH_TRAILER: {
+            i += take_line(p, s + i, n - i, &complete);
+            if (p->state == AH_ERROR || !complete)
+                break;
+            const char *b = p->line.buf;
+            size_t L = p->line.len - 1; /* without the '\n' */
+            if (L && b[L - 1] == '\r')
+                L--;
+            int st = p->state;
+            if (st == AH_CHUNK_END) {
+                if (L)
+                    fail(p, "bad chunk end");
+                else
+                    p->state = AH_CHUNK_SIZE;
+            } else if (st == AH_TRAILER) {
+                if (!L)
+                    p->state = AH_DONE;
+            } else {
+                uint64_t size = 0;
+                size_t d = 0;
+                for (; d < L; d++) {
+                    char c = b[d];
+                    int v = c >= '0' && c <= '9'   ? c - '0'
+                            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                   : -1;
+                    if (v < 0)
+                        break;
+                    if (size > (UINT64_MAX >> 4))
+                        return fail(p, "bad chunk size"), i;
+                    size = size << 4 | (uint64_t)v;
+                }
+                if (!d || (d < L && b[d] != ';' && b[d] != ' ' && b[d] != '\t'))
+                    fail(p, "bad chunk size");
+                else if (!size)
+                    p->state = AH_TRAILER;
+                else {
+                    p->left = size;
+                    p->state = AH_CHUNK_DATA;
+                }
+            }
+            strbuf_reset(&p->line);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return i;
+}
+
+bool ahttp_done(const struct ahttp *p)
+{
+    return p->state == AH_DONE;
+}
+
+bool ahttp_failed(const struct ahttp *p)
+{
+    return p->state == AH_ERROR;
+}
+
+bool ahttp_eof(struct ahttp *p)
+{
+    if (p->state == AH_EOF) {
+        p->state = AH_DONE;
+        return true;
+    }
+    return p->state == AH_DONE;
+}
+
+bool ahttp_started(const struct ahttp *p)
+{
+    return p->state != AH_HEAD || p->line.len > 0;
+}
+
+/* ---- connections and requests ---------------------------------------------- */
+
+struct hconn;
 
 struct acli {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    char *base;       /* "http://host:port", no trailing slash */
+    char host[256];   /* for connecting and the Host header */
+    char port[8];
+    char hosthdr[280];
+    char *prefix;     /* the base URL's path, "" for none */
     size_t in_flight; /* started or queued */
-    size_t active;    /* requests (not streams) handed to curl */
-    size_t max_active;
-    struct acli_req *reqs;               /* every request handed to curl */
-    struct acli_req *queue, *queue_tail; /* requests waiting for a turn, in order */
-    struct sock *socks;                  /* every watched socket */
-    CURL *spare[64];                     /* finished easy handles, reset, for reuse */
-    size_t nspare;
+    size_t conns;     /* request connections open (streams' not counted) */
+    size_t max_conns;
+    size_t handles;   /* uv handles not yet closed */
+    bool destroyed;
+    struct hconn *idle;                  /* request connections with nothing to do */
+    struct hconn *all;                   /* every connection */
+    struct acli_req *queue, *queue_tail; /* requests waiting for a connection, in order */
 };
-
-/* An easy handle: a finished one reset (its buffers kept), else a new one. A
- * handle is some 17 KB of buffers; making and freeing one per request was a good
- * part of a simulated node's cost. */
-static CURL *easy_get(struct acli *c)
-{
-    CURL *h = c->nspare ? c->spare[--c->nspare] : curl_easy_init();
-    if (!h)
-        alloc_die(0);
-    return h;
-}
-
-static void easy_put(struct acli *c, CURL *h)
-{
-    if (c->nspare < sizeof c->spare / sizeof c->spare[0]) {
-        curl_easy_reset(h);
-        c->spare[c->nspare++] = h;
-    } else {
-        curl_easy_cleanup(h);
-    }
-}
 
 struct acli_req {
     struct acli *c;
-    CURL *h; /* NULL while queued */
-    struct curl_slist *hdrs;
-    char *url; /* owned */
+    struct hconn *conn; /* NULL while queued */
     char method[8];
-    char ctype[64]; /* "" for none */
-    bool queued;
-    char *body;         /* the request body, owned */
-    struct strbuf resp; /* buffered response (requests) */
+    char *path;  /* with the query; owned */
+    char ctype[64];
+    char *body;  /* the request body, owned */
+    struct strbuf resp; /* the buffered response (requests), or bytes to hand over (streams) */
     acli_done_fn done;
-    acli_data_fn data; /* streams only; resp then holds bytes not yet handed over */
-    bool paused;       /* a stream whose buffer is full */
-    bool in_done;      /* finished; its callbacks are running */
+    acli_data_fn data; /* streams only */
     void *arg;
     uint64_t cookie;
-    struct acli_req *prev, *next;
-    char errbuf[CURL_ERROR_SIZE];
+    bool retried;
+    bool in_cb;     /* its callbacks are running */
+    bool cancelled; /* cancelled from one of them: free it after */
+    struct acli_req *next; /* in the queue */
 };
 
-/* The poll handle of one socket curl asked us to watch. */
-struct sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
+struct hconn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect;
+    uv_write_t wr;
+    struct strbuf out;     /* the request being written: head and body */
     struct acli *c;
-    struct sock *prev, *next;
+    struct acli_req *req;  /* the request on it, or NULL */
+    struct ahttp parser;
+    bool stream;           /* a stream's own connection */
+    bool connected, reused, closing;
+    int open;              /* of tcp and timer, not yet closed */
+    struct hconn *prev, *next;  /* c->all */
+    struct hconn *idle_next;    /* c->idle */
+    char readbuf[READ_SIZE];
 };
 
-static void check_done(struct acli *c);
 static void pump(struct acli *c);
+static void conn_close(struct hconn *k);
 
-/* Hands every stream's buffered bytes to its data callback. The callback may
- * cancel or start requests, so the list is searched again after each one. */
-static void flush_streams(struct acli *c)
+/* One request fewer in flight (none are once the client is destroyed). */
+static void done_flight(struct acli *c)
 {
-    struct strbuf chunk; /* swapped with a stream's buffer: the same limit */
-    strbuf_init(&chunk, STREAM_BUF_MAX + CURL_MAX_WRITE_SIZE);
-    for (;;) {
-        struct acli_req *r = c->reqs;
-        while (r && !(r->data && r->resp.len))
-            r = r->next;
-        if (!r)
-            break;
-        /* Swap the bytes out: the callback may free r. */
-        struct strbuf tmp = chunk;
-        chunk = r->resp;
-        r->resp = tmp;
-        strbuf_reset(&r->resp);
-        if (r->paused) {
-            r->paused = false;
-            curl_easy_pause(r->h, CURLPAUSE_CONT);
-        }
-        r->data(r->arg, r->cookie, chunk.buf, chunk.len);
-        strbuf_reset(&chunk);
-    }
-    strbuf_release(&chunk);
-}
-
-static void after_action(struct acli *c)
-{
-    flush_streams(c);
-    check_done(c);
-}
-
-static void unlink_req(struct acli_req *r)
-{
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        r->c->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    if (!c->destroyed && c->in_flight)
+        c->in_flight--;
 }
 
 static void free_req(struct acli_req *r)
 {
-    if (r->h) {
-        curl_multi_remove_handle(r->c->multi, r->h);
-        curl_easy_cleanup(r->h);
-        r->c->in_flight--;
-        if (!r->data)
-            r->c->active--;
-    }
-    curl_slist_free_all(r->hdrs);
-    free(r->url);
+    free(r->path);
     free(r->body);
     strbuf_release(&r->resp);
     free(r);
 }
 
-static void on_poll(uv_poll_t *p, int status, int events)
+static void maybe_free_client(struct acli *c)
 {
-    struct sock *s = p->data;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    struct acli *c = s->c; /* s may be freed by the action */
-    curl_multi_socket_action(c->multi, s->fd, flags, &running);
-    after_action(c);
+    if (c->destroyed && !c->handles) {
+        free(c->prefix);
+        free(c);
+    }
 }
 
-static void on_sock_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct hconn *k = h->data;
+    struct acli *c = k->c;
+    c->handles--;
+    if (--k->open == 0) {
+        strbuf_release(&k->out);
+        ahttp_release(&k->parser);
+        free(k);
+    }
+    maybe_free_client(c);
 }
 
-static void close_sock(struct acli *c, struct sock *s)
+static void idle_remove(struct hconn *k)
 {
-    if (s->prev)
-        s->prev->next = s->next;
+    for (struct hconn **pp = &k->c->idle; *pp; pp = &(*pp)->idle_next)
+        if (*pp == k) {
+            *pp = k->idle_next;
+            break;
+        }
+    k->idle_next = NULL;
+}
+
+/* Closes k (its request, if any, must have been taken off it). */
+static void conn_close(struct hconn *k)
+{
+    if (k->closing)
+        return;
+    struct acli *c = k->c;
+    k->closing = true;
+    idle_remove(k);
+    if (k->prev)
+        k->prev->next = k->next;
     else
-        c->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    uv_poll_stop(&s->poll);
-    uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+        c->all = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    if (!k->stream)
+        c->conns--;
+    uv_timer_stop(&k->timer);
+    uv_close((uv_handle_t *)&k->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&k->tcp, on_handle_closed);
 }
 
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+/* Calls r's done callback with resp (and a stream's last bytes first), then
+ * frees r. r is off its connection and out of the queue. */
+static void finish(struct acli_req *r, const struct acli_resp *resp)
 {
-    struct acli *c = userp;
-    struct sock *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            close_sock(c, s);
-            curl_multi_assign(c->multi, fd, NULL);
+    done_flight(r->c);
+    r->in_cb = true;
+    if (r->data && r->resp.len && !r->cancelled)
+        r->data(r->arg, r->cookie, r->resp.buf, r->resp.len);
+    if (r->done && !r->cancelled) {
+        struct acli_resp rr = *resp;
+        if (!r->data) {
+            rr.body = r->resp.buf ? r->resp.buf : "";
+            rr.len = r->resp.len;
+        } else {
+            rr.body = "";
+            rr.len = 0;
         }
-        return 0;
+        r->done(r->arg, r->cookie, &rr);
     }
-    if (!s) {
-        s = xcalloc(1, sizeof *s);
-        s->fd = fd;
-        s->c = c;
-        if (uv_poll_init_socket(c->loop, &s->poll, fd) < 0) {
-            free(s);
-            return -1;
-        }
-        s->poll.data = s;
-        s->next = c->socks;
-        if (c->socks)
-            c->socks->prev = s;
-        c->socks = s;
-        curl_multi_assign(c->multi, fd, s);
-    }
-    int events = 0;
-    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        events |= UV_READABLE;
-    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        events |= UV_WRITABLE;
-    uv_poll_start(&s->poll, events, on_poll);
-    return 0;
+    free_req(r);
+}
+
+static void fail_req(struct acli_req *r, const char *why)
+{
+    struct acli_resp resp = {.status = 0, .error = why};
+    finish(r, &resp);
+}
+
+static void conn_failed(struct hconn *k, int err);
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct hconn *k = w->data;
+    if (k->closing)
+        return;
+    if (status < 0)
+        conn_failed(k, status);
+    else
+        strbuf_reset(&k->out);
 }
 
 static void on_timeout(uv_timer_t *t)
 {
-    struct acli *c = t->data;
-    int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    after_action(c);
+    struct hconn *k = t->data;
+    struct acli_req *r = k->req;
+    k->req = NULL;
+    conn_close(k);
+    if (r)
+        fail_req(r, k->connected ? "the request timed out" : "connect timed out");
+    pump(k->c);
 }
 
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+/* Writes r's request on k. */
+static void send_req(struct hconn *k)
 {
-    struct acli *c = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
-}
-
-/* Collects finished transfers and calls their callbacks. A callback may
- * cancel the request it is called for: in_done turns that into "no more
- * callbacks", and the request is freed here. */
-static void check_done(struct acli *c)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(c->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        struct acli_req *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        CURLcode res = m->data.result;
-        struct acli_resp resp = {0};
-        if (res == CURLE_OK)
-            curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &resp.status);
-        else
-            resp.error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
-        unlink_req(r);
-        /* Off the multi handle before the callbacks, which may add others. */
-        curl_multi_remove_handle(c->multi, r->h);
-        easy_put(c, r->h);
-        r->h = NULL;
-        c->in_flight--;
-        if (!r->data)
-            c->active--;
-        pump(c);
-        r->in_done = true;
-        if (r->data && r->resp.len) {
-            /* A stream's last bytes, before its end. */
-            struct strbuf tail = r->resp;
-            strbuf_init(&r->resp, 0);
-            r->data(r->arg, r->cookie, tail.buf, tail.len);
-            strbuf_release(&tail);
-        }
-        resp.body = r->resp.buf;
-        resp.len = r->resp.len;
-        if (r->done)
-            r->done(r->arg, r->cookie, &resp);
-        free_req(r);
+    struct acli_req *r = k->req;
+    struct acli *c = k->c;
+    size_t blen = r->body ? strlen(r->body) : 0;
+    strbuf_reset(&k->out);
+    strbuf_addf(&k->out,
+                "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: muster-agent\r\n"
+                "Accept: application/json\r\n",
+                r->method, c->prefix, r->path, c->hosthdr);
+    if (r->ctype[0])
+        strbuf_addf(&k->out, "Content-Type: %s\r\n", r->ctype);
+    if (r->body || strcmp(r->method, "GET"))
+        strbuf_addf(&k->out, "Content-Length: %zu\r\n", blen);
+    strbuf_addstr(&k->out, "\r\n");
+    if (blen && strbuf_add(&k->out, r->body, blen) < 0) {
+        k->req = NULL;
+        conn_close(k);
+        fail_req(r, "the request body is too large");
+        return;
     }
+    ahttp_reset(&k->parser);
+    k->parser.head_only = false;
+    uv_buf_t b = uv_buf_init(k->out.buf, (unsigned)k->out.len);
+    k->wr.data = k;
+    if (uv_write(&k->wr, (uv_stream_t *)&k->tcp, &b, 1, on_written) < 0) {
+        k->req = NULL;
+        conn_close(k);
+        fail_req(r, "cannot write to the server");
+        return;
+    }
+    if (!r->data)
+        uv_timer_start(&k->timer, on_timeout, REQ_TIMEOUT_MS, 0);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct hconn *k = h->data;
+    *buf = uv_buf_init(k->readbuf, sizeof k->readbuf);
+}
+
+static int add_body(void *arg, const char *p, size_t n)
 {
     struct acli_req *r = arg;
-    size_t len = size * n;
-    if (r->data && r->resp.len + len > STREAM_BUF_MAX) {
-        r->paused = true;
-        return CURL_WRITEFUNC_PAUSE;
+    return strbuf_add(&r->resp, p, n);
+}
+
+/* Hands a stream's buffered bytes to its data callback. Returns false when the
+ * callback cancelled it (it is then freed and off k). */
+static bool flush_stream(struct hconn *k, struct acli_req *r)
+{
+    if (!r->resp.len)
+        return true;
+    struct strbuf chunk = r->resp; /* the callback may append nothing to r->resp */
+    strbuf_init(&r->resp, STREAM_BUF_MAX + READ_SIZE);
+    r->in_cb = true;
+    r->data(r->arg, r->cookie, chunk.buf, chunk.len);
+    r->in_cb = false;
+    strbuf_release(&chunk);
+    if (r->cancelled) {
+        if (k->req == r) {
+            k->req = NULL;
+            conn_close(k);
+        }
+        done_flight(r->c);
+        free_req(r);
+        return false;
     }
-    if (strbuf_add(&r->resp, p, len) < 0) {
-        snprintf(r->errbuf, sizeof r->errbuf, "the response is larger than %zu bytes",
-                 r->resp.limit);
-        return 0;
+    return true;
+}
+
+/* The response on k is complete: k goes back to the pool (or closes), the
+ * request is answered. */
+static void complete(struct hconn *k)
+{
+    struct acli_req *r = k->req;
+    struct acli *c = k->c;
+    k->req = NULL;
+    uv_timer_stop(&k->timer);
+    struct acli_resp resp = {.status = k->parser.status};
+    if (!k->parser.keep_alive || k->stream || c->destroyed) {
+        conn_close(k);
+    } else {
+        k->reused = true;
+        k->idle_next = c->idle;
+        c->idle = k;
     }
-    return len;
+    finish(r, &resp);
+    pump(c);
+}
+
+/* k's connection ended or failed (err: UV_EOF or a libuv error). */
+static void conn_failed(struct hconn *k, int err)
+{
+    struct acli *c = k->c;
+    struct acli_req *r = k->req;
+    k->req = NULL;
+    conn_close(k);
+    if (r) {
+        r->conn = NULL;
+        if (err == UV_EOF && ahttp_eof(&k->parser)) {
+            struct acli_resp resp = {.status = k->parser.status};
+            finish(r, &resp);
+        } else if (!ahttp_started(&k->parser) && k->reused && !r->retried) {
+            /* the server had closed the kept-alive connection: once more on a
+             * new one, first in line */
+            r->retried = true;
+            r->next = c->queue;
+            c->queue = r;
+            if (!c->queue_tail)
+                c->queue_tail = r;
+        } else {
+            fail_req(r, err == UV_EOF ? "the server closed the connection" : uv_strerror(err));
+        }
+    }
+    pump(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct hconn *k = s->data;
+    struct acli *c = k->c;
+    if (nread == 0 || k->closing)
+        return;
+    struct acli_req *r = k->req;
+    if (nread < 0) {
+        conn_failed(k, (int)nread);
+        return;
+    }
+    if (!r) { /* bytes nobody asked for: the connection is out of step */
+        conn_close(k);
+        pump(c);
+        return;
+    }
+    size_t used = ahttp_parse(&k->parser, buf->base, (size_t)nread, add_body, r);
+    if (ahttp_failed(&k->parser)) {
+        k->req = NULL;
+        conn_close(k);
+        fail_req(r, k->parser.error);
+        pump(c);
+        return;
+    }
+    if (r->data && !ahttp_done(&k->parser)) {
+        flush_stream(k, r);
+        return;
+    }
+    if (ahttp_done(&k->parser)) {
+        if (used < (size_t)nread)
+            k->parser.keep_alive = false; /* more than one response: do not reuse */
+        complete(k);
+    }
+}
+
+static void on_connect(uv_connect_t *cr, int status)
+{
+    struct hconn *k = cr->data;
+    if (k->closing)
+        return;
+    struct acli_req *r = k->req;
+    if (status < 0) {
+        k->req = NULL;
+        conn_close(k);
+        if (r) {
+            char why[400];
+            snprintf(why, sizeof why, "cannot connect to %s:%s: %s", k->c->host, k->c->port,
+                     uv_strerror(status));
+            fail_req(r, why);
+        }
+        pump(k->c);
+        return;
+    }
+    k->connected = true;
+    uv_timer_stop(&k->timer);
+    uv_tcp_nodelay(&k->tcp, 1);
+    uv_tcp_keepalive(&k->tcp, 1, 60);
+    uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read);
+    if (r)
+        send_req(k);
+}
+
+/* A new connection for r (stream: its own); r is sent once connected. */
+static void conn_open(struct acli *c, struct acli_req *r, bool stream)
+{
+    struct hconn *k = xcalloc(1, sizeof *k);
+    k->c = c;
+    k->stream = stream;
+    k->req = r;
+    r->conn = k;
+    strbuf_init(&k->out, (size_t)4 << 30);
+    ahttp_init(&k->parser);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(c->host, c->port, &hints, &ai);
+    uv_tcp_init(c->loop, &k->tcp);
+    uv_timer_init(c->loop, &k->timer);
+    k->tcp.data = k->timer.data = k->connect.data = k;
+    k->open = 2;
+    c->handles += 2;
+    k->next = c->all;
+    if (c->all)
+        c->all->prev = k;
+    c->all = k;
+    if (!stream)
+        c->conns++;
+    int rc = gai ? UV_EAI_NONAME : uv_tcp_connect(&k->connect, &k->tcp, ai->ai_addr, on_connect);
+    if (ai)
+        freeaddrinfo(ai);
+    if (rc < 0) {
+        k->req = NULL;
+        conn_close(k);
+        char why[400];
+        snprintf(why, sizeof why, "cannot connect to %s:%s: %s", c->host, c->port,
+                 gai ? gai_strerror(gai) : uv_strerror(rc));
+        fail_req(r, why);
+        return;
+    }
+    uv_timer_start(&k->timer, on_timeout, CONNECT_MS, 0);
+}
+
+/* Starts queued requests while there are idle connections or room for more. */
+static void pump(struct acli *c)
+{
+    while (c->queue && !c->destroyed && (c->idle || c->conns < c->max_conns)) {
+        struct acli_req *r = c->queue;
+        c->queue = r->next;
+        if (!c->queue)
+            c->queue_tail = NULL;
+        r->next = NULL;
+        if (c->idle) {
+            struct hconn *k = c->idle;
+            c->idle = k->idle_next;
+            k->idle_next = NULL;
+            k->req = r;
+            r->conn = k;
+            send_req(k);
+        } else {
+            conn_open(c, r, false);
+        }
+    }
 }
 
 struct acli *acli_create(uv_loop_t *loop, const char *base, int connections, struct err *e)
 {
-    if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
-        errf(e, EINVAL, "--server: \"%s\" is not an http:// or https:// URL", base);
+    if (strncmp(base, "http://", 7)) {
+        errf(e, EINVAL, "--server: \"%s\" is not an http:// URL (muster's server speaks plain HTTP)",
+             base);
         return NULL;
     }
+    const char *h = base + 7, *end = h + strcspn(h, "/");
+    const char *hs = h, *he, *ps = NULL;
+    if (*h == '[') { /* [v6]:port */
+        const char *rb = memchr(h, ']', (size_t)(end - h));
+        if (!rb)
+            goto bad;
+        hs = h + 1;
+        he = rb;
+        if (rb + 1 < end) {
+            if (rb[1] != ':')
+                goto bad;
+            ps = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(h, ':', (size_t)(end - h));
+        he = colon ? colon : end;
+        ps = colon ? colon + 1 : NULL;
+    }
+    if (he == hs || (size_t)(he - hs) >= sizeof ((struct acli *)0)->host ||
+        (ps && (ps == end || (size_t)(end - ps) >= sizeof ((struct acli *)0)->port ||
+                strspn(ps, "0123456789") < (size_t)(end - ps))))
+        goto bad;
     struct acli *c = xcalloc(1, sizeof *c);
     c->loop = loop;
-    c->base = xstrdup(base);
-    size_t n = strlen(c->base);
-    while (n && c->base[n - 1] == '/')
-        c->base[--n] = 0;
-    c->multi = curl_multi_init();
-    if (!c->multi) {
-        free(c->base);
-        free(c);
-        errf(e, EIO, "cannot start the HTTP client");
-        return NULL;
-    }
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    long conns = connections > 0 ? connections : 1; /* the agent picks the default */
-    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
-    curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns);
-    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, conns);
-    c->max_active = (size_t)conns * 2;
+    snprintf(c->host, sizeof c->host, "%.*s", (int)(he - hs), hs);
+    snprintf(c->port, sizeof c->port, "%.*s", ps ? (int)(end - ps) : 2, ps ? ps : "80");
+    snprintf(c->hosthdr, sizeof c->hosthdr, "%.*s", (int)(end - h), h);
+    c->prefix = xstrdup(end);
+    size_t n = strlen(c->prefix);
+    while (n && c->prefix[n - 1] == '/')
+        c->prefix[--n] = 0;
+    c->max_conns = connections > 0 ? (size_t)connections : 1; /* the agent picks the default */
     return c;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    struct acli *c = h->data;
-    free(c->base);
-    free(c);
+bad:
+    errf(e, EINVAL, "--server: \"%s\" is not a URL of the form http://host:port", base);
+    return NULL;
 }
 
 void acli_destroy(struct acli *c)
 {
     if (!c)
         return;
-    while (c->reqs) {
-        struct acli_req *r = c->reqs;
-        unlink_req(r);
-        free_req(r);
-    }
+    c->destroyed = true;
     while (c->queue) {
         struct acli_req *r = c->queue;
         c->queue = r->next;
         free_req(r);
     }
-    while (c->nspare)
-        curl_easy_cleanup(c->spare[--c->nspare]);
-    curl_multi_cleanup(c->multi);
-    while (c->socks) /* those curl did not report removed */
-        close_sock(c, c->socks);
-    uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    c->queue_tail = NULL;
+    while (c->all) {
+        struct hconn *k = c->all;
+        struct acli_req *r = k->req;
+        k->req = NULL;
+        conn_close(k);
+        if (r && !r->in_cb)
+            free_req(r);
+        else if (r)
+            r->cancelled = true;
+    }
+    c->in_flight = 0;
+    maybe_free_client(c);
 }
 
 size_t acli_in_flight(const struct acli *c)
 {
     return c->in_flight;
-}
-
-/* Hands r to curl. */
-static void activate(struct acli_req *r)
-{
-    struct acli *c = r->c;
-    r->queued = false;
-    r->h = easy_get(c);
-    curl_easy_setopt(r->h, CURLOPT_URL, r->url);
-    curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
-    curl_easy_setopt(r->h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(r->h, CURLOPT_USERAGENT, "muster-agent");
-    if (!r->data)
-        curl_easy_setopt(r->h, CURLOPT_TIMEOUT_MS, (long)REQ_TIMEOUT_MS);
-    r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
-    if (r->ctype[0]) {
-        char h[128];
-        snprintf(h, sizeof h, "Content-Type: %s", r->ctype);
-        r->hdrs = curl_slist_append(r->hdrs, h);
-    }
-    /* No "Expect: 100-continue" round trip for larger bodies. */
-    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
-    curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
-    if (strcmp(r->method, "GET"))
-        curl_easy_setopt(r->h, CURLOPT_CUSTOMREQUEST, r->method);
-    if (r->body) {
-        curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
-    }
-    r->prev = NULL;
-    r->next = c->reqs;
-    if (c->reqs)
-        c->reqs->prev = r;
-    c->reqs = r;
-    if (!r->data)
-        c->active++;
-    curl_multi_add_handle(c->multi, r->h);
-}
-
-/* Hands queued requests to curl while there is room. */
-static void pump(struct acli *c)
-{
-    while (c->queue && c->active < c->max_active) {
-        struct acli_req *r = c->queue;
-        c->queue = r->next;
-        if (!c->queue)
-            c->queue_tail = NULL;
-        r->next = NULL;
-        activate(r);
-    }
 }
 
 static struct acli_req *start(struct acli *c, const char *method, const char *path,
@@ -442,21 +805,19 @@ static struct acli_req *start(struct acli *c, const char *method, const char *pa
     r->arg = arg;
     r->cookie = cookie;
     strbuf_init(&r->resp, limit);
-    r->url = xmalloc(strlen(c->base) + strlen(path) + 1);
-    strcpy(r->url, c->base);
-    strcat(r->url, path);
+    r->path = xstrdup(path);
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->ctype, sizeof r->ctype, "%s", ctype ? ctype : "");
     c->in_flight++;
-    if (data || c->active < c->max_active) {
-        activate(r);
+    if (data) {
+        conn_open(c, r, true);
     } else {
-        r->queued = true;
         if (c->queue_tail)
             c->queue_tail->next = r;
         else
             c->queue = r;
         c->queue_tail = r;
+        pump(c);
     }
     return r;
 }
@@ -476,21 +837,24 @@ struct acli_req *acli_get_big(struct acli *c, const char *path, acli_done_fn don
 struct acli_req *acli_stream(struct acli *c, const char *path, acli_data_fn data, acli_done_fn done,
                              void *arg, uint64_t cookie)
 {
-    return start(c, "GET", path, NULL, NULL, STREAM_BUF_MAX + CURL_MAX_WRITE_SIZE, done, data, arg,
-                 cookie);
+    return start(c, "GET", path, NULL, NULL, STREAM_BUF_MAX + READ_SIZE, done, data, arg, cookie);
 }
 
 void acli_cancel(struct acli_req *r)
 {
     if (!r)
         return;
-    if (r->in_done) { /* from its own callback: check_done frees it */
-        r->done = NULL;
-        r->data = NULL;
+    if (r->in_cb) { /* from its own callback: freed when that returns */
+        r->cancelled = true;
         return;
     }
-    if (r->queued) {
-        struct acli *c = r->c;
+    struct acli *c = r->c;
+    if (r->conn && r->conn->req == r) {
+        /* the response may be on its way: the connection cannot be reused */
+        struct hconn *k = r->conn;
+        k->req = NULL;
+        conn_close(k);
+    } else {
         struct acli_req **pp = &c->queue, *prev = NULL;
         while (*pp && *pp != r) {
             prev = *pp;
@@ -500,13 +864,8 @@ void acli_cancel(struct acli_req *r)
             *pp = r->next;
         if (c->queue_tail == r)
             c->queue_tail = prev;
-        c->in_flight--;
-        r->next = NULL;
-        free_req(r);
-        return;
     }
-    struct acli *c = r->c;
-    unlink_req(r);
+    done_flight(c);
     free_req(r);
     pump(c);
 }

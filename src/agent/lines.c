@@ -1,7 +1,7 @@
 /*
  * agent/lines: a watch stream cut into lines (one JSON event per line).
  *
- * curl hands the body over in pieces that may end anywhere, mid-line or
+ * The client hands the body over in pieces that may end anywhere, mid-line or
  * mid-character; a piece is scanned once for newlines and only an unfinished
  * last line is copied aside.
  */

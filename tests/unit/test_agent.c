@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/agent_int.h"
 #include "base/mtime.h"
 
 /* ---- --gpus ------------------------------------------------------------- */
@@ -502,6 +503,363 @@ static void test_shim_forwards_signals(void **state)
     assert_int_equal(x.signal, 9);
 }
 
+
+/* ---- the HTTP response parser ----------------------------------------------- */
+
+struct body_sink {
+    char buf[4096];
+    size_t len;
+    size_t cap; /* refuse past this many bytes (0: no cap) */
+};
+
+static int sink(void *arg, const char *p, size_t n)
+{
+    struct body_sink *b = arg;
+    if ((b->cap && b->len + n > b->cap) || b->len + n > sizeof b->buf)
+        return -1;
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Parses text fed in pieces of `step` bytes (0: all at once) and, with eof,
+ * the end of the connection after it. Returns the parser's final state as
+ * 'd'one, 'f'ailed or 'p'ending, the body in b, the bytes used in *used. */
+static char parse_in_pieces(const char *text, size_t n, size_t step, bool eof,
+                            struct ahttp *p, struct body_sink *b, size_t *used)
+{
+    ahttp_init(p);
+    memset(b->buf, 0, sizeof b->buf);
+    b->len = 0;
+    size_t i = 0;
+    while (i < n && !ahttp_done(p) && !ahttp_failed(p)) {
+        size_t k = step && step < n - i ? step : n - i;
+        size_t u = ahttp_parse(p, text + i, k, sink, b);
+        i += u;
+        if (u < k)
+            break;
+    }
+    *used = i;
+    if (eof && !ahttp_failed(p))
+        ahttp_eof(p);
+    return ahttp_done(p) ? 'd' : ahttp_failed(p) ? 'f' : 'p';
+}
+
+static void test_http_parser(void **state)
+{
+    static const struct {
+        const char *text;
+        bool eof;
+        char want;      /* 'd', 'f', 'p' */
+        long status;
+        const char *body;
+        bool keep_alive;
+        size_t trailing; /* bytes after the response, left unused */
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, 'd', 200, "hello", true, 0},
+        {"HTTP/1.1 201 Created\r\ncontent-length:  3 \r\nConnection: close\r\n\r\nabc", false, 'd',
+         201, "abc", false, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200", false, 'd', 200, "ok", true,
+         12},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n"
+         "0\r\nX-Trailer: 1\r\n\r\n",
+         false, 'd', 200, "hello!", true, 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+         false, 'd', 200, "0123456789", true, 0},
+        {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno",
+         false, 'd', 404, "no", true, 0},
+        {"HTTP/1.1 204 No Content\r\n\r\n", false, 'd', 204, "", true, 0},
+        {"HTTP/1.0 200 OK\r\n\r\nuntil the end", true, 'd', 200, "until the end", false, 0},
+        {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx", false, 'd',
+         200, "x", true, 0},
+        {"HTTP/1.1 200 OK\nContent-Length: 1\n\nx", false, 'd', 200, "x", true, 0},
+        /* a watch that has not ended */
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", true, 'p', 200, "abc",
+         true, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true, 'p', 200, "short", true, 0},
+        {"SSH-2.0-OpenSSH\r\n\r\n", false, 'f', 0, "", false, 0},
+        {"HTTP/1.1 2x0 OK\r\n\r\n", false, 'f', 0, "", false, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", false, 'f', 0, "", false, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", false, 'f', 0, "",
+         false, 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, 'f', 200, "", true,
+         0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", false, 'f', 200, "ab",
+         true, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = strlen(cases[c].text);
+        /* every way of cutting it in two, and byte by byte */
+        for (size_t step = 0; step <= n; step++) {
+            struct ahttp p;
+            struct body_sink b = {.cap = 0};
+            size_t used;
+            char got = parse_in_pieces(cases[c].text, n, step, cases[c].eof, &p, &b, &used);
+            if (got != cases[c].want)
+                fail_msg("case %zu step %zu: state %c, want %c (%s)", c, step, got, cases[c].want,
+                         p.error ? p.error : "");
+            if (got != 'f') {
+                assert_int_equal(p.status, cases[c].status);
+                assert_string_equal(b.buf, cases[c].body);
+            }
+            if (got == 'd') {
+                assert_int_equal(p.keep_alive, cases[c].keep_alive);
+                assert_int_equal(n - used, cases[c].trailing);
+            }
+            ahttp_release(&p);
+        }
+    }
+    /* a head past 64 KiB, and a body its sink refuses */
+    size_t big = 70000;
+    char *t = malloc(big + 64);
+    strcpy(t, "HTTP/1.1 200 OK\r\nX: ");
+    memset(t + strlen(t), 'a', big);
+    strcpy(t + 20 + big, "\r\n\r\n");
+    struct ahttp p;
+    struct body_sink b = {.cap = 0};
+    size_t used;
+    assert_int_equal(parse_in_pieces(t, strlen(t), 1000, false, &p, &b, &used), 'f');
+    ahttp_release(&p);
+    free(t);
+    b.cap = 3;
+    const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    assert_int_equal(parse_in_pieces(r, strlen(r), 0, false, &p, &b, &used), 'f');
+    assert_string_equal(p.error, "response body too large");
+    ahttp_release(&p);
+}
+
+
+/* ---- the HTTP client against a scripted server ------------------------------ */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+struct script_server {
+    int lfd;
+    int port;
+    pthread_t th;
+    int requests; /* requests read and answered */
+    int dropped;  /* requests read and not answered */
+    int bad;      /* requests not as expected (checked in the test's thread) */
+};
+
+/* Reads one request head (and its Content-Length body) from fd; false at EOF. */
+static bool read_request(int fd, char *head, size_t size)
+{
+    size_t n = 0;
+    while (n + 1 < size) {
+        ssize_t k = read(fd, head + n, 1);
+        if (k <= 0)
+            return false;
+        n++;
+        head[n] = 0;
+        if (n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4))
+            break;
+    }
+    const char *cl = strcasestr(head, "Content-Length: ");
+    long body = cl ? atol(cl + 16) : 0;
+    for (char c; body > 0 && read(fd, &c, 1) == 1; body--)
+        ;
+    return true;
+}
+
+static void say(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Connection 1: answers /a, then closes on the next request (a server that
+ * dropped a kept-alive connection as the request came). Connection 2: answers
+ * /b (the client's retry), connection 3 /stream in chunks, ending it. */
+static void *script_main(void *arg)
+{
+    struct script_server *sv = arg;
+    char head[4096];
+    int fd = accept(sv->lfd, NULL, NULL);
+    if (fd >= 0 && read_request(fd, head, sizeof head)) {
+        sv->requests++;
+        sv->bad += !strstr(head, "GET /prefix/a HTTP/1.1\r\n");
+        sv->bad += !strstr(head, "User-Agent: muster-agent\r\n");
+        say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nA!");
+    }
+    /* the next request comes on the kept-alive connection: dropped unanswered */
+    if (read_request(fd, head, sizeof head))
+        sv->dropped++;
+    close(fd);
+    fd = accept(sv->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    if (read_request(fd, head, sizeof head)) {
+        sv->requests++;
+        sv->bad += !strstr(head, "PATCH /prefix/b HTTP/1.1\r\n");
+        sv->bad += !strstr(head, "Content-Type: application/merge-patch+json\r\n");
+        sv->bad += !strstr(head, "Content-Length: 7\r\n");
+        say(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nB!\r\n0\r\n\r\n");
+    }
+    int fd2 = accept(sv->lfd, NULL, NULL); /* the stream's own connection */
+    if (fd2 >= 0 && read_request(fd2, head, sizeof head)) {
+        sv->requests++;
+        say(fd2, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 3; i++) {
+            usleep(20000);
+            say(fd2, "6\r\nline ");
+            usleep(5000);
+            char c[16];
+            snprintf(c, sizeof c, "%d", i);
+            say(fd2, c);
+            say(fd2, "\r\n");
+        }
+        say(fd2, "0\r\n\r\n");
+    }
+    usleep(50000);
+    if (fd2 >= 0)
+        close(fd2);
+    close(fd);
+    return NULL;
+}
+
+struct client_run {
+    uv_loop_t loop;
+    struct acli *cli;
+    char got_a[64], got_b[64], stream[256], refused[256];
+    long status_a, status_b, status_stream, status_refused;
+    int done;
+};
+
+static void on_refused(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct client_run *cr = arg;
+    cr->status_refused = r->status;
+    snprintf(cr->refused, sizeof cr->refused, "%s", r->error ? r->error : "");
+    cr->done++;
+}
+
+static void on_stream_data(void *arg, uint64_t cookie, const char *p, size_t n)
+{
+    struct client_run *cr = arg;
+    strncat(cr->stream, p, n < sizeof cr->stream - strlen(cr->stream) - 1
+                               ? n
+                               : sizeof cr->stream - strlen(cr->stream) - 1);
+}
+
+static void on_stream_done(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct client_run *cr = arg;
+    cr->status_stream = r->status;
+    cr->done++;
+    acli_destroy(cr->cli);
+}
+
+static void on_b(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct client_run *cr = arg;
+    cr->status_b = r->status;
+    snprintf(cr->got_b, sizeof cr->got_b, "%.*s", (int)r->len, r->body);
+    cr->done++;
+    if (r->status == 200)
+        acli_stream(cr->cli, "/stream?watch=true", on_stream_data, on_stream_done, cr, 3);
+    else
+        acli_destroy(cr->cli);
+}
+
+static void on_a(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct client_run *cr = arg;
+    cr->status_a = r->status;
+    snprintf(cr->got_a, sizeof cr->got_a, "%.*s", (int)r->len, r->body);
+    cr->done++;
+    char *body = strdup("{\"x\":1}");
+    acli_do(cr->cli, "PATCH", "/b", "application/merge-patch+json", body, on_b, cr, 2);
+}
+
+static void test_http_client(void **state)
+{
+    struct script_server sv = {0};
+    sv.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(sv.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(sv.lfd, 8), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(sv.lfd, (struct sockaddr *)&sa, &sl);
+    sv.port = ntohs(sa.sin_port);
+    /* a client that does not come leaves the server's accept() after 3 s */
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(sv.lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    pthread_create(&sv.th, NULL, script_main, &sv);
+
+    struct client_run cr = {0};
+    uv_loop_init(&cr.loop);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/prefix/", sv.port);
+    struct err e;
+    cr.cli = acli_create(&cr.loop, base, 1, &e);
+    assert_non_null(cr.cli);
+    acli_do(cr.cli, "GET", "/a", NULL, NULL, on_a, &cr, 1);
+    assert_int_equal(acli_in_flight(cr.cli), 1);
+
+    /* a port nobody listens on */
+    int dead = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(dead, (struct sockaddr *)&da, sizeof da);
+    sl = sizeof da;
+    getsockname(dead, (struct sockaddr *)&da, &sl);
+    close(dead);
+    char dbase[64];
+    snprintf(dbase, sizeof dbase, "http://127.0.0.1:%d", ntohs(da.sin_port));
+    struct acli *dc = acli_create(&cr.loop, dbase, 1, &e);
+    acli_do(dc, "GET", "/x", NULL, NULL, on_refused, &cr, 9);
+
+    uv_run(&cr.loop, UV_RUN_DEFAULT);
+    pthread_join(sv.th, NULL);
+    close(sv.lfd);
+    acli_destroy(dc);
+    uv_run(&cr.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&cr.loop), 0);
+
+    assert_int_equal(cr.done, 4);
+    assert_int_equal(cr.status_a, 200);
+    assert_string_equal(cr.got_a, "A!");
+    assert_int_equal(cr.status_b, 200); /* on a new connection, not an error */
+    assert_string_equal(cr.got_b, "B!");
+    assert_int_equal(cr.status_stream, 200);
+    assert_string_equal(cr.stream, "line 0line 1line 2");
+    assert_int_equal(cr.status_refused, 0);
+    assert_non_null(strstr(cr.refused, "cannot connect to 127.0.0.1:"));
+    assert_int_equal(sv.requests, 3);
+    assert_int_equal(sv.dropped, 1);
+    assert_int_equal(sv.bad, 0);
+
+    /* URLs the client takes and refuses */
+    uv_loop_t l2;
+    uv_loop_init(&l2);
+    static const char *const bad[] = {"https://h:1", "http://", "http://:80", "http://h:",
+                                      "http://h:8x", "http://[::1", "ftp://h"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (acli_create(&l2, bad[i], 1, &e))
+            fail_msg("%s was taken", bad[i]);
+        assert_non_null(strstr(e.msg, "--server"));
+    }
+    static const char *const good[] = {"http://h", "http://h:8080", "http://[::1]:80/x/",
+                                       "http://10.0.0.1:1/"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct acli *g = acli_create(&l2, good[i], 1, &e);
+        if (!g)
+            fail_msg("%s: %s", good[i], e.msg);
+        acli_destroy(g);
+    }
+    uv_run(&l2, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&l2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +870,8 @@ int main(void)
         cmocka_unit_test(test_env_build),
         cmocka_unit_test(test_sim_runtime),
         cmocka_unit_test(test_lines_split),
+        cmocka_unit_test(test_http_parser),
+        cmocka_unit_test(test_http_client),
         cmocka_unit_test_setup_teardown(test_exit_file, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_shim_records_exit, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_shim_forwards_signals, make_tmp, remove_tmp),
