@@ -335,6 +335,22 @@ static void cobj_free(struct cobj *o)
     free(o);
 }
 
+/* World kinds whose status the controllers write. */
+static bool status_kind(enum ck k)
+{
+    return k == CK_CQ || k == CK_LQ || k == CK_COHORT;
+}
+
+static json_int_t generation(const struct cobj *o)
+{
+    return json_integer_value(json_object_get(json_object_get(o->j, "metadata"), "generation"));
+}
+
+static bool deleting(const struct cobj *o)
+{
+    return json_object_get(json_object_get(o->j, "metadata"), "deletionTimestamp") != NULL;
+}
+
 static bool world_kind(enum ck k)
 {
     return k == CK_NAMESPACE || k == CK_NODE || k == CK_FLAVOR || k == CK_CQ ||
@@ -613,10 +629,30 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
                 log_warn("ctrl: %s: %s", kv->key, e.msg);
         }
     }
+    if (o && k == CK_WORKLOAD) {
+        o->wl_admitted = ctrl_condition_true(o->j, "QuotaReserved") &&
+                         ctrl_path(o->j, "status.admission") != NULL;
+        o->wl_finished = ctrl_condition_true(o->j, "Finished");
+    }
+    if (k == CK_WORKLOAD) {
+        /* ns/name: the last two parts of the key */
+        const char *end = kv->key + kv->key_len, *p = end;
+        int slashes = 0;
+        while (p > kv->key && slashes < 2)
+            if (*--p == '/')
+                slashes++;
+        if (slashes == 2)
+            kset_add(&c->changed_wls, p + 1);
+    }
     index_update(c, k, kv->key, old, o);
-    /* Dirty flags: world kinds when something the world reads changed. */
+    /* Dirty flags: world kinds when something the world reads changed. A
+     * status write to a queue (the scheduler's own usage counts, several a
+     * second while workloads come and go) changes nothing the world reads: its
+     * generation, bumped by every spec change, stays. */
     if (world_kind(k)) {
-        bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0);
+        bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0) &&
+                       !(status_kind(k) && old && o && generation(old) == generation(o) &&
+                         generation(o) > 0 && deleting(old) == deleting(o));
         if (changed) {
             c->world_dirty = true;
             c->world_changed_at = mtime_wall_ns();
@@ -1016,6 +1052,7 @@ static void *loop_main(void *arg)
                 break;
             }
             c->world_dirty = c->wl_dirty = c->pods_dirty = c->jobs_dirty = true;
+            c->wl_rescan = true;
             continue;
         }
         if (rc == 1) {
@@ -1052,10 +1089,12 @@ static void *loop_main(void *arg)
         c->stats.sched_ns += t3 - t2;
         if (t3 - c->stats.last_log > 5000000000LL) {
             if (c->stats.last_log)
-                log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events in 5 s (%.0f ms); nodes %.0f ms, "
+                log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events, %" PRIu64
+                          " rebuilds in 5 s (%.0f ms); nodes %.0f ms, "
                           "jobs %.0f ms, scheduler %.0f ms (scan %.0f, settle %.0f, write "
                           "%.0f, queues %.0f, bind %.0f)",
-                          c->stats.passes, c->stats.events, c->stats.apply_ns / 1e6,
+                          c->stats.passes, c->stats.events, c->stats.rebuilds,
+                          c->stats.apply_ns / 1e6,
                           c->stats.nodes_ns / 1e6,
                           c->stats.jobs_ns / 1e6, c->stats.sched_ns / 1e6,
                           c->stats.scan_ns / 1e6, c->stats.settle_ns / 1e6,
@@ -1092,6 +1131,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     kset_init(&c->terminating);
     kset_init(&c->dirty_jobs);
     kset_init(&c->changed_pods);
+    kset_init(&c->changed_wls);
     kset_init(&c->jobs_later);
     kset_init(&c->held_gpus);
     pthread_mutex_init(&c->mu, NULL);
@@ -1139,6 +1179,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->terminating);
     kset_release(&c->dirty_jobs);
     kset_release(&c->changed_pods);
+    kset_release(&c->changed_wls);
     kset_release(&c->jobs_later);
     kset_release(&c->held_gpus);
     size_t it = 0;

@@ -100,6 +100,8 @@ struct cobj {
     int64_t rev;         /* mod_rev */
     int64_t status_at;   /* a Job: when the controller last wrote its status (kept
                             across the object's versions) */
+    bool wl_admitted;    /* a Workload: QuotaReserved and status.admission */
+    bool wl_finished;    /* a Workload: Finished */
     const char *ns, *name; /* into j (a Node's name: into key; a Pod's: into strs) */
 };
 
@@ -138,6 +140,7 @@ struct ctrl {
     bool world_dirty;    /* flavors, queues, cohorts, topologies, nodes, namespaces */
     int64_t world_changed_at; /* when world_dirty was last set */
     bool wl_dirty;       /* workloads */
+    bool wl_rescan;      /* look at every workload, not only changed_wls (a reload) */
     bool pods_dirty;     /* pods */
     bool jobs_dirty;     /* jobs */
     int64_t wake_at;     /* a controller wants a pass at this time */
@@ -151,6 +154,8 @@ struct ctrl {
     struct kset terminating; /* bound pods being deleted, not yet terminal */
     struct kset dirty_jobs;  /* "ns/name" of Jobs to reconcile */
     struct kset changed_pods; /* pod keys changed since the last pass */
+    struct kset changed_wls;  /* Workloads (ns/name) changed or deleted since the
+                                 scheduler last looked */
     struct kset held_gpus;    /* "node/gpu" held by terminating pods (ctrl_held_gpus) */
     bool held_valid;          /* held_gpus is up to date with terminating */
     struct kset jobs_later;   /* Jobs whose status write waits for its batch period */
@@ -171,7 +176,7 @@ struct ctrl {
 
     /* Where the loop's time goes (logged at debug level every 5 s). */
     struct {
-        uint64_t passes, events;
+        uint64_t passes, events, rebuilds;
         int64_t apply_ns, nodes_ns, jobs_ns, sched_ns, last_log;
         int64_t scan_ns, settle_ns, write_ns, queues_ns, bind_ns; /* inside sched */
     } stats;

@@ -31,6 +31,12 @@ struct wlent {
     char key[300];       /* ns/name */
     bool store_admitted; /* what the store said when last looked at */
     int64_t evict_why;   /* -1, or the enum adm_evict_reason of the last eviction */
+    /* What the write-back last compared with the store: nothing to compare
+     * again while the engine's state and reason stay and the stored workload
+     * does not change (stale: it changed, or a write was on its way). */
+    bool stale;
+    int seen_state;
+    uint64_t seen_reason; /* a hash */
 };
 
 struct ctrl_sched {
@@ -44,6 +50,7 @@ struct ctrl_sched {
     uint64_t rebuilds;
     int64_t last_rebuild;
     int64_t requeue_wake; /* the earliest requeueAt of a workload left out; 0: none */
+    struct kset recheck;  /* workloads (ns/name) to look at again in the next pass */
 };
 
 struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
@@ -51,6 +58,7 @@ struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
     (void)c;
     struct ctrl_sched *s = xcalloc(1, sizeof *s);
     map_init(&s->ids, MAP_KEY_STR);
+    kset_init(&s->recheck);
     s->rebuild = true;
     return s;
 }
@@ -61,6 +69,7 @@ static void reset(struct ctrl_sched *s)
     s->a = NULL;
     s->n = 0;
     map_clear(&s->ids);
+    kset_clear(&s->recheck);
     for (size_t i = 0; i < s->nkeys; i++)
         free(s->keys[i]);
     s->nkeys = 0;
@@ -72,6 +81,7 @@ void ctrl_sched_free(struct ctrl_sched *s)
         return;
     reset(s);
     map_release(&s->ids);
+    kset_release(&s->recheck);
     free(s->keys);
     free(s->ents);
     free(s);
@@ -206,14 +216,14 @@ static int parse_placement(json_t *wl, struct adm_fixed_pod **out, json_t **keep
 
 /* ---- adding workloads ---- */
 
-static bool wl_finished(json_t *j)
+static bool wl_finished(const struct cobj *o)
 {
-    return ctrl_condition_true(j, "Finished");
+    return o->wl_finished;
 }
 
-static bool wl_admitted(json_t *j)
+static bool wl_admitted(const struct cobj *o)
 {
-    return ctrl_condition_true(j, "QuotaReserved") && ctrl_path(j, "status.admission");
+    return o->wl_admitted;
 }
 
 static int64_t requeue_at(json_t *j)
@@ -237,6 +247,7 @@ static void add_ent(struct ctrl_sched *s, int64_t id, const char *key, bool admi
         s->n = (size_t)id + 1;
     struct wlent *w = &s->ents[id];
     memset(w, 0, sizeof *w);
+    w->stale = true;
     snprintf(w->key, sizeof w->key, "%s", key);
     w->store_admitted = admitted;
     w->evict_why = -1;
@@ -255,10 +266,10 @@ static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct co
     struct ctrl_sched *s = c->s;
     char key[300];
     snprintf(key, sizeof key, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
-    if (!o->m || wl_finished(o->j))
+    if (!o->m || wl_finished(o))
         return;
     int64_t ra = requeue_at(o->j);
-    if (!wl_admitted(o->j) && ra > c->now) {
+    if (!wl_admitted(o) && ra > c->now) {
         /* Nothing else marks the workloads changed when the time comes. */
         if (!s->requeue_wake || ra < s->requeue_wake)
             s->requeue_wake = ra;
@@ -271,7 +282,7 @@ static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct co
         log_warn("ctrl: Workload %s: %s", key, e.msg);
         return;
     }
-    bool admitted = wl_admitted(o->j);
+    bool admitted = wl_admitted(o);
     add_ent(s, id, key, admitted);
     if (admitted && adm_workload(s->a, (uint32_t)id)->cq != ADM_NONE) {
         const char *fl[KUEUE_MAX_PODSETS * ADM_MAX_RES];
@@ -313,7 +324,9 @@ static void on_evicted(void *ctx, uint32_t id, uint32_t by, enum adm_evict_reaso
 static bool rebuild(struct ctrl *c)
 {
     struct ctrl_sched *s = c->s;
+    c->stats.rebuilds++;
     reset(s);
+    kset_clear(&c->changed_wls); /* every workload is read below */
     struct adm_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.fair_sharing = c->o.fair_sharing;
@@ -361,7 +374,7 @@ static bool rebuild(struct ctrl *c)
     /* Admitted workloads first, so that they keep their places. */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++)
-            if (wl_admitted(v[i]->j) == (pass == 0))
+            if (wl_admitted(v[i]) == (pass == 0))
                 add_workload(c, &l, v[i]);
     free(v);
     s->rebuilds++;
@@ -533,25 +546,27 @@ void ctrl_sched_evict(struct ctrl *c, const char *wl_key, const char *reason,
     memcpy(ns, wl_key, (size_t)(slash - wl_key));
     ns[slash - wl_key] = '\0';
     struct cobj *o = ctrl_get(c, CK_WORKLOAD, ns, slash + 1);
-    if (!o || !wl_admitted(o->j))
+    if (!o || !wl_admitted(o))
         return;
     write_eviction(c, o, wl_key, reason, message, false, c->o.requeue_base_ns);
 }
 
-static void write_pending(struct ctrl *c, struct cobj *o, const char *key, const char *reason)
+/* Writes the pending reason; false when the store says it already. */
+static bool write_pending(struct ctrl *c, struct cobj *o, const char *key, const char *reason)
 {
     json_t *qr = ctrl_condition(o->j, "QuotaReserved");
     const char *old = qr ? json_string_value(json_object_get(qr, "message")) : NULL;
     if (old && strcmp(old, reason) == 0)
-        return;
+        return false;
     char dd[400];
     snprintf(dd, sizeof dd, "pend/%s", key);
     if (ctrl_busy(c, dd))
-        return;
+        return true;
     json_t *conds = conditions_copy(o->j);
     ctrl_set_condition(conds, ctrl_make_condition(c, "QuotaReserved", false, "Pending", reason));
     patch_status(c, o, dd, json_pack("{s:o}", "conditions", conds));
     ctrl_event(c, "Workload", "kueue.x-k8s.io/v1beta2", o->j, "Normal", "Pending", reason);
+    return true;
 }
 
 static struct cobj *wl_obj(struct ctrl *c, const char *key)
@@ -658,7 +673,7 @@ static json_t *pod_target(struct ctrl *c, struct cobj *p, json_t **me)
     if (cp->node || !wln || cp->deleting || (sn && strcmp(sn, c->o.scheduler_name) != 0))
         return NULL;
     struct cobj *w = ctrl_get(c, CK_WORKLOAD, p->ns, wln);
-    if (!w || !wl_admitted(w->j))
+    if (!w || !wl_admitted(w))
         return NULL;
     const char *rs = cp->rank;
     long rank = rs ? strtol(rs, NULL, 10) : 0;
@@ -902,12 +917,70 @@ static void write_queue_status(struct ctrl *c)
 
 /* ---- the pass ---- */
 
+static uint64_t reason_hash(const char *r)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *r; r++)
+        h = (h ^ (unsigned char)*r) * 1099511628211ull;
+    return h | 1; /* never 0, which stands for no reason */
+}
+
+/* Looks at one workload for the pass's scan: o, or, when o is NULL, the
+ * deleted one at key. A new one joins the engine, a finished or deleted one
+ * leaves it, one whose admission the store and the engine disagree about
+ * (which the engine did not cause) means rebuilding; one with a decision on
+ * its way to the store is looked at again in the next pass. */
+static void look_at(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o, const char *key)
+{
+    struct ctrl_sched *s = c->s;
+    char kb[300];
+    if (o) {
+        snprintf(kb, sizeof kb, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
+        key = kb;
+    }
+    union map_val *idv = map_get(&s->ids, key, strlen(key));
+    if (!o) {
+        if (idv) {
+            uint32_t id = (uint32_t)(idv->u64 - 1);
+            if (adm_workload(s->a, id)->state != ADM_FINISHED)
+                adm_finish(s->a, id, c->now);
+        }
+        return;
+    }
+    if (!idv) {
+        if (wl_admitted(o))
+            s->rebuild = true; /* admitted by someone else */
+        else
+            add_workload(c, l, o);
+        return;
+    }
+    uint32_t id = (uint32_t)(idv->u64 - 1);
+    const struct adm_wl *w = adm_workload(s->a, id);
+    s->ents[id].stale = true;
+    if (wl_finished(o)) {
+        if (w->state != ADM_FINISHED)
+            adm_finish(s->a, id, c->now);
+        return;
+    }
+    char dd[400], de[400];
+    snprintf(dd, sizeof dd, "adm/%s", key);
+    snprintf(de, sizeof de, "evict/%s", key);
+    if (ctrl_busy(c, dd) || ctrl_busy(c, de)) {
+        kset_add(&s->recheck, key);
+        return;
+    }
+    if (wl_admitted(o) != (w->state == ADM_ADMITTED) ||
+        (!o->m->u.workload.active && w->state == ADM_PENDING))
+        s->rebuild = true;
+}
+
 void ctrl_sched_pass(struct ctrl *c)
 {
     struct ctrl_sched *s = c->s;
     if (s->requeue_wake && c->now >= s->requeue_wake) {
         s->requeue_wake = 0;
         c->wl_dirty = true;
+        c->wl_rescan = true; /* those left out until their requeueAt */
     }
     if (s->requeue_wake && (!c->wake_at || s->requeue_wake < c->wake_at))
         c->wake_at = s->requeue_wake;
@@ -953,45 +1026,49 @@ void ctrl_sched_pass(struct ctrl *c)
         s->last_rebuild = c->now;
     } else {
         /* Workloads: new ones join, finished and deleted ones leave; anything
-         * else the engine did not cause means rebuilding. */
-        size_t n;
-        struct cobj **v = sorted(c, CK_WORKLOAD, &n, cmp_created);
-        for (size_t i = 0; i < n && !s->rebuild; i++) {
-            struct cobj *o = v[i];
-            char key[300];
-            snprintf(key, sizeof key, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
-            union map_val *idv = map_get(&s->ids, key, strlen(key));
-            if (!idv) {
-                if (wl_admitted(o->j))
-                    s->rebuild = true; /* admitted by someone else */
-                else
-                    add_workload(c, &l, o);
-                continue;
+         * else the engine did not cause means rebuilding. Only those that
+         * changed since the last look (and those put off then) are looked at,
+         * unless a reload or a requeue time asks for all. */
+        if (c->wl_rescan) {
+            c->wl_rescan = false;
+            size_t n;
+            struct cobj **v = sorted(c, CK_WORKLOAD, &n, cmp_created);
+            for (size_t i = 0; i < n; i++)
+                look_at(c, &l, v[i], NULL);
+            free(v);
+            for (size_t i = 0; i < s->n && !s->rebuild; i++)
+                if (!wl_obj(c, s->ents[i].key))
+                    look_at(c, &l, NULL, s->ents[i].key);
+        } else {
+            /* the put-off ones join the changed ones */
+            size_t it = 0;
+            const char *k;
+            while ((k = kset_next(&s->recheck, &it)))
+                kset_add(&c->changed_wls, k);
+            kset_clear(&s->recheck);
+            size_t n = 0, cap = 0;
+            struct cobj **fresh = NULL;
+            it = 0;
+            while ((k = kset_next(&c->changed_wls, &it)) && !s->rebuild) {
+                struct cobj *o = wl_obj(c, k);
+                if (o && !map_get(&s->ids, k, strlen(k)) && !wl_admitted(o)) {
+                    /* new: they join in the order they were created */
+                    if (n == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        fresh = xreallocarray(fresh, cap, sizeof *fresh);
+                    }
+                    fresh[n++] = o;
+                    continue;
+                }
+                look_at(c, &l, o, k);
             }
-            uint32_t id = (uint32_t)(idv->u64 - 1);
-            const struct adm_wl *w = adm_workload(s->a, id);
-            if (wl_finished(o->j)) {
-                if (w->state != ADM_FINISHED)
-                    adm_finish(s->a, id, c->now);
-                continue;
-            }
-            bool st = wl_admitted(o->j);
-            char dd[400];
-            snprintf(dd, sizeof dd, "adm/%s", key);
-            char de[400];
-            snprintf(de, sizeof de, "evict/%s", key);
-            if (ctrl_busy(c, dd) || ctrl_busy(c, de))
-                continue;
-            if (st != (w->state == ADM_ADMITTED) ||
-                (!o->m->u.workload.active && w->state == ADM_PENDING))
-                s->rebuild = true;
+            if (n)
+                qsort(fresh, n, sizeof *fresh, cmp_created);
+            for (size_t i = 0; i < n && !s->rebuild; i++)
+                look_at(c, &l, fresh[i], NULL);
+            free(fresh);
         }
-        for (size_t i = 0; i < s->n && !s->rebuild; i++) {
-            if (!wl_obj(c, s->ents[i].key) &&
-                adm_workload(s->a, (uint32_t)i)->state != ADM_FINISHED)
-                adm_finish(s->a, (uint32_t)i, c->now);
-        }
-        free(v);
+        kset_clear(&c->changed_wls);
         if (s->rebuild && ctrl_decisions_pending(c)) {
             /* Later, once the decisions in flight are in the store. */
             if (!c->wake_at || c->now + 2000000 < c->wake_at)
@@ -1021,18 +1098,26 @@ void ctrl_sched_pass(struct ctrl *c)
     for (size_t i = 0; i < s->n; i++) {
         struct wlent *e = &s->ents[i];
         const struct adm_wl *w = adm_workload(s->a, (uint32_t)i);
-        struct cobj *o = wl_obj(c, e->key);
-        if (!o)
+        uint64_t rh = w->state == ADM_PENDING ? reason_hash(w->reason) : 0;
+        if (!e->stale && e->seen_state == (int)w->state && e->seen_reason == rh)
             continue;
-        bool st = wl_admitted(o->j);
+        struct cobj *o = wl_obj(c, e->key);
+        e->seen_state = (int)w->state;
+        e->seen_reason = rh;
+        e->stale = false;
+        if (!o)
+            continue; /* deleted: it left the engine in the scan */
+        bool st = wl_admitted(o);
         if (w->state == ADM_ADMITTED && !st) {
             write_admission(c, o, (uint32_t)i);
+            e->stale = true;
         } else if (w->state != ADM_ADMITTED && w->state != ADM_FINISHED && st) {
             const char *msg;
             const char *reason = evict_reason(e->evict_why, &msg);
             write_eviction(c, o, e->key, reason, msg, e->evict_why == ADM_EV_DEACTIVATED, 0);
+            e->stale = true;
         } else if (w->state == ADM_PENDING && !st && w->reason[0]) {
-            write_pending(c, o, e->key, w->reason);
+            e->stale = write_pending(c, o, e->key, w->reason);
         }
     }
     int64_t t3 = mtime_now_ns();
