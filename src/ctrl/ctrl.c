@@ -179,6 +179,74 @@ void kset_del(struct kset *k, const char *s)
     free(copy);
 }
 
+/* ---- kdue: strings due at a time ---- */
+
+struct kdue_ent {
+    int64_t at;
+    char key[];
+};
+
+void kdue_init(struct kdue *d)
+{
+    map_init(&d->m, MAP_KEY_STR);
+    d->next_at = 0;
+}
+
+void kdue_add(struct kdue *d, const char *s, int64_t at)
+{
+    size_t n = strlen(s);
+    union map_val *v = map_get(&d->m, s, n);
+    if (v) {
+        struct kdue_ent *e = v->ptr;
+        if (at < e->at)
+            e->at = at;
+    } else {
+        struct kdue_ent *e = xmalloc(sizeof *e + n + 1);
+        e->at = at;
+        memcpy(e->key, s, n + 1);
+        bool found;
+        map_put(&d->m, e->key, n, &found)->ptr = e;
+    }
+    if (!d->next_at || at < d->next_at)
+        d->next_at = at;
+}
+
+void kdue_take(struct kdue *d, int64_t now, struct kset *out)
+{
+    if (!d->next_at || now < d->next_at)
+        return;
+    int64_t next = 0;
+    size_t it = 0;
+    struct map_entry *me;
+    while ((me = map_next(&d->m, &it))) {
+        struct kdue_ent *e = me->val.ptr;
+        if (e->at <= now) {
+            kset_add(out, e->key);
+            map_del(&d->m, e->key, strlen(e->key));
+            free(e);
+        } else if (!next || e->at < next) {
+            next = e->at;
+        }
+    }
+    d->next_at = next;
+}
+
+void kdue_clear(struct kdue *d)
+{
+    size_t it = 0;
+    struct map_entry *me;
+    while ((me = map_next(&d->m, &it)))
+        free(me->val.ptr);
+    map_clear(&d->m);
+    d->next_at = 0;
+}
+
+void kdue_release(struct kdue *d)
+{
+    kdue_clear(d);
+    map_release(&d->m);
+}
+
 bool kset_has(const struct kset *k, const char *s)
 {
     return map_get(&k->m, s, strlen(s)) != NULL;
@@ -526,6 +594,16 @@ static void owner_job(enum ck k, const struct cobj *o, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", ns, name);
 }
 
+/* Whether a pod's change (from oldo to newo, either NULL) asks nothing of its
+ * Job's controller but new counts: a pod that is and was live (or is new and
+ * live), neither terminal nor being deleted. */
+static bool pod_counts_only(const struct cobj *oldo, const struct cobj *newo)
+{
+    if (!newo || cpod_terminal(&newo->pod) || newo->pod.deleting)
+        return false;
+    return !oldo || (!cpod_terminal(&oldo->pod) && !oldo->pod.deleting);
+}
+
 /* Keeps the indexes of struct ctrl in step with one change (oldo and newo are
  * the object before and after; either may be NULL). */
 static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj *oldo,
@@ -534,8 +612,14 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
     bool new = newo != NULL;
     char job[600];
     owner_job(k, new ? newo : oldo, job, sizeof job);
-    if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB))
+    if (job[0] && k == CK_POD && pod_counts_only(oldo, newo)) {
+        /* A pod that came or turned Running changes only its Job's counts,
+         * whose write is batched anyway: its Job is looked at once for a
+         * batch of them, not once for each (16 events of a Job of 8). */
+        kdue_add(&c->jobs_later, job, c->now + JOB_POD_BATCH_NS);
+    } else if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB)) {
         kset_add(&c->dirty_jobs, job);
+    }
     if (k == CK_JOB && !new)
         c->gc_due = true;
     if (k == CK_LEASE)
@@ -995,7 +1079,7 @@ static void cache_clear(struct ctrl *c)
     kset_clear(&c->terminating);
     kset_clear(&c->dirty_jobs);
     kset_clear(&c->changed_pods);
-    kset_clear(&c->jobs_later);
+    kdue_clear(&c->jobs_later);
     kset_clear(&c->held_gpus);
     c->held_valid = false;
 }
@@ -1132,7 +1216,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     kset_init(&c->dirty_jobs);
     kset_init(&c->changed_pods);
     kset_init(&c->changed_wls);
-    kset_init(&c->jobs_later);
+    kdue_init(&c->jobs_later);
     kset_init(&c->held_gpus);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
@@ -1180,7 +1264,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->dirty_jobs);
     kset_release(&c->changed_pods);
     kset_release(&c->changed_wls);
-    kset_release(&c->jobs_later);
+    kdue_release(&c->jobs_later);
     kset_release(&c->held_gpus);
     size_t it = 0;
     struct map_entry *me;

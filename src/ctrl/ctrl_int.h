@@ -68,6 +68,10 @@ struct cpod {
     bool deleting; /* metadata.deletionTimestamp */
 };
 
+/* A Job whose pods only came or turned Running is looked at after this long
+ * (with the others of the batch), not at each pod. */
+#define JOB_POD_BATCH_NS (100 * 1000000LL)
+
 struct cobj;
 /* Reads a stored Pod's text into o: o->pod, o->ns, o->name, the strings in
  * o->strs (owned). False when the text is not a JSON object. */
@@ -118,6 +122,18 @@ void kset_release(struct kset *k);
 /* Iterates: *it starts at 0; returns NULL at the end. */
 const char *kset_next(const struct kset *k, size_t *it);
 
+/* A set of strings, each due at a time (the earliest it was added with). */
+struct kdue {
+    struct map m;    /* key -> its entry (owned) */
+    int64_t next_at; /* the earliest due time; 0 when empty */
+};
+void kdue_init(struct kdue *d);
+void kdue_add(struct kdue *d, const char *s, int64_t at);
+/* Moves the strings due at now or before into out. */
+void kdue_take(struct kdue *d, int64_t now, struct kset *out);
+void kdue_clear(struct kdue *d);
+void kdue_release(struct kdue *d);
+
 struct ctrl_flight;
 struct ctrl_op;
 struct ctrl_sched;
@@ -158,8 +174,8 @@ struct ctrl {
                                  scheduler last looked */
     struct kset held_gpus;    /* "node/gpu" held by terminating pods (ctrl_held_gpus) */
     bool held_valid;          /* held_gpus is up to date with terminating */
-    struct kset jobs_later;   /* Jobs whose status write waits for its batch period */
-    int64_t jobs_later_at;    /* the earliest of those */
+    struct kdue jobs_later;   /* Jobs to look at later: a status write waiting for its
+                                 batch period, pods that came or turned Running */
 
     /* Writers. */
     pthread_mutex_t mu;

@@ -386,10 +386,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
         json_decref(st);
         char k[600];
         snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
-        kset_add(&c->jobs_later, k);
-        int64_t at = job->status_at + JOB_STATUS_BATCH_NS;
-        if (!c->jobs_later_at || at < c->jobs_later_at)
-            c->jobs_later_at = at;
+        kdue_add(&c->jobs_later, k, job->status_at + JOB_STATUS_BATCH_NS);
     } else if (patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st))) {
         job->status_at = c->now;
     }
@@ -443,14 +440,7 @@ void ctrl_jobs_pass(struct ctrl *c)
         }
         c->gc_due = true;
     }
-    if (c->jobs_later_at && c->now >= c->jobs_later_at) {
-        size_t lit = 0;
-        const char *lk;
-        while ((lk = kset_next(&c->jobs_later, &lit)))
-            kset_add(&c->dirty_jobs, lk);
-        kset_clear(&c->jobs_later);
-        c->jobs_later_at = 0;
-    }
+    kdue_take(&c->jobs_later, c->now, &c->dirty_jobs);
     size_t it = 0;
     const char *k;
     struct podvec pv = {0};
@@ -488,8 +478,8 @@ void ctrl_jobs_pass(struct ctrl *c)
     }
     free(pv.v);
     kset_clear(&c->dirty_jobs);
-    if (c->jobs_later_at && (!c->wake_at || c->jobs_later_at < c->wake_at))
-        c->wake_at = c->jobs_later_at;
+    if (c->jobs_later.next_at && (!c->wake_at || c->jobs_later.next_at < c->wake_at))
+        c->wake_at = c->jobs_later.next_at;
     if (c->gc_due) {
         c->gc_due = false;
         collect(c);
