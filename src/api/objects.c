@@ -602,6 +602,12 @@ static void do_create(struct api_ctx *ctx, const struct api_req *req, const stru
     char namebuf[256];
     if (!obj)
         goto fail;
+    /* The name as given names the object in a refusal of it too (Kubernetes:
+     * `Pod "Bad_Name" is invalid: metadata.name: ...`). */
+    if (json_is_string(json_object_get(meta_of(obj), "name"))) {
+        snprintf(namebuf, sizeof namebuf, "%s", meta_str(obj, "name"));
+        ref.name = namebuf;
+    }
     struct api_target tt = *t;
     tt.name[0] = 0;
     if (check_identity(t->kind, &tt, obj, true, &e) < 0)

@@ -551,6 +551,11 @@ static void test_validation_and_paths(void **state)
                      201);
     assert_null(strstr(f->r.body.buf, "nope"));
     assert_int_equal(call(f, "POST", cq, NULL, "[1]"), 400);
+    /* a refused name names the object it refuses, as Kubernetes does */
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces/default/pods", NULL,
+                          "{\"metadata\":{\"name\":\"Bad_Name\"},\"spec\":{\"containers\":[]}}"),
+                     422);
+    assert_non_null(strstr(f->r.body.buf, "Pod \\\"Bad_Name\\\" is invalid: metadata.name"));
     assert_int_equal(call(f, "PATCH", "/apis/kueue.x-k8s.io/v1beta2/clusterqueues/q", NULL, "{}"),
                      415);
     assert_int_equal(
