@@ -101,6 +101,10 @@ void acli_cancel(struct acli_req *r);
 
 size_t acli_in_flight(const struct acli *c);
 
+/* Tests: the server's addresses, as if resolved (n at most 8). */
+struct sockaddr_storage;
+void acli__set_addrs(struct acli *c, const struct sockaddr_storage *a, int n);
+
 /* ---- logs.c: the log server ----------------------------------------------- */
 
 struct alogs;

@@ -13,11 +13,19 @@
  *
  * A request buffers its response (up to a cap) and calls its done callback
  * once; a stream hands the body to its data callback piece by piece and calls
- * done at the end. Callbacks may start and cancel requests, their own
- * included: a request cancelled from inside one of its callbacks is only marked
- * (in_cb), and freed when the callback has returned. A request on a kept-alive
+ * done at the end. A callback never runs inside a call of the client's
+ * (acli_do, acli_cancel...): a failure found there is answered on the loop's
+ * next turn. Callbacks may start and cancel requests, their own included: a
+ * request cancelled from inside one of its callbacks is only marked (in_cb),
+ * and freed when the callback has returned. A request on a kept-alive
  * connection that the server had closed meanwhile (it gets no byte back) is
- * sent again once on a new connection, as browsers and libcurl do.
+ * sent again once on a new connection, as browsers and libcurl do; a
+ * connection whose request is still being written when its answer comes (a
+ * server refusing a large body early) is not reused.
+ *
+ * The server's name is resolved on libuv's thread pool (never blocking the
+ * loop) and its addresses kept for 30 s; a connection tries each in turn, so
+ * that "localhost" works whether it resolves to ::1 or 127.0.0.1 first.
  *
  * The response parser (ahttp_parse) is a plain function of the bytes, tested on
  * its own (tests/unit/test_agent.c) with responses cut at every byte.
@@ -302,31 +310,46 @@ bool ahttp_started(const struct ahttp *p)
 
 /* ---- connections and requests ---------------------------------------------- */
 
+#define MAX_ADDRS   8
+#define ADDRS_TTL_MS 30000 /* resolved addresses are reused this long */
+
 struct hconn;
 
 struct acli {
     uv_loop_t *loop;
-    char host[256];   /* for connecting and the Host header */
+    char host[256]; /* for resolving and the Host header */
     char port[8];
     char hosthdr[280];
     char *prefix;     /* the base URL's path, "" for none */
     size_t in_flight; /* started or queued */
     size_t conns;     /* request connections open (streams' not counted) */
     size_t max_conns;
-    size_t handles;   /* uv handles not yet closed */
+    size_t handles;   /* uv handles and requests not yet closed or answered */
     bool destroyed;
     struct hconn *idle;                  /* request connections with nothing to do */
     struct hconn *all;                   /* every connection */
     struct acli_req *queue, *queue_tail; /* requests waiting for a connection, in order */
+    /* The server's addresses, resolved on the loop's thread pool and kept a while;
+     * a connection tries them in turn (localhost may be ::1 first, the server
+     * listening on 127.0.0.1 only). */
+    struct sockaddr_storage addrs[MAX_ADDRS];
+    int naddrs;
+    uint64_t addrs_until; /* uv_now() */
+    bool resolving;
+    uv_getaddrinfo_t gai;
+    /* Failures found inside a call (acli_do, acli_cancel...) are answered on
+     * the loop's next turn, never before the call returns. */
+    uv_timer_t defer;
+    struct acli_req *failed, *failed_tail;
 };
 
 struct acli_req {
     struct acli *c;
-    struct hconn *conn; /* NULL while queued */
+    struct hconn *conn; /* NULL while queued or failing */
     char method[8];
-    char *path;  /* with the query; owned */
+    char *path; /* with the query; owned */
     char ctype[64];
-    char *body;  /* the request body, owned */
+    char *body;         /* the request body, owned */
     struct strbuf resp; /* the buffered response (requests), or bytes to hand over (streams) */
     acli_done_fn done;
     acli_data_fn data; /* streams only */
@@ -335,7 +358,8 @@ struct acli_req {
     bool retried;
     bool in_cb;     /* its callbacks are running */
     bool cancelled; /* cancelled from one of them: free it after */
-    struct acli_req *next; /* in the queue */
+    char *fail;     /* failing: why (it is in c->failed) */
+    struct acli_req *next; /* in the queue or in c->failed */
 };
 
 struct hconn {
@@ -343,20 +367,24 @@ struct hconn {
     uv_timer_t timer;
     uv_connect_t connect;
     uv_write_t wr;
-    struct strbuf out;     /* the request being written: head and body */
+    struct strbuf out;    /* the request being written: head and body */
     struct acli *c;
-    struct acli_req *req;  /* the request on it, or NULL */
+    struct acli_req *req; /* the request on it, or NULL */
     struct ahttp parser;
-    bool stream;           /* a stream's own connection */
+    bool stream;          /* a stream's own connection */
     bool connected, reused, closing;
-    int open;              /* of tcp and timer, not yet closed */
-    struct hconn *prev, *next;  /* c->all */
-    struct hconn *idle_next;    /* c->idle */
+    bool writing;         /* a write is with libuv: the connection cannot carry another */
+    bool resolving;       /* waiting for the server's addresses */
+    int addr;             /* the index in c->addrs being tried */
+    int open;             /* of tcp and timer, not yet closed */
+    struct hconn *prev, *next; /* c->all */
+    struct hconn *idle_next;   /* c->idle */
     char readbuf[READ_SIZE];
 };
 
 static void pump(struct acli *c);
-static void conn_close(struct hconn *k);
+static void conn_start(struct hconn *k);
+static void conn_connect(struct hconn *k, int addr);
 
 /* One request fewer in flight (none are once the client is destroyed). */
 static void done_flight(struct acli *c)
@@ -369,6 +397,7 @@ static void free_req(struct acli_req *r)
 {
     free(r->path);
     free(r->body);
+    free(r->fail);
     strbuf_release(&r->resp);
     free(r);
 }
@@ -426,14 +455,15 @@ static void conn_close(struct hconn *k)
 }
 
 /* Calls r's done callback with resp (and a stream's last bytes first), then
- * frees r. r is off its connection and out of the queue. */
+ * frees r. r is off its connection and out of the queue. No callback once the
+ * request is cancelled or the client destroyed. */
 static void finish(struct acli_req *r, const struct acli_resp *resp)
 {
     done_flight(r->c);
     r->in_cb = true;
-    if (r->data && r->resp.len && !r->cancelled)
+    if (r->data && r->resp.len && !r->cancelled && !r->c->destroyed)
         r->data(r->arg, r->cookie, r->resp.buf, r->resp.len);
-    if (r->done && !r->cancelled) {
+    if (r->done && !r->cancelled && !r->c->destroyed) {
         struct acli_resp rr = *resp;
         if (!r->data) {
             rr.body = r->resp.buf ? r->resp.buf : "";
@@ -453,11 +483,56 @@ static void fail_req(struct acli_req *r, const char *why)
     finish(r, &resp);
 }
 
+static void on_defer(uv_timer_t *t)
+{
+    struct acli *c = t->data;
+    while (c->failed && !c->destroyed) {
+        struct acli_req *r = c->failed;
+        c->failed = r->next;
+        if (!c->failed)
+            c->failed_tail = NULL;
+        r->next = NULL;
+        char *why = r->fail;
+        r->fail = NULL;
+        fail_req(r, why);
+        free(why);
+    }
+    pump(c);
+}
+
+/* Answers r with the error why on the loop's next turn. r is off any
+ * connection and out of the queue. */
+static void defer_fail(struct acli_req *r, const char *why)
+{
+    struct acli *c = r->c;
+    r->conn = NULL;
+    free(r->fail);
+    r->fail = xstrdup(why);
+    r->next = NULL;
+    if (c->failed_tail)
+        c->failed_tail->next = r;
+    else
+        c->failed = r;
+    c->failed_tail = r;
+    uv_timer_start(&c->defer, on_defer, 0, 0);
+}
+
+/* Takes r off k and closes k; r fails (on the next turn). */
+static void conn_abandon(struct hconn *k, const char *why)
+{
+    struct acli_req *r = k->req;
+    k->req = NULL;
+    conn_close(k);
+    if (r)
+        defer_fail(r, why);
+}
+
 static void conn_failed(struct hconn *k, int err);
 
 static void on_written(uv_write_t *w, int status)
 {
     struct hconn *k = w->data;
+    k->writing = false;
     if (k->closing)
         return;
     if (status < 0)
@@ -472,12 +547,18 @@ static void on_timeout(uv_timer_t *t)
     struct acli_req *r = k->req;
     k->req = NULL;
     conn_close(k);
-    if (r)
-        fail_req(r, k->connected ? "the request timed out" : "connect timed out");
+    if (r) {
+        char why[400];
+        if (k->connected)
+            snprintf(why, sizeof why, "the request timed out");
+        else
+            snprintf(why, sizeof why, "cannot connect to %s:%s: timed out", k->c->host, k->c->port);
+        fail_req(r, why);
+    }
     pump(k->c);
 }
 
-/* Writes r's request on k. */
+/* Writes k's request. */
 static void send_req(struct hconn *k)
 {
     struct acli_req *r = k->req;
@@ -494,21 +575,20 @@ static void send_req(struct hconn *k)
         strbuf_addf(&k->out, "Content-Length: %zu\r\n", blen);
     strbuf_addstr(&k->out, "\r\n");
     if (blen && strbuf_add(&k->out, r->body, blen) < 0) {
-        k->req = NULL;
-        conn_close(k);
-        fail_req(r, "the request body is too large");
+        conn_abandon(k, "the request body is too large");
         return;
     }
     ahttp_reset(&k->parser);
-    k->parser.head_only = false;
     uv_buf_t b = uv_buf_init(k->out.buf, (unsigned)k->out.len);
     k->wr.data = k;
-    if (uv_write(&k->wr, (uv_stream_t *)&k->tcp, &b, 1, on_written) < 0) {
-        k->req = NULL;
-        conn_close(k);
-        fail_req(r, "cannot write to the server");
+    int rc = uv_write(&k->wr, (uv_stream_t *)&k->tcp, &b, 1, on_written);
+    if (rc < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "cannot write to the server: %s", uv_strerror(rc));
+        conn_abandon(k, why);
         return;
     }
+    k->writing = true;
     if (!r->data)
         uv_timer_start(&k->timer, on_timeout, REQ_TIMEOUT_MS, 0);
 }
@@ -525,13 +605,12 @@ static int add_body(void *arg, const char *p, size_t n)
     return strbuf_add(&r->resp, p, n);
 }
 
-/* Hands a stream's buffered bytes to its data callback. Returns false when the
- * callback cancelled it (it is then freed and off k). */
-static bool flush_stream(struct hconn *k, struct acli_req *r)
+/* Hands a stream's buffered bytes to its data callback. */
+static void flush_stream(struct hconn *k, struct acli_req *r)
 {
     if (!r->resp.len)
-        return true;
-    struct strbuf chunk = r->resp; /* the callback may append nothing to r->resp */
+        return;
+    struct strbuf chunk = r->resp;
     strbuf_init(&r->resp, STREAM_BUF_MAX + READ_SIZE);
     r->in_cb = true;
     r->data(r->arg, r->cookie, chunk.buf, chunk.len);
@@ -544,9 +623,7 @@ static bool flush_stream(struct hconn *k, struct acli_req *r)
         }
         done_flight(r->c);
         free_req(r);
-        return false;
     }
-    return true;
 }
 
 /* The response on k is complete: k goes back to the pool (or closes), the
@@ -558,7 +635,9 @@ static void complete(struct hconn *k)
     k->req = NULL;
     uv_timer_stop(&k->timer);
     struct acli_resp resp = {.status = k->parser.status};
-    if (!k->parser.keep_alive || k->stream || c->destroyed) {
+    /* A connection whose request is still being written (a server that
+     * answered before reading the whole body) cannot carry the next one. */
+    if (!k->parser.keep_alive || k->stream || c->destroyed || k->writing) {
         conn_close(k);
     } else {
         k->reused = true;
@@ -569,7 +648,33 @@ static void complete(struct hconn *k)
     pump(c);
 }
 
-/* k's connection ended or failed (err: UV_EOF or a libuv error). */
+/* A new connection for r (stream: its own, outside the pool), linked in;
+ * conn_start() sends r on it once connected. */
+static struct hconn *conn_new(struct acli *c, struct acli_req *r, bool stream)
+{
+    struct hconn *k = xcalloc(1, sizeof *k);
+    k->c = c;
+    k->stream = stream;
+    k->req = r;
+    r->conn = k;
+    strbuf_init(&k->out, (size_t)4 << 30);
+    ahttp_init(&k->parser);
+    uv_tcp_init(c->loop, &k->tcp);
+    uv_timer_init(c->loop, &k->timer);
+    k->tcp.data = k->timer.data = k->connect.data = k;
+    k->open = 2;
+    c->handles += 2;
+    k->next = c->all;
+    if (c->all)
+        c->all->prev = k;
+    c->all = k;
+    if (!stream)
+        c->conns++;
+    return k;
+}
+
+/* k's request was dropped by a server that had closed the kept-alive
+ * connection (err: UV_EOF or a libuv error); or k's connection ended. */
 static void conn_failed(struct hconn *k, int err)
 {
     struct acli *c = k->c;
@@ -581,14 +686,11 @@ static void conn_failed(struct hconn *k, int err)
         if (err == UV_EOF && ahttp_eof(&k->parser)) {
             struct acli_resp resp = {.status = k->parser.status};
             finish(r, &resp);
-        } else if (!ahttp_started(&k->parser) && k->reused && !r->retried) {
-            /* the server had closed the kept-alive connection: once more on a
-             * new one, first in line */
+        } else if (!ahttp_started(&k->parser) && k->reused && !r->retried && !c->destroyed) {
+            /* once more, on a new connection (the pool's others may be as
+             * stale as this one) */
             r->retried = true;
-            r->next = c->queue;
-            c->queue = r;
-            if (!c->queue_tail)
-                c->queue_tail = r;
+            conn_start(conn_new(c, r, k->stream));
         } else {
             fail_req(r, err == UV_EOF ? "the server closed the connection" : uv_strerror(err));
         }
@@ -631,21 +733,36 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
+/* The connection to c->addrs[k->addr] failed (err): the next address, or
+ * the request fails. */
+static void conn_next_addr(struct hconn *k, int err)
+{
+    struct acli *c = k->c;
+    struct acli_req *r = k->req;
+    int next = k->addr + 1;
+    k->req = NULL;
+    conn_close(k);
+    if (!r)
+        return;
+    if (next < c->naddrs && !c->destroyed) {
+        struct hconn *k2 = conn_new(c, r, k->stream);
+        uv_timer_start(&k2->timer, on_timeout, CONNECT_MS, 0);
+        conn_connect(k2, next);
+        return;
+    }
+    c->addrs_until = 0; /* resolve again next time */
+    char why[400];
+    snprintf(why, sizeof why, "cannot connect to %s:%s: %s", c->host, c->port, uv_strerror(err));
+    defer_fail(r, why);
+}
+
 static void on_connect(uv_connect_t *cr, int status)
 {
     struct hconn *k = cr->data;
     if (k->closing)
         return;
-    struct acli_req *r = k->req;
     if (status < 0) {
-        k->req = NULL;
-        conn_close(k);
-        if (r) {
-            char why[400];
-            snprintf(why, sizeof why, "cannot connect to %s:%s: %s", k->c->host, k->c->port,
-                     uv_strerror(status));
-            fail_req(r, why);
-        }
+        conn_next_addr(k, status);
         pump(k->c);
         return;
     }
@@ -654,46 +771,85 @@ static void on_connect(uv_connect_t *cr, int status)
     uv_tcp_nodelay(&k->tcp, 1);
     uv_tcp_keepalive(&k->tcp, 1, 60);
     uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read);
-    if (r)
+    if (k->req)
         send_req(k);
+    pump(k->c);
 }
 
-/* A new connection for r (stream: its own); r is sent once connected. */
-static void conn_open(struct acli *c, struct acli_req *r, bool stream)
+static void conn_connect(struct hconn *k, int addr)
 {
-    struct hconn *k = xcalloc(1, sizeof *k);
-    k->c = c;
-    k->stream = stream;
-    k->req = r;
-    r->conn = k;
-    strbuf_init(&k->out, (size_t)4 << 30);
-    ahttp_init(&k->parser);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(c->host, c->port, &hints, &ai);
-    uv_tcp_init(c->loop, &k->tcp);
-    uv_timer_init(c->loop, &k->timer);
-    k->tcp.data = k->timer.data = k->connect.data = k;
-    k->open = 2;
-    c->handles += 2;
-    k->next = c->all;
-    if (c->all)
-        c->all->prev = k;
-    c->all = k;
-    if (!stream)
-        c->conns++;
-    int rc = gai ? UV_EAI_NONAME : uv_tcp_connect(&k->connect, &k->tcp, ai->ai_addr, on_connect);
-    if (ai)
-        freeaddrinfo(ai);
-    if (rc < 0) {
-        k->req = NULL;
-        conn_close(k);
-        char why[400];
-        snprintf(why, sizeof why, "cannot connect to %s:%s: %s", c->host, c->port,
-                 gai ? gai_strerror(gai) : uv_strerror(rc));
-        fail_req(r, why);
+    struct acli *c = k->c;
+    k->addr = addr;
+    int rc = uv_tcp_connect(&k->connect, &k->tcp, (const struct sockaddr *)&c->addrs[addr],
+                            on_connect);
+    if (rc < 0)
+        conn_next_addr(k, rc);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    struct acli *c = g->data;
+    c->resolving = false;
+    c->handles--;
+    if (c->destroyed) {
+        uv_freeaddrinfo(res);
+        maybe_free_client(c);
         return;
     }
+    c->naddrs = 0;
+    for (struct addrinfo *a = res; a && c->naddrs < MAX_ADDRS; a = a->ai_next) {
+        if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+            a->ai_addrlen > sizeof c->addrs[0])
+            continue;
+        memcpy(&c->addrs[c->naddrs++], a->ai_addr, a->ai_addrlen);
+    }
+    uv_freeaddrinfo(res);
+    c->addrs_until = c->naddrs ? uv_now(c->loop) + ADDRS_TTL_MS : 0;
+    /* the connections that waited: one at a time, from the head again after
+     * each (a failure may close others) */
+    for (;;) {
+        struct hconn *k = c->all;
+        while (k && !k->resolving)
+            k = k->next;
+        if (!k)
+            break;
+        k->resolving = false;
+        if (c->naddrs) {
+            conn_connect(k, 0);
+        } else {
+            char why[400];
+            snprintf(why, sizeof why, "cannot resolve %s: %s", c->host,
+                     status < 0 ? uv_strerror(status) : "no address");
+            conn_abandon(k, why);
+        }
+    }
+    pump(c);
+}
+
+/* Connects k: to the addresses known, or once they are resolved. */
+static void conn_start(struct hconn *k)
+{
+    struct acli *c = k->c;
     uv_timer_start(&k->timer, on_timeout, CONNECT_MS, 0);
+    if (c->naddrs && uv_now(c->loop) < c->addrs_until) {
+        conn_connect(k, 0);
+        return;
+    }
+    k->resolving = true;
+    if (c->resolving)
+        return;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->gai.data = c;
+    int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, c->port, &hints);
+    if (rc < 0) {
+        k->resolving = false;
+        char why[400];
+        snprintf(why, sizeof why, "cannot resolve %s: %s", c->host, uv_strerror(rc));
+        conn_abandon(k, why);
+        return;
+    }
+    c->resolving = true;
+    c->handles++;
 }
 
 /* Starts queued requests while there are idle connections or room for more. */
@@ -713,7 +869,7 @@ static void pump(struct acli *c)
             r->conn = k;
             send_req(k);
         } else {
-            conn_open(c, r, false);
+            conn_start(conn_new(c, r, false));
         }
     }
 }
@@ -757,10 +913,20 @@ struct acli *acli_create(uv_loop_t *loop, const char *base, int connections, str
     while (n && c->prefix[n - 1] == '/')
         c->prefix[--n] = 0;
     c->max_conns = connections > 0 ? (size_t)connections : 1; /* the agent picks the default */
+    uv_timer_init(loop, &c->defer);
+    c->defer.data = c;
+    c->handles = 1;
     return c;
 bad:
     errf(e, EINVAL, "--server: \"%s\" is not a URL of the form http://host:port", base);
     return NULL;
+}
+
+static void on_defer_closed(uv_handle_t *h)
+{
+    struct acli *c = h->data;
+    c->handles--;
+    maybe_free_client(c);
 }
 
 void acli_destroy(struct acli *c)
@@ -774,6 +940,12 @@ void acli_destroy(struct acli *c)
         free_req(r);
     }
     c->queue_tail = NULL;
+    while (c->failed) {
+        struct acli_req *r = c->failed;
+        c->failed = r->next;
+        free_req(r);
+    }
+    c->failed_tail = NULL;
     while (c->all) {
         struct hconn *k = c->all;
         struct acli_req *r = k->req;
@@ -785,12 +957,22 @@ void acli_destroy(struct acli *c)
             r->cancelled = true;
     }
     c->in_flight = 0;
-    maybe_free_client(c);
+    if (c->resolving)
+        uv_cancel((uv_req_t *)&c->gai); /* on_resolved still comes, and frees */
+    uv_timer_stop(&c->defer);
+    uv_close((uv_handle_t *)&c->defer, on_defer_closed);
 }
 
 size_t acli_in_flight(const struct acli *c)
 {
     return c->in_flight;
+}
+
+void acli__set_addrs(struct acli *c, const struct sockaddr_storage *a, int n)
+{
+    c->naddrs = n < MAX_ADDRS ? n : MAX_ADDRS;
+    memcpy(c->addrs, a, (size_t)c->naddrs * sizeof *a);
+    c->addrs_until = uv_now(c->loop) + ADDRS_TTL_MS;
 }
 
 static struct acli_req *start(struct acli *c, const char *method, const char *path,
@@ -810,7 +992,7 @@ static struct acli_req *start(struct acli *c, const char *method, const char *pa
     snprintf(r->ctype, sizeof r->ctype, "%s", ctype ? ctype : "");
     c->in_flight++;
     if (data) {
-        conn_open(c, r, true);
+        conn_start(conn_new(c, r, true));
     } else {
         if (c->queue_tail)
             c->queue_tail->next = r;
@@ -840,6 +1022,23 @@ struct acli_req *acli_stream(struct acli *c, const char *path, acli_data_fn data
     return start(c, "GET", path, NULL, NULL, STREAM_BUF_MAX + READ_SIZE, done, data, arg, cookie);
 }
 
+/* Takes r out of the list at *head (tail *tail); whether it was there. */
+static bool unlist(struct acli_req **head, struct acli_req **tail, struct acli_req *r)
+{
+    struct acli_req **pp = head, *prev = NULL;
+    while (*pp && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return false;
+    *pp = r->next;
+    if (*tail == r)
+        *tail = prev;
+    r->next = NULL;
+    return true;
+}
+
 void acli_cancel(struct acli_req *r)
 {
     if (!r)
@@ -854,16 +1053,8 @@ void acli_cancel(struct acli_req *r)
         struct hconn *k = r->conn;
         k->req = NULL;
         conn_close(k);
-    } else {
-        struct acli_req **pp = &c->queue, *prev = NULL;
-        while (*pp && *pp != r) {
-            prev = *pp;
-            pp = &(*pp)->next;
-        }
-        if (*pp)
-            *pp = r->next;
-        if (c->queue_tail == r)
-            c->queue_tail = prev;
+    } else if (!unlist(&c->queue, &c->queue_tail, r)) {
+        unlist(&c->failed, &c->failed_tail, r);
     }
     done_flight(c);
     free_req(r);

@@ -860,6 +860,183 @@ static void test_http_client(void **state)
     assert_int_equal(uv_loop_close(&l2), 0);
 }
 
+
+/* ---- the HTTP client: early answers, addresses, failures ------------------- */
+
+/* Connection 1: reads a request's head only and answers 413 (a server refusing
+ * a large body before reading it), then leaves the body unread for a while.
+ * Every later connection: one request, answered 200 "ok", then closed. Stops
+ * after `conns` connections or when nobody comes for 3 s. */
+struct ok_server {
+    int lfd, port, conns, served, refused;
+    pthread_t th;
+};
+
+static void *ok_main(void *arg)
+{
+    struct ok_server *sv = arg;
+    char head[4096];
+    int first = -1;
+    for (int i = 0; i < sv->conns; i++) {
+        int fd = accept(sv->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        size_t n = 0;
+        while (n + 1 < sizeof head && read(fd, head + n, 1) == 1) {
+            n++;
+            head[n] = 0;
+            if (n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4))
+                break;
+        }
+        if (i == 0) {
+            say(fd, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\n\r\n");
+            sv->refused++;
+            first = fd;
+            continue;
+        }
+        say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        sv->served++;
+        close(fd);
+    }
+    if (first >= 0)
+        close(first);
+    return NULL;
+}
+
+static void ok_server_start(struct ok_server *sv, int conns)
+{
+    sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(sv->lfd, 8), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(sv->lfd, (struct sockaddr *)&sa, &sl);
+    sv->port = ntohs(sa.sin_port);
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(sv->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sv->conns = conns;
+    pthread_create(&sv->th, NULL, ok_main, sv);
+}
+
+struct fail_run {
+    struct acli *cli;
+    long status[8];
+    char error[8][256];
+    int calls[8];
+    int done;
+    int expect;
+};
+
+static void on_fail_run(void *arg, uint64_t cookie, const struct acli_resp *r)
+{
+    struct fail_run *fr = arg;
+    fr->status[cookie] = r->status;
+    fr->calls[cookie]++;
+    snprintf(fr->error[cookie], sizeof fr->error[cookie], "%s", r->error ? r->error : "");
+    if (cookie == 1) /* after the early 413: the next request on a sound connection */
+        acli_do(fr->cli, "GET", "/after", NULL, NULL, on_fail_run, fr, 2);
+    if (++fr->done == fr->expect)
+        acli_destroy(fr->cli);
+}
+
+/* Stops a loop that should have ended by now (a client that never answers). */
+static bool watchdog_fired;
+static void on_watchdog(uv_timer_t *t)
+{
+    watchdog_fired = true;
+    uv_stop(t->loop);
+}
+
+static void run_bounded(uv_loop_t *loop)
+{
+    uv_timer_t wd;
+    uv_timer_init(loop, &wd);
+    uv_unref((uv_handle_t *)&wd); /* does not keep the loop alive by itself */
+    uv_timer_start(&wd, on_watchdog, 10000, 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&wd, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (watchdog_fired)
+        fail_msg("the client did not finish within 10 s");
+}
+
+static void test_http_client_failures(void **state)
+{
+    struct ok_server sv = {0};
+    ok_server_start(&sv, 3);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct err e;
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", sv.port);
+
+    /* 1. A 32 MiB body answered early: the connection still writing it is not
+     * reused for the next request. */
+    struct fail_run fr = {.expect = 2};
+    fr.cli = acli_create(&loop, base, 1, &e);
+    size_t big = (size_t)32 << 20;
+    char *body = malloc(big + 1);
+    memset(body, 'x', big);
+    body[big] = 0;
+    acli_do(fr.cli, "PATCH", "/big", "application/json", body, on_fail_run, &fr, 1);
+    run_bounded(&loop);
+    assert_int_equal(fr.status[1], 413);
+    assert_int_equal(fr.status[2], 200);
+
+    /* 2. Addresses tried in turn: one nobody listens on, then the server. */
+    int dead = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(dead, (struct sockaddr *)&da, sizeof da);
+    socklen_t sl = sizeof da;
+    getsockname(dead, (struct sockaddr *)&da, &sl);
+    close(dead);
+    struct sockaddr_storage addrs[3];
+    memset(addrs, 0, sizeof addrs);
+    memcpy(&addrs[0], &da, sizeof da);
+    struct sockaddr_in live = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)sv.port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    memcpy(&addrs[1], &live, sizeof live);
+    struct fail_run f2 = {.expect = 1};
+    f2.cli = acli_create(&loop, "http://server.invalid:1", 1, &e);
+    acli__set_addrs(f2.cli, addrs, 2);
+    acli_do(f2.cli, "GET", "/x", NULL, NULL, on_fail_run, &f2, 3);
+    run_bounded(&loop);
+    assert_int_equal(f2.status[3], 200);
+
+    /* 3. A failure found inside acli_do (an address no TCP socket can take)
+     * is answered after it returns, once; a request cancelled before that is
+     * never answered. */
+    struct sockaddr_storage bad;
+    memset(&bad, 0, sizeof bad);
+    bad.ss_family = AF_UNIX;
+    struct fail_run f3 = {.expect = 1};
+    f3.cli = acli_create(&loop, "http://server.invalid:1", 1, &e);
+    acli__set_addrs(f3.cli, &bad, 1);
+    acli_do(f3.cli, "GET", "/z", NULL, NULL, on_fail_run, &f3, 5);
+    assert_int_equal(f3.calls[5], 0); /* nothing before the call returns */
+    struct fail_run f4 = {.expect = 1};
+    f4.cli = acli_create(&loop, "http://server.invalid:1", 1, &e);
+    acli__set_addrs(f4.cli, &bad, 1);
+    struct acli_req *gone = acli_do(f4.cli, "GET", "/y", NULL, NULL, on_fail_run, &f4, 4);
+    acli_cancel(gone);
+    assert_int_equal(acli_in_flight(f4.cli), 0);
+    run_bounded(&loop);
+    acli_destroy(f4.cli);
+    run_bounded(&loop);
+    assert_int_equal(f4.calls[4], 0);
+    assert_int_equal(f3.calls[5], 1);
+    assert_int_equal(f3.status[5], 0);
+    if (!strstr(f3.error[5], "cannot connect to server.invalid:1"))
+        fail_msg("error: %s", f3.error[5]);
+
+    pthread_join(sv.th, NULL);
+    close(sv.lfd);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(sv.refused, 1);
+    assert_int_equal(sv.served, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_lines_split),
         cmocka_unit_test(test_http_parser),
         cmocka_unit_test(test_http_client),
+        cmocka_unit_test(test_http_client_failures),
         cmocka_unit_test_setup_teardown(test_exit_file, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_shim_records_exit, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_shim_forwards_signals, make_tmp, remove_tmp),
