@@ -616,7 +616,7 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
         /* A pod that came or turned Running changes only its Job's counts,
          * whose write is batched anyway: its Job is looked at once for a
          * batch of them, not once for each (16 events of a Job of 8). */
-        kdue_add(&c->jobs_later, job, c->now + JOB_POD_BATCH_NS);
+        kdue_add(&c->jobs_later, job, mtime_wall_ns() + JOB_POD_BATCH_NS);
     } else if (job[0] && (k == CK_POD || k == CK_WORKLOAD || k == CK_JOB)) {
         kset_add(&c->dirty_jobs, job);
     }
@@ -999,8 +999,10 @@ static void run_op(struct ctrl *c, struct ctrl_op *op)
                 enqueue_locked(c, w);
             }
         } else {
-            /* Failed: the loop decides again from what the store says. */
+            /* Failed: the loop decides again from what the store says (woken
+             * for it: no event will come for a write that did not happen). */
             flight_fail_locked(c, op->flight);
+            atomic_store(&c->write_failed, true);
         }
         op->flight = NULL;
     }
@@ -1056,9 +1058,6 @@ void ctrl_event(struct ctrl *c, const char *kind, const char *api_version, json_
 
 /* ---- the loop ---- */
 
-/* While events stream in, passes run at most this often (a lone event after a
- * quiet spell is acted on at once). */
-#define PASS_GAP_NS (20 * 1000000LL)
 
 /* Empties the cache and its indexes (the maps stay usable). */
 static void cache_clear(struct ctrl *c)
@@ -1157,6 +1156,8 @@ static void *loop_main(void *arg)
         }
         c->now = mtime_wall_ns();
         c->wake_at = 0;
+        if (atomic_exchange(&c->write_failed, false))
+            c->wl_dirty = c->jobs_dirty = true;
         int64_t t0 = mtime_now_ns();
         ctrl_nodes_pass(c);
         int64_t t1 = mtime_now_ns();

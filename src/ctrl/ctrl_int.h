@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,6 +68,10 @@ struct cpod {
     enum cphase phase;
     bool deleting; /* metadata.deletionTimestamp */
 };
+
+/* While events stream in, passes run at most this often (a lone event after a
+ * quiet spell is acted on at once). */
+#define PASS_GAP_NS (20 * 1000000LL)
 
 /* A Job whose pods only came or turned Running is looked at after this long
  * (with the others of the batch), not at each pod. */
@@ -157,6 +162,7 @@ struct ctrl {
     int64_t world_changed_at; /* when world_dirty was last set */
     bool wl_dirty;       /* workloads */
     bool wl_rescan;      /* look at every workload, not only changed_wls (a reload) */
+    _Atomic bool write_failed; /* a decision's write failed: decide again */
     bool pods_dirty;     /* pods */
     bool jobs_dirty;     /* jobs */
     int64_t wake_at;     /* a controller wants a pass at this time */

@@ -37,6 +37,8 @@ struct wlent {
     bool stale;
     int seen_state;
     uint64_t seen_reason; /* a hash */
+    int64_t generation;   /* of the Workload the engine has (a spec change means rebuilding) */
+    char uid[48];
 };
 
 struct ctrl_sched {
@@ -226,6 +228,17 @@ static bool wl_admitted(const struct cobj *o)
     return o->wl_admitted;
 }
 
+static int64_t wl_generation(const struct cobj *o)
+{
+    return json_integer_value(json_object_get(json_object_get(o->j, "metadata"), "generation"));
+}
+
+static const char *wl_uid(const struct cobj *o)
+{
+    const char *u = ctrl_str(o->j, "metadata.uid");
+    return u ? u : "";
+}
+
 static int64_t requeue_at(json_t *j)
 {
     const char *s = ctrl_str(j, "status.requeueState.requeueAt");
@@ -284,6 +297,8 @@ static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct co
     }
     bool admitted = wl_admitted(o);
     add_ent(s, id, key, admitted);
+    s->ents[id].generation = wl_generation(o);
+    snprintf(s->ents[id].uid, sizeof s->ents[id].uid, "%s", wl_uid(o));
     if (admitted && adm_workload(s->a, (uint32_t)id)->cq != ADM_NONE) {
         const char *fl[KUEUE_MAX_PODSETS * ADM_MAX_RES];
         kueue_admission_flavors(s->a, o->m, fl);
@@ -944,6 +959,8 @@ static void look_at(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o
             uint32_t id = (uint32_t)(idv->u64 - 1);
             if (adm_workload(s->a, id)->state != ADM_FINISHED)
                 adm_finish(s->a, id, c->now);
+            /* a Workload made again under this name is a new one */
+            map_del(&s->ids, key, strlen(key));
         }
         return;
     }
@@ -956,7 +973,15 @@ static void look_at(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o
     }
     uint32_t id = (uint32_t)(idv->u64 - 1);
     const struct adm_wl *w = adm_workload(s->a, id);
-    s->ents[id].stale = true;
+    struct wlent *e = &s->ents[id];
+    e->stale = true;
+    /* Another object under the same name, a spec changed (active, queue,
+     * priority, pod sets), or one that no longer decodes: the engine's copy is
+     * out of date. */
+    if (!o->m || strcmp(e->uid, wl_uid(o)) != 0 || e->generation != wl_generation(o)) {
+        s->rebuild = true;
+        return;
+    }
     if (wl_finished(o)) {
         if (w->state != ADM_FINISHED)
             adm_finish(s->a, id, c->now);
@@ -984,7 +1009,7 @@ void ctrl_sched_pass(struct ctrl *c)
     }
     if (s->requeue_wake && (!c->wake_at || s->requeue_wake < c->wake_at))
         c->wake_at = s->requeue_wake;
-    bool changed = c->world_dirty || c->wl_dirty || s->rebuild || !s->a ||
+    bool changed = c->world_dirty || c->wl_dirty || s->rebuild || !s->a || s->recheck.m.len ||
                    (c->wake_at == 0 && adm_next_deadline(s->a) <= c->now);
     if (s->a && adm_next_deadline(s->a) <= c->now)
         changed = true;
@@ -1069,6 +1094,9 @@ void ctrl_sched_pass(struct ctrl *c)
             free(fresh);
         }
         kset_clear(&c->changed_wls);
+        /* those put off: soon again, whatever else happens */
+        if (s->recheck.m.len && (!c->wake_at || c->now + PASS_GAP_NS < c->wake_at))
+            c->wake_at = c->now + PASS_GAP_NS;
         if (s->rebuild && ctrl_decisions_pending(c)) {
             /* Later, once the decisions in flight are in the store. */
             if (!c->wake_at || c->now + 2000000 < c->wake_at)
