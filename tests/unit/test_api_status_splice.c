@@ -45,6 +45,8 @@ static void side_close(struct side *s)
     store_close(s->ctx.store);
 }
 
+static bool next_dry_run; /* the calls ask for dryRun=All while set */
+
 static int call(struct side *s, const char *method, const char *path, const char *ct,
                 const char *ua, const char *manager, const char *body)
 {
@@ -55,9 +57,12 @@ static int call(struct side *s, const char *method, const char *path, const char
                           .body = body,
                           .body_len = body ? strlen(body) : 0};
     if (manager) {
-        req.query[0].key = "fieldManager";
-        req.query[0].value = manager;
-        req.n_query = 1;
+        req.query[req.n_query].key = "fieldManager";
+        req.query[req.n_query++].value = manager;
+    }
+    if (next_dry_run) {
+        req.query[req.n_query].key = "dryRun";
+        req.query[req.n_query++].value = "All";
     }
     api_resp_release(&s->r);
     api_resp_init(&s->r);
@@ -343,6 +348,75 @@ static void test_jobs(void **state)
                      rand_job_status, true, 30, 40);
 }
 
+/* The same status patch on both sides: same code, same answer, same bytes. */
+static void both(const char *path, const char *ct, const char *body, const char *key)
+{
+    int cf = call(&fast, "PATCH", path, ct, "muster-agent", NULL, body);
+    int cs = call(&slow, "PATCH", path, ct, "muster-agent", NULL, body);
+    if (cf != cs)
+        fail_msg("%s: fast %d (%s), slow %d (%s)", body, cf, fast.r.body.buf, cs, slow.r.body.buf);
+    if (cf != 200 && strcmp(fast.r.body.buf, slow.r.body.buf))
+        fail_msg("%s: answers differ:\nfast %s\nslow %s", body, fast.r.body.buf, slow.r.body.buf);
+    char *vf = stored(&fast, key), *vs = stored(&slow, key);
+    if (strcmp(vf, vs))
+        fail_msg("%s:\nfast %s\nslow %s", body, vf, vs);
+    free(vf);
+    free(vs);
+}
+
+/* Puts the same bytes under key on both sides (a store written by another
+ * server version, or another tool). */
+static void put_both(const char *key, const char *value)
+{
+    struct err e;
+    struct store_kv *kv = NULL;
+    for (int i = 0; i < 2; i++) {
+        struct store *st = i ? slow.ctx.store : fast.ctx.store;
+        if (store_get(st, key, &kv, &e) == 0) {
+            assert_int_equal(store_update(st, key, value, strlen(value), kv->mod_rev, NULL, &e), 0);
+            store_kv_unref(kv);
+        } else {
+            assert_int_equal(store_create(st, key, value, strlen(value), NULL, &e), 0);
+        }
+    }
+    assert_int_equal(store_rev(fast.ctx.store), store_rev(slow.ctx.store));
+}
+
+static void test_edges(void **state)
+{
+    (void)state;
+    const char *key = "/registry/core/pods/default/edge";
+    const char *path = "/api/v1/namespaces/default/pods/edge/status";
+    /* no managedFields, status before spec, another member after */
+    put_both(key, "{\"metadata\":{\"resourceVersion\":\"\",\"name\":\"edge\",\"namespace\":\"default\","
+                  "\"uid\":\"u-1\"},\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"status\":{\"phase\":"
+                  "\"Pending\"},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"main\","
+                  "\"image\":\"busybox\"}]},\"x-extra\":1}");
+    both(path, "application/merge-patch+json", "{\"status\":{\"phase\":\"Running\"}}", key);
+    /* managedFields now: status in the middle, replaced */
+    uint64_t before = fast.ctx.splices;
+    both(path, "application/strategic-merge-patch+json",
+         "{\"metadata\":{\"uid\":\"u-1\"},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+         "\"status\":\"True\"}]}}",
+         key);
+    assert_true(fast.ctx.splices > before);
+    /* dry run: nothing stored, the same answer */
+    next_dry_run = true;
+    both(path, "application/merge-patch+json", "{\"status\":{\"phase\":\"Failed\"}}", key);
+    next_dry_run = false;
+    /* a pod being deleted (its agent stopping it): the write that makes it
+     * terminal removes it, which only the tree path does */
+    put_both(key, "{\"metadata\":{\"resourceVersion\":\"\",\"name\":\"edge\",\"namespace\":"
+                  "\"default\",\"uid\":\"u-1\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+                  "\"deletionGracePeriodSeconds\":30,\"managedFields\":[]},\"apiVersion\":\"v1\","
+                  "\"kind\":\"Pod\",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":"
+                  "\"main\",\"image\":\"busybox\"}]},\"status\":{\"phase\":\"Running\"}}");
+    both(path, "application/merge-patch+json", "{\"status\":{\"phase\":\"Succeeded\"}}", key);
+    char *vf = stored(&fast, key);
+    assert_string_equal(vf, "(absent)");
+    free(vf);
+}
+
 int main(void)
 {
     rng_seed(&rng, 20261124);
@@ -351,6 +425,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pods),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_edges),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     side_close(&fast);
