@@ -36,6 +36,7 @@ struct e2e {
     int64_t *job_sent; /* per job index, ns */
     struct map running; /* pod name -> 1 */
     int64_t *start_lat; /* per Running pod */
+    int64_t *run_at;    /* when each pod turned Running, in order */
     size_t nrunning;
     int64_t first_sent, first_running, last_running;
     int64_t t0;                    /* --rate: when Job 0 is due */
@@ -105,6 +106,7 @@ static void pod_event(struct e2e *r, const char *line, size_t len)
     unsigned idx = (unsigned)strtoul(job + strlen("bench-"), NULL, 10);
     int64_t now = mtime_now_ns();
     if (idx < r->njobs && r->job_sent[idx] && r->nrunning < r->o->pods) {
+        r->run_at[r->nrunning] = now;
         r->start_lat[r->nrunning++] = now - r->job_sent[idx];
         if (!r->first_running)
             r->first_running = now;
@@ -296,7 +298,9 @@ static void usage(FILE *f)
             "due i x pods-per-job / PODS_PER_S seconds after the first): the latency at that\n"
             "load, counted from when each Job was due, so that a client held up by a slow\n"
             "server does not hide the wait. running_per_sec is the rate at which pods turned\n"
-            "Running, from the first to the last.\n");
+            "Running, from the first to the last; steady_pods_per_sec the rate over the middle\n"
+            "half of them (no ramp, no tail): the offered rate when the system keeps up with\n"
+            "it, what the system can do when it does not.\n");
 }
 
 static int parse_u(const char *flag, const char *v, unsigned lo, unsigned hi, unsigned *out)
@@ -365,6 +369,7 @@ int cli_bench_e2e(int argc, char **argv)
     o.pods = r.njobs * o.per_job;
     r.job_sent = xcalloc(r.njobs, sizeof *r.job_sent);
     r.start_lat = xcalloc(o.pods, sizeof *r.start_lat);
+    r.run_at = xcalloc(o.pods, sizeof *r.run_at);
     map_init(&r.running, MAP_KEY_STR);
     char dir[512];
     if (bench_tmpdir("e2e", dir, sizeof dir))
@@ -445,6 +450,16 @@ int cli_bench_e2e(int argc, char **argv)
     /* the rate at which pods turned Running, from the first to the last */
     double rsecs = (double)(r.last_running - r.first_running) / 1e9;
     double rps = n > 1 && rsecs > 0 ? (double)(n - 1) / rsecs : 0;
+    /* the rate over the middle half of the pods (from the one at a quarter to
+     * the one at three quarters): neither the ramp nor the tail, so at a
+     * steady offered rate it is that rate when the system keeps up, and what
+     * it can do when it does not */
+    double steady = 0;
+    if (n >= 8) {
+        size_t a = n / 4, b = 3 * n / 4;
+        double ssecs = (double)(r.run_at[b] - r.run_at[a]) / 1e9;
+        steady = ssecs > 0 ? (double)(b - a) / ssecs : 0;
+    }
     double p50 = bench_quantile_ms(r.start_lat, n, 0.50);
     double p99 = bench_quantile_ms(r.start_lat, n, 0.99);
     double pmax = n ? (double)r.start_lat[n - 1] / 1e6 : 0;
@@ -454,11 +469,12 @@ int cli_bench_e2e(int argc, char **argv)
     if (o.json) {
         printf("{\"store\":\"%s\",\"nodes\":%u,\"jobs\":%u,\"pods\":%u,\"pods_running\":%zu,"
                "\"offered_pods_per_sec\":%u,\"seconds\":%.3f,\"pods_per_sec\":%.1f,"
-               "\"running_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
+               "\"running_per_sec\":%.1f,\"steady_pods_per_sec\":%.1f,\"p50_start_ms\":%.2f,"
                "\"p99_start_ms\":%.2f,\"min_start_ms\":%.2f,\"max_start_ms\":%.2f,"
                "\"job_create_errors\":%u,"
                "\"server_max_rss_mib\":%.1f,\"complete\":%s}\n",
-               o.store, o.nodes, r.njobs, o.pods, n, o.rate, secs, pps, rps, p50, p99, pmin, pmax,
+               o.store, o.nodes, r.njobs, o.pods, n, o.rate, secs, pps, rps, steady, p50, p99,
+               pmin, pmax,
                r.job_errors, rss, complete ? "true" : "false");
     } else {
         printf("muster bench e2e: %u nodes (simulated), %u Jobs x %u pods, store %s\n", o.nodes,
@@ -469,6 +485,10 @@ int cli_bench_e2e(int argc, char **argv)
         printf("  pods Running      %zu of %u in %.2f s\n", n, o.pods, secs);
         printf("  pods/s            %.0f (goal >= 5000: %s); first to last Running %.0f/s\n", pps,
                pps >= 5000 ? "met" : "missed", rps);
+        printf("  steady            %.0f pods/s over the middle half of the pods%s\n", steady,
+               !o.rate               ? ""
+               : steady >= 0.97 * o.rate ? " (keeps up with the offered rate)"
+                                         : " (below the offered rate: at capacity)");
         printf("  start latency     p50 %.1f ms, p99 %.1f ms (goal < 1000: %s), max %.1f ms\n",
                p50, p99, p99 < 1000 ? "met" : "missed", pmax);
         printf("  server peak RSS   %.1f MiB\n", rss);
@@ -495,6 +515,7 @@ out:
     free(r.job_sent);
     free(r.idle);
     free(r.start_lat);
+    free(r.run_at);
     free(r.line);
     free(r.body);
     return rc;

@@ -18,7 +18,7 @@ check_json() { # file, offered rate
 import json, sys
 d = json.load(open(sys.argv[1]))
 need = ["nodes", "pods", "pods_per_sec", "p50_start_ms", "p99_start_ms", "min_start_ms",
-        "max_start_ms", "running_per_sec", "offered_pods_per_sec", "complete"]
+        "max_start_ms", "running_per_sec", "steady_pods_per_sec", "offered_pods_per_sec", "complete"]
 missing = [k for k in need if k not in d]
 assert not missing, f"missing keys {missing}"
 assert d["nodes"] == 20 and d["pods"] == 160 and d["jobs"] == 20, d
@@ -29,6 +29,8 @@ assert 0 < d["min_start_ms"] <= d["p50_start_ms"] <= d["p99_start_ms"] <= d["max
 if int(sys.argv[2]):
     # 160 pods offered at 200/s take 0.8 s to offer: the run lasts at least that
     assert d["seconds"] >= 0.7, d
+    # and a server that keeps up with 200/s turns them Running at about that rate
+    assert 100 < d["steady_pods_per_sec"] < 400, d
 PYEOF
 }
 for rate in 0 200; do
