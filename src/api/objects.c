@@ -1255,14 +1255,14 @@ no:
 /* The stored text of kv with its managedFields and status values replaced by
  * mf and st (status added at the end when kv had none). */
 static char *stored_splice(const struct store_kv *kv, const struct stored_parts *sp,
-                           const json_t *mf, const json_t *st, size_t *len)
+                           const char *mft, size_t mfl, const json_t *st, size_t *len)
 {
-    size_t mfl, stl;
-    char *mft = jsonout_dumps(mf, &mfl), *stt = jsonout_dumps(st, &stl);
+    size_t stl;
+    char *stt = jsonout_dumps(st, &stl);
     const char *s = kv->value;
     size_t n = kv->value_len;
     char *out = NULL;
-    if (!mft || !stt)
+    if (!stt)
         goto done;
     static const char add[] = ",\"status\":";
     size_t end = sp->st_e ? sp->st_s : n - 1; /* before the status, or the closing } */
@@ -1286,9 +1286,127 @@ static char *stored_splice(const struct store_kv *kv, const struct stored_parts 
     w += n - rest;
     *w = 0;
 done:
-    free(mft);
     free(stt);
     return out;
+}
+
+/* ---- managedFields entries that a status write leaves alone ---- */
+
+#define MF_SCAN_MAX 32 /* more entries than this: all decoded */
+
+/* One entry of a stored managedFields array: its text, and whether the write
+ * can leave it as it is (kept: another manager's or operation's, owning no
+ * status field, owning something: record_update would give it back
+ * unchanged, and its text is what encoding it again would give). */
+struct mf_ent {
+    size_t s, e;
+    bool kept;
+    char manager[160], op[32];
+};
+
+/* Scans the managedFields array txt[as..ae) into ents (*n of them); false when
+ * the entries cannot be told apart this way (not objects, too many, a
+ * manager and operation twice, no FieldsV1 set), and all must be decoded. */
+static bool mf_scan(const char *txt, size_t as, size_t ae, const char *writer,
+                    struct mf_ent *ents, size_t *n)
+{
+    size_t i = as + 1;
+    *n = 0;
+    for (;;) {
+        while (i < ae && (txt[i] == ' ' || txt[i] == '\n' || txt[i] == '\t' || txt[i] == '\r'))
+            i++;
+        if (i >= ae)
+            return false;
+        if (txt[i] == ']')
+            return true;
+        if (txt[i] != '{' || *n == MF_SCAN_MAX)
+            return false;
+        struct mf_ent *m = &ents[(*n)++];
+        m->s = i;
+        m->e = jscan_value_end(txt, ae, i);
+        if (m->e >= ae)
+            return false;
+        size_t ks, vs, ve, fs, fe;
+        if (!jscan_member(txt, m->e, m->s, "manager", 7, &ks, &vs, &ve) ||
+            !jscan_string(txt, vs, ve, m->manager, sizeof m->manager) ||
+            !jscan_member(txt, m->e, m->s, "operation", 9, &ks, &vs, &ve) ||
+            !jscan_string(txt, vs, ve, m->op, sizeof m->op))
+            return false;
+        char ft[16];
+        bool sets = jscan_member(txt, m->e, m->s, "fieldsType", 10, &ks, &vs, &ve) &&
+                    jscan_string(txt, vs, ve, ft, sizeof ft) && !strcmp(ft, "FieldsV1") &&
+                    jscan_member(txt, m->e, m->s, "fieldsV1", 8, &ks, &fs, &fe) &&
+                    txt[fs] == '{';
+        size_t it = 0, a, b, c, d;
+        bool owns = sets && jscan_next(txt, fe, fs, &it, &a, &b, &c, &d);
+        m->kept = owns && (strcmp(m->manager, writer) || strcmp(m->op, "Update")) &&
+                  !jscan_member(txt, fe, fs, "f:status", 8, &ks, &vs, NULL);
+        for (size_t k = 0; k + 1 < *n; k++)
+            if (!strcmp(ents[k].manager, m->manager) && !strcmp(ents[k].op, m->op))
+                return false;
+        i = m->e;
+        while (i < ae && (txt[i] == ' ' || txt[i] == '\n' || txt[i] == '\t' || txt[i] == '\r'))
+            i++;
+        if (i < ae && txt[i] == ',')
+            i++;
+        else if (i >= ae || txt[i] != ']')
+            return false;
+    }
+}
+
+/* The new managedFields text: the kept entries as they were, in their places;
+ * the others as record_update left them in nmf (matched by manager and
+ * operation; one it dropped is gone), and those it added at the end. NULL when
+ * an entry cannot be encoded. */
+static char *mf_merge(const char *txt, const struct mf_ent *ents, size_t n, json_t *nmf,
+                      size_t *len)
+{
+    struct strbuf b;
+    strbuf_init(&b, (size_t)64 << 20);
+    size_t nn = json_array_size(nmf);
+    bool taken[MF_SCAN_MAX * 2 + 2] = {false};
+    if (nn > sizeof taken / sizeof taken[0])
+        return NULL;
+    bool first = true, ok = true;
+    strbuf_addch(&b, '[');
+    for (size_t i = 0; i <= n && ok; i++) {
+        if (i < n && ents[i].kept) {
+            if (!first)
+                strbuf_addch(&b, ',');
+            strbuf_add(&b, txt + ents[i].s, ents[i].e - ents[i].s);
+            first = false;
+            continue;
+        }
+        for (size_t j = 0; j < nn && ok; j++) {
+            json_t *en = json_array_get(nmf, j);
+            const char *mg = json_string_value(json_object_get(en, "manager"));
+            const char *op = json_string_value(json_object_get(en, "operation"));
+            /* an entry of the original's (i < n), or, after them, any left */
+            if (taken[j] || (i < n && (!mg || !op || strcmp(mg, ents[i].manager) ||
+                                       strcmp(op, ents[i].op))))
+                continue;
+            size_t el;
+            char *et = jsonout_dumps(en, &el);
+            if (!et) {
+                ok = false;
+                break;
+            }
+            if (!first)
+                strbuf_addch(&b, ',');
+            strbuf_add(&b, et, el);
+            free(et);
+            first = false;
+            taken[j] = true;
+            if (i < n)
+                break;
+        }
+    }
+    strbuf_addch(&b, ']');
+    if (!ok) {
+        strbuf_release(&b);
+        return NULL;
+    }
+    return strbuf_take(&b, len);
 }
 
 enum splice_rc { SPLICE_NO = 0, SPLICE_DONE = 1, SPLICE_FAIL = -1, SPLICE_RACE = -2 };
@@ -1341,7 +1459,28 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     }
     if (check_identity(t->kind, t, out, false, e) < 0)
         goto done;
-    mf = jsonin_loadb(kv->value + sp.mf_s, sp.mf_e - sp.mf_s, 0, NULL);
+    /* The entries of other managers that own no status field stay as they
+     * are (a pod's creator's set is most of its managedFields); the rest are
+     * decoded for record_update. */
+    char mbuf[132];
+    struct mf_ent ents[MF_SCAN_MAX];
+    size_t nents = 0;
+    bool split = mf_scan(kv->value, sp.mf_s, sp.mf_e, field_manager(req, mbuf, sizeof mbuf), ents,
+                         &nents);
+    if (split) {
+        mf = json_array();
+        for (size_t i = 0; i < nents && mf; i++) {
+            if (ents[i].kept)
+                continue;
+            json_t *en = jsonin_loadb(kv->value + ents[i].s, ents[i].e - ents[i].s, 0, NULL);
+            if (!json_is_object(en) || json_array_append_new(mf, en)) {
+                json_decref(mf);
+                mf = NULL;
+            }
+        }
+    } else {
+        mf = jsonin_loadb(kv->value + sp.mf_s, sp.mf_e - sp.mf_s, 0, NULL);
+    }
     if (!json_is_array(mf)) {
         rc = SPLICE_NO;
         goto done;
@@ -1356,12 +1495,18 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     if (record_update(t->kind, req, newv, oldv, e) < 0)
         goto done;
     json_t *nmf = json_object_get(meta_of(newv), "managedFields");
-    if (!json_is_array(nmf)) {
-        rc = SPLICE_NO;
+    bool any_kept = false;
+    for (size_t i = 0; split && i < nents; i++)
+        any_kept = any_kept || ents[i].kept;
+    if (!json_is_array(nmf) && !any_kept) {
+        rc = SPLICE_NO; /* no managedFields left: the tree path drops the member */
         goto done;
     }
-    size_t len = 0;
-    enc = stored_splice(kv, &sp, nmf, st, &len);
+    size_t mfl = 0, len = 0;
+    char *mft = split ? mf_merge(kv->value, ents, nents, nmf, &mfl) : jsonout_dumps(nmf, &mfl);
+    if (mft)
+        enc = stored_splice(kv, &sp, mft, mfl, st, &len);
+    free(mft);
     if (!enc) {
         errf(e, API_EINVALID, "status: Invalid value: cannot be encoded");
         goto done;
