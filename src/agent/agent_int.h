@@ -33,7 +33,6 @@ struct ahttp {
     int state;
     long status;
     bool keep_alive; /* the connection may carry the next request */
-    bool head_only;  /* the answer to a HEAD: no body */
     uint64_t left;   /* of the body or the chunk */
     struct strbuf line;
     const char *error; /* why it failed */

@@ -172,7 +172,7 @@ static void parse_head(struct ahttp *p)
         ahttp_reset(p); /* an interim response: the real one follows */
         return;
     }
-    if (status == 204 || status == 304 || p->head_only) {
+    if (status == 204 || status == 304) {
         p->state = AH_DONE;
     } else if (chunked) {
         p->state = AH_CHUNK_SIZE;

@@ -1307,51 +1307,66 @@ struct mf_ent {
 /* Scans the managedFields array txt[as..ae) into ents (*n of them); false when
  * the entries cannot be told apart this way (not objects, too many, a
  * manager and operation twice, no FieldsV1 set), and all must be decoded. */
-static bool mf_scan(const char *txt, size_t as, size_t ae, const char *writer,
-                    struct mf_ent *ents, size_t *n)
+static size_t skip_ws(const char *txt, size_t i, size_t end)
 {
-    size_t i = as + 1;
-    *n = 0;
-    for (;;) {
-        while (i < ae && (txt[i] == ' ' || txt[i] == '\n' || txt[i] == '\t' || txt[i] == '\r'))
-            i++;
-        if (i >= ae)
-            return false;
-        if (txt[i] == ']')
-            return true;
+    while (i < end && (txt[i] == ' ' || txt[i] == '\n' || txt[i] == '\t' || txt[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Reads one entry's members in one pass: manager, operation, and whether its
+ * FieldsV1 set owns something and a status field. */
+static bool mf_entry(const char *txt, struct mf_ent *m, const char *writer)
+{
+    size_t it = 0, ks, ke, vs, ve;
+    bool got_m = false, got_op = false, v1type = false, owns = false, status = false;
+    while (jscan_next(txt, m->e, m->s, &it, &ks, &ke, &vs, &ve)) {
+        char ft[16];
+        if (key_is(txt, ks, ke, "manager"))
+            got_m = jscan_string(txt, vs, ve, m->manager, sizeof m->manager);
+        else if (key_is(txt, ks, ke, "operation"))
+            got_op = jscan_string(txt, vs, ve, m->op, sizeof m->op);
+        else if (key_is(txt, ks, ke, "fieldsType"))
+            v1type = jscan_string(txt, vs, ve, ft, sizeof ft) && !strcmp(ft, "FieldsV1");
+        else if (key_is(txt, ks, ke, "fieldsV1") && txt[vs] == '{') {
+            size_t fit = 0, fks, fke, fvs, fve;
+            while (jscan_next(txt, ve, vs, &fit, &fks, &fke, &fvs, &fve)) {
+                owns = true;
+                status = status || key_is(txt, fks, fke, "f:status");
+            }
+        }
+    }
+    m->kept = v1type && owns && !status && (strcmp(m->manager, writer) || strcmp(m->op, "Update"));
+    return got_m && got_op;
+}
+
+/* Scans the managedFields array txt[as..ae) into ents (*n of them, *kept of
+ * them kept); false when the entries cannot be told apart this way (not
+ * objects, too many, a manager and operation twice), and all must be decoded. */
+static bool mf_scan(const char *txt, size_t as, size_t ae, const char *writer,
+                    struct mf_ent *ents, size_t *n, size_t *kept)
+{
+    size_t i = skip_ws(txt, as + 1, ae);
+    *n = *kept = 0;
+    while (i < ae && txt[i] != ']') {
         if (txt[i] != '{' || *n == MF_SCAN_MAX)
             return false;
         struct mf_ent *m = &ents[(*n)++];
         m->s = i;
         m->e = jscan_value_end(txt, ae, i);
-        if (m->e >= ae)
+        if (m->e >= ae || !mf_entry(txt, m, writer))
             return false;
-        size_t ks, vs, ve, fs, fe;
-        if (!jscan_member(txt, m->e, m->s, "manager", 7, &ks, &vs, &ve) ||
-            !jscan_string(txt, vs, ve, m->manager, sizeof m->manager) ||
-            !jscan_member(txt, m->e, m->s, "operation", 9, &ks, &vs, &ve) ||
-            !jscan_string(txt, vs, ve, m->op, sizeof m->op))
-            return false;
-        char ft[16];
-        bool sets = jscan_member(txt, m->e, m->s, "fieldsType", 10, &ks, &vs, &ve) &&
-                    jscan_string(txt, vs, ve, ft, sizeof ft) && !strcmp(ft, "FieldsV1") &&
-                    jscan_member(txt, m->e, m->s, "fieldsV1", 8, &ks, &fs, &fe) &&
-                    txt[fs] == '{';
-        size_t it = 0, a, b, c, d;
-        bool owns = sets && jscan_next(txt, fe, fs, &it, &a, &b, &c, &d);
-        m->kept = owns && (strcmp(m->manager, writer) || strcmp(m->op, "Update")) &&
-                  !jscan_member(txt, fe, fs, "f:status", 8, &ks, &vs, NULL);
+        *kept += m->kept;
         for (size_t k = 0; k + 1 < *n; k++)
             if (!strcmp(ents[k].manager, m->manager) && !strcmp(ents[k].op, m->op))
                 return false;
-        i = m->e;
-        while (i < ae && (txt[i] == ' ' || txt[i] == '\n' || txt[i] == '\t' || txt[i] == '\r'))
-            i++;
+        i = skip_ws(txt, m->e, ae);
         if (i < ae && txt[i] == ',')
-            i++;
+            i = skip_ws(txt, i + 1, ae);
         else if (i >= ae || txt[i] != ']')
             return false;
     }
+    return i < ae;
 }
 
 /* The new managedFields text: the kept entries as they were, in their places;
@@ -1464,9 +1479,9 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
      * decoded for record_update. */
     char mbuf[132];
     struct mf_ent ents[MF_SCAN_MAX];
-    size_t nents = 0;
+    size_t nents = 0, nkept = 0;
     bool split = mf_scan(kv->value, sp.mf_s, sp.mf_e, field_manager(req, mbuf, sizeof mbuf), ents,
-                         &nents);
+                         &nents, &nkept);
     if (split) {
         mf = json_array();
         for (size_t i = 0; i < nents && mf; i++) {
@@ -1495,10 +1510,7 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     if (record_update(t->kind, req, newv, oldv, e) < 0)
         goto done;
     json_t *nmf = json_object_get(meta_of(newv), "managedFields");
-    bool any_kept = false;
-    for (size_t i = 0; split && i < nents; i++)
-        any_kept = any_kept || ents[i].kept;
-    if (!json_is_array(nmf) && !any_kept) {
+    if (!json_is_array(nmf) && !(split && nkept)) {
         rc = SPLICE_NO; /* no managedFields left: the tree path drops the member */
         goto done;
     }

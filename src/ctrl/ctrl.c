@@ -179,6 +179,38 @@ void kset_del(struct kset *k, const char *s)
     free(copy);
 }
 
+bool kset_has(const struct kset *k, const char *s)
+{
+    return map_get(&k->m, s, strlen(s)) != NULL;
+}
+
+const char *kset_next(const struct kset *k, size_t *it)
+{
+    struct map_entry *e = map_next(&k->m, it);
+    return e ? e->val.ptr : NULL;
+}
+
+/* Frees every value of m (each an allocation of its own) and empties it. */
+static void free_values_clear(struct map *m)
+{
+    size_t it = 0;
+    struct map_entry *e;
+    while ((e = map_next(m, &it)))
+        free(e->val.ptr);
+    map_clear(m);
+}
+
+void kset_clear(struct kset *k)
+{
+    free_values_clear(&k->m);
+}
+
+void kset_release(struct kset *k)
+{
+    kset_clear(k);
+    map_release(&k->m);
+}
+
 /* ---- kdue: strings due at a time ---- */
 
 struct kdue_ent {
@@ -233,11 +265,7 @@ void kdue_take(struct kdue *d, int64_t now, struct kset *out)
 
 void kdue_clear(struct kdue *d)
 {
-    size_t it = 0;
-    struct map_entry *me;
-    while ((me = map_next(&d->m, &it)))
-        free(me->val.ptr);
-    map_clear(&d->m);
+    free_values_clear(&d->m);
     d->next_at = 0;
 }
 
@@ -245,32 +273,6 @@ void kdue_release(struct kdue *d)
 {
     kdue_clear(d);
     map_release(&d->m);
-}
-
-bool kset_has(const struct kset *k, const char *s)
-{
-    return map_get(&k->m, s, strlen(s)) != NULL;
-}
-
-const char *kset_next(const struct kset *k, size_t *it)
-{
-    struct map_entry *e = map_next(&k->m, it);
-    return e ? e->val.ptr : NULL;
-}
-
-void kset_clear(struct kset *k)
-{
-    size_t it = 0;
-    struct map_entry *e;
-    while ((e = map_next(&k->m, &it)))
-        free(e->val.ptr);
-    map_clear(&k->m);
-}
-
-void kset_release(struct kset *k)
-{
-    kset_clear(k);
-    map_release(&k->m);
 }
 
 /* ---- cache ---- */
@@ -409,7 +411,7 @@ static bool status_kind(enum ck k)
     return k == CK_CQ || k == CK_LQ || k == CK_COHORT;
 }
 
-static json_int_t generation(const struct cobj *o)
+int64_t ctrl_generation(const struct cobj *o)
 {
     return json_integer_value(json_object_get(json_object_get(o->j, "metadata"), "generation"));
 }
@@ -735,8 +737,8 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
      * generation, bumped by every spec change, stays. */
     if (world_kind(k)) {
         bool changed = !(k == CK_NODE && old && o && strcmp(old->node->sig, o->node->sig) == 0) &&
-                       !(status_kind(k) && old && o && generation(old) == generation(o) &&
-                         generation(o) > 0 && deleting(old) == deleting(o));
+                       !(status_kind(k) && old && o && ctrl_generation(old) == ctrl_generation(o) &&
+                         ctrl_generation(o) > 0 && deleting(old) == deleting(o));
         if (changed) {
             c->world_dirty = true;
             c->world_changed_at = mtime_wall_ns();

@@ -213,6 +213,9 @@ struct cobj *ctrl_by_key(const struct ctrl *c, enum ck k, const char *key);
 /* The pod keys of Job ns/name (may be NULL). */
 const struct kset *ctrl_pods_of_job(const struct ctrl *c, const char *ns, const char *name);
 
+/* metadata.generation of a cached object (0 when it has none). */
+int64_t ctrl_generation(const struct cobj *o);
+
 /* The current stored object at key, parsed (the caller decrefs), or NULL. */
 json_t *ctrl_fetch(struct ctrl *c, const char *key);
 

@@ -228,11 +228,6 @@ static bool wl_admitted(const struct cobj *o)
     return o->wl_admitted;
 }
 
-static int64_t wl_generation(const struct cobj *o)
-{
-    return json_integer_value(json_object_get(json_object_get(o->j, "metadata"), "generation"));
-}
-
 static const char *wl_uid(const struct cobj *o)
 {
     const char *u = ctrl_str(o->j, "metadata.uid");
@@ -297,7 +292,7 @@ static void add_workload(struct ctrl *c, const struct kueue_lookup *l, struct co
     }
     bool admitted = wl_admitted(o);
     add_ent(s, id, key, admitted);
-    s->ents[id].generation = wl_generation(o);
+    s->ents[id].generation = ctrl_generation(o);
     snprintf(s->ents[id].uid, sizeof s->ents[id].uid, "%s", wl_uid(o));
     if (admitted && adm_workload(s->a, (uint32_t)id)->cq != ADM_NONE) {
         const char *fl[KUEUE_MAX_PODSETS * ADM_MAX_RES];
@@ -940,8 +935,8 @@ static uint64_t reason_hash(const char *r)
     return h | 1; /* never 0, which stands for no reason */
 }
 
-/* Looks at one workload for the pass's scan: o, or, when o is NULL, the
- * deleted one at key. A new one joins the engine, a finished or deleted one
+/* Looks at one workload for the pass's scan: o (key, its ns/name, may be
+ * NULL), or, when o is NULL, the deleted one at key. A new one joins the engine, a finished or deleted one
  * leaves it, one whose admission the store and the engine disagree about
  * (which the engine did not cause) means rebuilding; one with a decision on
  * its way to the store is looked at again in the next pass. */
@@ -949,7 +944,7 @@ static void look_at(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o
 {
     struct ctrl_sched *s = c->s;
     char kb[300];
-    if (o) {
+    if (!key) {
         snprintf(kb, sizeof kb, "%s/%s", o->ns ? o->ns : "", o->name ? o->name : "");
         key = kb;
     }
@@ -978,7 +973,7 @@ static void look_at(struct ctrl *c, const struct kueue_lookup *l, struct cobj *o
     /* Another object under the same name, a spec changed (active, queue,
      * priority, pod sets), or one that no longer decodes: the engine's copy is
      * out of date. */
-    if (!o->m || strcmp(e->uid, wl_uid(o)) != 0 || e->generation != wl_generation(o)) {
+    if (!o->m || strcmp(e->uid, wl_uid(o)) != 0 || e->generation != ctrl_generation(o)) {
         s->rebuild = true;
         return;
     }

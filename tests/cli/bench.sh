@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # muster bench place: a tiny run prints valid JSON with the required keys and
 # accounts for every pod; bad flags fail with a message naming the flag.
-set -u
-BIN=${MUSTER_BIN:-./build/default/muster}
-PY=/usr/bin/python3
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MUSTER_NO_PROGRESS=1
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh"
 
 # 1. Valid JSON with the required keys; placed + failed == pods.
 for mix in whole share mixed; do
@@ -86,8 +78,4 @@ if "$BIN" bench nosuch >/dev/null 2>"$tmp/err" || ! grep -q "unknown benchmark" 
     fail "bench nosuch"
 fi
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "ok"
+finish

@@ -2,15 +2,7 @@
 # muster bench admit: a small Kueue-shaped run prints valid JSON with the required
 # keys, admits and finishes every workload, on nodes and on quota alone; the same
 # seed gives the same decisions; bad flags fail with a message naming the flag.
-set -u
-BIN=${MUSTER_BIN:-./build/default/muster}
-PY=/usr/bin/python3
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MUSTER_NO_PROGRESS=1
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh"
 
 # 1. Valid JSON with the required keys; every workload admitted and finished.
 check_json() { # file, mode, nodes
@@ -100,8 +92,4 @@ expect_error "\--cycles $tmp/no/such/dir/c.csv" --cqs 2 --workloads 10 --cycles 
 "$BIN" bench admit --help | grep -q "usage: muster bench admit" || fail "--help"
 "$BIN" bench --help | grep -q "bench admit" || fail "bench --help lacks admit"
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "ok"
+finish

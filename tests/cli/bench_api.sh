@@ -3,15 +3,8 @@
 # 2,000 nodes listed, 20 watchers) prints JSON with the required keys, lists
 # every node, and every watcher receives every event; bad flags fail naming the
 # flag; a store the server refuses fails clearly.
-set -u
-BIN=${MUSTER_BIN:-./build/default/muster}
-PY=/usr/bin/python3
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MUSTER_NO_PROGRESS=1 TMPDIR=$tmp
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh"
+export TMPDIR=$tmp
 
 check_json() { # file, store
     "$PY" - "$@" <<'PYEOF'
@@ -68,8 +61,4 @@ expect_error "exited with status" --nodes 10 --server-arg --no-such-server-flag
 "$BIN" bench api --help | grep -q "usage: muster bench api" || fail "--help"
 "$BIN" bench --help | grep -q "bench api" || fail "bench --help lacks api"
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "ok"
+finish

@@ -3,15 +3,8 @@
 # (20 nodes, 20 Jobs of 8 pods) prints JSON with the keys the issue asks for and
 # every pod Running; --rate offers the Jobs over time (latency counted from when
 # each was due); bad flags and a load that does not fit fail naming the problem.
-set -u
-BIN=${MUSTER_BIN:-./build/default/muster}
-PY=/usr/bin/python3
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MUSTER_NO_PROGRESS=1 TMPDIR=$tmp
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh"
+export TMPDIR=$tmp
 
 check_json() { # file, offered rate
     "$PY" - "$@" <<'PYEOF'
@@ -45,8 +38,4 @@ done
 grep -q -- "--rate" "$tmp/err" || fail "--rate x: no message naming the flag: $(cat "$tmp/err")"
 "$BIN" bench e2e --nodes 1 --pods 16 >/dev/null 2>"$tmp/err" && fail "16 pods on 1 node accepted"
 grep -q "do not fit" "$tmp/err" || fail "a load that does not fit: $(cat "$tmp/err")"
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "bench e2e: ok"
+finish "bench e2e: ok"

@@ -7,12 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -631,10 +635,34 @@ static void test_http_parser(void **state)
 
 /* ---- the HTTP client against a scripted server ------------------------------ */
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/socket.h>
+
+/* A socket listening on 127.0.0.1 (its port in *port) whose accept() gives up
+ * after 3 s when no client comes. */
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    *port = ntohs(sa.sin_port);
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* A port on 127.0.0.1 nobody listens on (bound, then closed). */
+static struct sockaddr_in dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&da, sizeof da);
+    socklen_t sl = sizeof da;
+    getsockname(fd, (struct sockaddr *)&da, &sl);
+    close(fd);
+    return da;
+}
 
 struct script_server {
     int lfd;
@@ -784,16 +812,7 @@ static void on_a(void *arg, uint64_t cookie, const struct acli_resp *r)
 static void test_http_client(void **state)
 {
     struct script_server sv = {0};
-    sv.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(sv.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(sv.lfd, 8), 0);
-    socklen_t sl = sizeof sa;
-    getsockname(sv.lfd, (struct sockaddr *)&sa, &sl);
-    sv.port = ntohs(sa.sin_port);
-    /* a client that does not come leaves the server's accept() after 3 s */
-    struct timeval tv = {.tv_sec = 3};
-    setsockopt(sv.lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sv.lfd = listen_loopback(&sv.port);
     pthread_create(&sv.th, NULL, script_main, &sv);
 
     struct client_run cr = {0};
@@ -807,12 +826,7 @@ static void test_http_client(void **state)
     assert_int_equal(acli_in_flight(cr.cli), 1);
 
     /* a port nobody listens on */
-    int dead = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(dead, (struct sockaddr *)&da, sizeof da);
-    sl = sizeof da;
-    getsockname(dead, (struct sockaddr *)&da, &sl);
-    close(dead);
+    struct sockaddr_in da = dead_port();
     char dbase[64];
     snprintf(dbase, sizeof dbase, "http://127.0.0.1:%d", ntohs(da.sin_port));
     struct acli *dc = acli_create(&cr.loop, dbase, 1, &e);
@@ -905,15 +919,7 @@ static void *ok_main(void *arg)
 
 static void ok_server_start(struct ok_server *sv, int conns)
 {
-    sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(sv->lfd, 8), 0);
-    socklen_t sl = sizeof sa;
-    getsockname(sv->lfd, (struct sockaddr *)&sa, &sl);
-    sv->port = ntohs(sa.sin_port);
-    struct timeval tv = {.tv_sec = 3};
-    setsockopt(sv->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sv->lfd = listen_loopback(&sv->port);
     sv->conns = conns;
     pthread_create(&sv->th, NULL, ok_main, sv);
 }
@@ -984,12 +990,7 @@ static void test_http_client_failures(void **state)
     assert_int_equal(fr.status[2], 200);
 
     /* 2. Addresses tried in turn: one nobody listens on, then the server. */
-    int dead = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(dead, (struct sockaddr *)&da, sizeof da);
-    socklen_t sl = sizeof da;
-    getsockname(dead, (struct sockaddr *)&da, &sl);
-    close(dead);
+    struct sockaddr_in da = dead_port();
     struct sockaddr_storage addrs[3];
     memset(addrs, 0, sizeof addrs);
     memcpy(&addrs[0], &da, sizeof da);
