@@ -1177,10 +1177,10 @@ static void *loop_main(void *arg)
         if (t3 - c->stats.last_log > 5000000000LL) {
             if (c->stats.last_log)
                 log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events, %" PRIu64
-                          " rebuilds in 5 s (%.0f ms); nodes %.0f ms, "
+                          " rebuilds, %" PRIu64 " Job reconciles in 5 s (%.0f ms); nodes %.0f ms, "
                           "jobs %.0f ms, scheduler %.0f ms (scan %.0f, settle %.0f, write "
                           "%.0f, queues %.0f, bind %.0f)",
-                          c->stats.passes, c->stats.events, c->stats.rebuilds,
+                          c->stats.passes, c->stats.events, c->stats.rebuilds, c->stats.reconciles,
                           c->stats.apply_ns / 1e6,
                           c->stats.nodes_ns / 1e6,
                           c->stats.jobs_ns / 1e6, c->stats.sched_ns / 1e6,

@@ -198,7 +198,7 @@ struct ctrl {
 
     /* Where the loop's time goes (logged at debug level every 5 s). */
     struct {
-        uint64_t passes, events, rebuilds;
+        uint64_t passes, events, rebuilds, reconciles;
         int64_t apply_ns, nodes_ns, jobs_ns, sched_ns, last_log;
         int64_t scan_ns, settle_ns, write_ns, queues_ns, bind_ns; /* inside sched */
     } stats;

@@ -475,6 +475,7 @@ void ctrl_jobs_pass(struct ctrl *c)
             pv.v[pv.n++] = p;
         }
         reconcile(c, job, &pv);
+        c->stats.reconciles++;
     }
     free(pv.v);
     kset_clear(&c->dirty_jobs);

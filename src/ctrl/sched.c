@@ -26,6 +26,10 @@
 
 #define REBUILD_QUIET_NS (100 * 1000000LL)
 #define REBUILD_EVERY_NS (1000 * 1000000LL)
+/* ClusterQueue and LocalQueue status (counts and usage, recounted over every
+ * workload) is written at most this often: under load a pass comes every few
+ * tens of milliseconds, and Kueue's own queue status trails its workloads too. */
+#define QUEUE_STATUS_GAP_NS (500 * 1000000LL)
 
 struct wlent {
     char key[300];       /* ns/name */
@@ -53,6 +57,8 @@ struct ctrl_sched {
     int64_t last_rebuild;
     int64_t requeue_wake; /* the earliest requeueAt of a workload left out; 0: none */
     struct kset recheck;  /* workloads (ns/name) to look at again in the next pass */
+    int64_t queues_at;    /* when the queues' status was last recounted */
+    bool queues_due;      /* a pass changed something since */
 };
 
 struct ctrl_sched *ctrl_sched_new(struct ctrl *c)
@@ -925,6 +931,24 @@ static void write_queue_status(struct ctrl *c)
     free(adm);
 }
 
+/* Recounts the queues' status after a pass that changed something (changed),
+ * at most every QUEUE_STATUS_GAP_NS: a change within the gap is written when it
+ * ends (the loop is woken for it). */
+static void queue_status(struct ctrl *c, bool changed)
+{
+    struct ctrl_sched *s = c->s;
+    s->queues_due = s->queues_due || changed;
+    if (!s->queues_due)
+        return;
+    if (c->now - s->queues_at >= QUEUE_STATUS_GAP_NS) {
+        write_queue_status(c);
+        s->queues_at = c->now;
+        s->queues_due = false;
+    } else if (!c->wake_at || s->queues_at + QUEUE_STATUS_GAP_NS < c->wake_at) {
+        c->wake_at = s->queues_at + QUEUE_STATUS_GAP_NS;
+    }
+}
+
 /* ---- the pass ---- */
 
 static uint64_t reason_hash(const char *r)
@@ -1009,6 +1033,7 @@ void ctrl_sched_pass(struct ctrl *c)
     if (s->a && adm_next_deadline(s->a) <= c->now)
         changed = true;
     if (!changed) {
+        queue_status(c, false);
         if (c->pods_dirty) {
             int64_t tb = mtime_now_ns();
             bind_pods(c);
@@ -1145,7 +1170,7 @@ void ctrl_sched_pass(struct ctrl *c)
     }
     int64_t t3 = mtime_now_ns();
     c->stats.write_ns += t3 - t2;
-    write_queue_status(c);
+    queue_status(c, true);
     int64_t t4 = mtime_now_ns();
     c->stats.queues_ns += t4 - t3;
     int64_t dl = adm_next_deadline(s->a);
