@@ -3,6 +3,7 @@
  */
 #include "model/jsonout.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,10 +13,12 @@
 
 #include "base/alloc.h"
 #include "base/jscan.h"
+#include "base/strbuf.h"
 
 struct out {
     char *buf;
     size_t len, cap;
+    bool borrowed; /* buf is the caller's (not to realloc or free) */
 };
 
 static void reserve(struct out *o, size_t n)
@@ -25,7 +28,14 @@ static void reserve(struct out *o, size_t n)
     size_t cap = o->cap ? o->cap : 256;
     while (o->len + n + 1 > cap)
         cap *= 2;
-    o->buf = xrealloc(o->buf, cap);
+    if (o->borrowed) {
+        char *b = xmalloc(cap);
+        memcpy(b, o->buf, o->len);
+        o->buf = b;
+        o->borrowed = false;
+    } else {
+        o->buf = xrealloc(o->buf, cap);
+    }
     o->cap = cap;
 }
 
@@ -167,4 +177,17 @@ char *jsonout_dumps(const json_t *v, size_t *len)
     if (len)
         *len = o.len;
     return o.buf;
+}
+
+int jsonout_add_string(struct strbuf *sb, const char *s, size_t n)
+{
+    char small[256];
+    struct out o = {small, 0, sizeof small, true}; /* onto the heap if need be */
+    bool ok = put_string(&o, s, n);
+    int rc = ok ? strbuf_add(sb, o.buf, o.len) : -1;
+    if (!o.borrowed)
+        free(o.buf);
+    if (!ok)
+        errno = EILSEQ;
+    return rc;
 }

@@ -16,4 +16,11 @@
  * that is not UTF-8, a NaN), as json_dumps. */
 char *jsonout_dumps(const json_t *v, size_t *len);
 
+struct strbuf;
+
+/* Appends s (n bytes) to sb as a JSON string, quoted and escaped as
+ * jsonout_dumps writes it: for text built without a tree. 0, or -1 when s is
+ * not UTF-8 (errno EILSEQ) or sb's limit is reached (E2BIG), sb unchanged. */
+int jsonout_add_string(struct strbuf *sb, const char *s, size_t n);
+
 #endif

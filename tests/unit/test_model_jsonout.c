@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "base/rng.h"
+#include "base/strbuf.h"
 #include "model/jsonout.h"
 
 static void same(json_t *v)
@@ -79,7 +80,8 @@ static void test_random(void **state)
 }
 
 /* Strings of random bytes (valid and invalid UTF-8, long runs, escapes at
- * every position): jsonout and json_dumps agree on refusing or on the text. */
+ * every position): jsonout and json_dumps agree on refusing or on the text, and
+ * jsonout_add_string appends that text (or fails and leaves the buffer). */
 static void test_random_bytes(void **state)
 {
     (void)state;
@@ -89,9 +91,9 @@ static void test_random_bytes(void **state)
                                          "\xf0\x9f\x98\x80", "\"", "\\", "\n", "\x01", "\x7f",
                                          "\xff", "\xc0\x80", "\xed\xa0\x80", "\xe2\x82"};
     for (int round = 0; round < 20000; round++) {
-        char buf[256];
+        char buf[600];
         size_t n = 0;
-        for (int k = (int)rng_below(&r, 24); k > 0; k--) {
+        for (int k = (int)rng_below(&r, round % 7 ? 24 : 400); k > 0; k--) {
             const char *p = pieces[rng_below(&r, round % 3 ? 10 : 14)];
             size_t l = strlen(p);
             if (n + l >= sizeof buf)
@@ -104,6 +106,14 @@ static void test_random_bytes(void **state)
         if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
             fail_msg("round %d: jsonout %s, json_dumps %s", round, a ? a : "(refused)",
                      b ? b : "(refused)");
+        struct strbuf sb;
+        strbuf_init(&sb, 1 << 20);
+        strbuf_addstr(&sb, "x:");
+        int rc = jsonout_add_string(&sb, buf, n);
+        if (b ? rc != 0 || strncmp(sb.buf, "x:", 2) || strcmp(sb.buf + 2, b)
+              : rc != -1 || strcmp(sb.buf, "x:"))
+            fail_msg("round %d: jsonout_add_string %d %s", round, rc, sb.buf);
+        strbuf_release(&sb);
         free(a);
         free(b);
         json_decref(v);
