@@ -624,8 +624,11 @@ static void index_update(struct ctrl *c, enum ck k, const char *key, struct cobj
     }
     if (k == CK_JOB && !new)
         c->gc_due = true;
-    if (k == CK_LEASE)
-        c->leases_dirty = true;
+    if (k == CK_NODE || k == CK_LEASE) {
+        const struct cobj *o = new ? newo : oldo;
+        if (o->name && (k == CK_NODE || (o->ns && !strcmp(o->ns, "kube-node-lease"))))
+            kset_add(&c->changed_leases, o->name);
+    }
     if (k != CK_POD)
         return;
     kset_add(&c->changed_pods, key);
@@ -1080,6 +1083,7 @@ static void cache_clear(struct ctrl *c)
     kset_clear(&c->terminating);
     kset_clear(&c->dirty_jobs);
     kset_clear(&c->changed_pods);
+    kset_clear(&c->changed_leases);
     kdue_clear(&c->jobs_later);
     kset_clear(&c->held_gpus);
     c->held_valid = false;
@@ -1218,6 +1222,7 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
     kset_init(&c->terminating);
     kset_init(&c->dirty_jobs);
     kset_init(&c->changed_pods);
+    kset_init(&c->changed_leases);
     kset_init(&c->changed_wls);
     kdue_init(&c->jobs_later);
     kset_init(&c->held_gpus);
@@ -1266,6 +1271,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->terminating);
     kset_release(&c->dirty_jobs);
     kset_release(&c->changed_pods);
+    kset_release(&c->changed_leases);
     kset_release(&c->changed_wls);
     kdue_release(&c->jobs_later);
     kset_release(&c->held_gpus);

@@ -166,7 +166,6 @@ struct ctrl {
     bool pods_dirty;     /* pods */
     bool jobs_dirty;     /* jobs */
     int64_t wake_at;     /* a controller wants a pass at this time */
-    bool leases_dirty;   /* a Lease changed */
     bool gc_due;         /* a Job was deleted: collect what it left */
     int64_t last_full_jobs; /* the last pass over every Job */
 
@@ -176,6 +175,7 @@ struct ctrl {
     struct kset terminating; /* bound pods being deleted, not yet terminal */
     struct kset dirty_jobs;  /* "ns/name" of Jobs to reconcile */
     struct kset changed_pods; /* pod keys changed since the last pass */
+    struct kset changed_leases; /* names of nodes whose Node or Lease changed since */
     struct kset changed_wls;  /* Workloads (ns/name) changed or deleted since the
                                  scheduler last looked */
     struct kset held_gpus;    /* "node/gpu" held by terminating pods (ctrl_held_gpus) */

@@ -16,6 +16,7 @@
 
 #define UNREACHABLE "node.kubernetes.io/unreachable"
 #define BAD_NODE    "muster.dev/bad-node"
+#define LEASE_FULL_SCAN_NS (10 * 1000000000LL) /* every Lease looked at this often */
 #define BAD_WINDOW_NS (600 * 1000000000LL) /* failures counted over 10 minutes */
 #define BAD_FAILURES 3                      /* from at least 2 workloads */
 
@@ -32,8 +33,8 @@ struct ctrl_nodes {
     struct map fails;    /* node -> struct nodefail * */
     char **keys;         /* owned keys of counted */
     size_t nkeys, cap;
-    int64_t last_scan;   /* of the Leases */
-    int64_t next_expiry; /* the earliest Lease expiry seen by that scan; 0: none */
+    int64_t last_scan;   /* of every Lease */
+    int64_t next_expiry; /* the earliest Lease expiry seen since; 0: none */
 };
 
 void ctrl_nodes_free(struct ctrl_nodes *n)
@@ -247,6 +248,38 @@ static void count_failures(struct ctrl *c)
     }
 }
 
+/* One node's Lease (l and n: NULL when gone): NotReady and its pods lost once
+ * it has expired, Ready again when renewed; its expiry joins next_expiry. */
+static void look_at_lease(struct ctrl *c, struct cobj *l, struct cobj *n)
+{
+    struct ctrl_nodes *st = c->nodes;
+    if (!l || !n)
+        return;
+    const char *rt = ctrl_str(l->j, "spec.renewTime");
+    int64_t renew = 0;
+    if (!rt || model_parse_time(rt, &renew, NULL))
+        return;
+    int64_t dur = json_integer_value(ctrl_path(l->j, "spec.leaseDurationSeconds"));
+    if (dur <= 0)
+        dur = 40;
+    int64_t expires = renew + dur * 1000000000LL;
+    bool is_ready = n->node->ready;
+    if (c->now >= expires) {
+        if ((is_ready || !n->node->unreachable) && set_node(c, n, false)) {
+            log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
+                     (double)(c->now - expires) / 1e9);
+            c->world_dirty = true; /* the scheduler drops it in this pass */
+            c->world_changed_at = 0;
+        }
+        lose_pods(c, l->name);
+    } else {
+        if ((n->node->unreachable || !is_ready) && set_node(c, n, true))
+            log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
+        if (!st->next_expiry || expires < st->next_expiry)
+            st->next_expiry = expires;
+    }
+}
+
 void ctrl_nodes_pass(struct ctrl *c)
 {
     if (!c->nodes) {
@@ -256,53 +289,30 @@ void ctrl_nodes_pass(struct ctrl *c)
     }
     if (c->changed_pods.m.len)
         count_failures(c);
-    /* Leases are looked at when one changed (at most every 100 ms) or when the
-     * earliest one expires. */
+    /* The Leases of nodes whose Node or Lease changed are looked at in each
+     * pass; all of them when the earliest expiry seen comes (renewals only put
+     * expiries later, so nothing expires before it), and every
+     * LEASE_FULL_SCAN_NS in any case. A pass does not walk every Lease: a
+     * large cluster renews hundreds of them a second. */
     struct ctrl_nodes *st = c->nodes;
-    bool due = (c->leases_dirty && c->now - st->last_scan >= 100000000LL) ||
-               (st->next_expiry && c->now >= st->next_expiry);
-    if (!due) {
-        if (c->leases_dirty && (!c->wake_at || st->last_scan + 100000000LL < c->wake_at))
-            c->wake_at = st->last_scan + 100000000LL;
-        if (st->next_expiry && (!c->wake_at || st->next_expiry < c->wake_at))
-            c->wake_at = st->next_expiry;
-        return;
+    bool full = c->now - st->last_scan >= LEASE_FULL_SCAN_NS ||
+                (st->next_expiry && c->now >= st->next_expiry);
+    if (full) {
+        st->last_scan = c->now;
+        st->next_expiry = 0;
+        size_t it = 0;
+        struct cobj *l;
+        while ((l = ctrl_next(c, CK_LEASE, &it)))
+            if (l->ns && l->name && !strcmp(l->ns, "kube-node-lease"))
+                look_at_lease(c, l, ctrl_get(c, CK_NODE, NULL, l->name));
+    } else {
+        size_t it = 0;
+        const char *name;
+        while ((name = kset_next(&c->changed_leases, &it)))
+            look_at_lease(c, ctrl_get(c, CK_LEASE, "kube-node-lease", name),
+                          ctrl_get(c, CK_NODE, NULL, name));
     }
-    c->leases_dirty = false;
-    st->last_scan = c->now;
-    st->next_expiry = 0;
-    size_t it = 0;
-    struct cobj *l;
-    while ((l = ctrl_next(c, CK_LEASE, &it))) {
-        if (!l->ns || strcmp(l->ns, "kube-node-lease") != 0)
-            continue;
-        struct cobj *n = ctrl_get(c, CK_NODE, NULL, l->name);
-        if (!n)
-            continue;
-        const char *rt = ctrl_str(l->j, "spec.renewTime");
-        int64_t renew = 0;
-        if (!rt || model_parse_time(rt, &renew, NULL))
-            continue;
-        int64_t dur = json_integer_value(ctrl_path(l->j, "spec.leaseDurationSeconds"));
-        if (dur <= 0)
-            dur = 40;
-        int64_t expires = renew + dur * 1000000000LL;
-        bool is_ready = n->node->ready;
-        if (c->now >= expires) {
-            if ((is_ready || !n->node->unreachable) && set_node(c, n, false)) {
-                log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
-                         (double)(c->now - expires) / 1e9);
-                c->world_dirty = true; /* the scheduler drops it in this pass */
-                c->world_changed_at = 0;
-            }
-            lose_pods(c, l->name);
-        } else {
-            if ((n->node->unreachable || !is_ready) && set_node(c, n, true))
-                log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
-            if (!c->wake_at || expires < c->wake_at)
-                c->wake_at = expires;
-            if (!st->next_expiry || expires < st->next_expiry)
-                st->next_expiry = expires;
-        }
-    }
+    kset_clear(&c->changed_leases);
+    if (st->next_expiry && (!c->wake_at || st->next_expiry < c->wake_at))
+        c->wake_at = st->next_expiry;
 }

@@ -43,6 +43,14 @@ E2E_WAIT=30 wait_for "the gang running" two_running
 victim=$(running_nodes | sed -n 1p)
 kill -9 "${pid_of[$victim]}"
 t0=$(date +%s.%N)
+# NotReady once its Lease expires (within $lease s of the kill), at the next pass:
+# the controller wakes for the earliest expiry rather than finding it in a later
+# sweep of every Lease.
+not_ready() { [ "$(kubectl get node "$victim" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ]; }
+E2E_WAIT=40 wait_for "$victim NotReady" not_ready
+tn=$(date +%s.%N)
+awk -v a="$t0" -v b="$tn" -v l="$lease" 'BEGIN {exit !(b - a < l + 3)}' \
+    || fail "$victim NotReady only after $(awk -v a="$t0" -v b="$tn" 'BEGIN {print b - a}') s (lease $lease s)"
 # The gang comes back, whole, on the two live nodes.
 # One look at the pods, so that a pod going Failed between two looks cannot pass it.
 not_on_victim() { local r; r=$(running_nodes); [ "$(grep -c . <<< "$r")" = 2 ] && ! grep -qx "$victim" <<< "$r"; }
