@@ -200,6 +200,45 @@ static void test_value_end_random(void **state)
     }
 }
 
+/* Long values: texts of up to 700 bytes, mostly brackets and quotes with no
+ * backslash (or one, somewhere), from starts near the beginning and at random,
+ * against the reference; and a backslash just before a 64-byte boundary. */
+static void test_value_end_blocks(void **state)
+{
+    (void)state;
+    /* balanced, and tilted to opening (values that run deep, or to the end) */
+    static const char *const alphas[] = {"\"{}[],: a1\"{}{}", "\"{}[],: a1\"{{[[{}"};
+    char text[720];
+    /* a backslash at byte 63 escapes the quote at byte 64 */
+    memset(text, 'a', 200);
+    memcpy(text, "{\"", 2);
+    text[63] = '\\';
+    memcpy(text + 64, "\"a\"}", 4);
+    assert_int_equal(jscan_value_end(text, 200, 0), 68);
+    assert_int_equal(ref_value_end(text, 200, 0), 68);
+    uint64_t x = 7;
+    for (int round = 0; round < 4000; round++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t n = 64 + (size_t)(x >> 33) % 640;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            const char *a = alphas[round % 2];
+            text[i] = r % 3 ? a[(r >> 2) % strlen(a)] : 'f';
+        }
+        text[0] = round % 4 < 2 ? '{' : '[';
+        if (round % 5 == 0)
+            text[(x >> 20) % n] = '\\';
+        for (size_t k = 0; k < 40; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t i = k < 20 ? k : (size_t)(x >> 33) % n;
+            if (jscan_value_end(text, n, i) != ref_value_end(text, n, i))
+                fail_msg("round %d: at %zu of \"%.*s\": %zu, reference %zu", round, i, (int)n,
+                         text, jscan_value_end(text, n, i), ref_value_end(text, n, i));
+        }
+    }
+}
+
 /* jscan_string_special (eight bytes at a time) against a byte-by-byte search, on
  * random bytes with every kind of byte it must stop at, from every start. */
 static void test_string_special_random(void **state)
@@ -239,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_managed),
         cmocka_unit_test(test_selectors_agree),
         cmocka_unit_test(test_value_end_random),
+        cmocka_unit_test(test_value_end_blocks),
         cmocka_unit_test(test_string_special_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
