@@ -170,6 +170,7 @@ struct sq {
     pthread_mutex_t c_mu;
     struct recent {
         struct map gen[2]; /* key (kv->key) -> struct store_kv * (a reference) */
+        uint64_t batches;  /* batches put in so far (a get's read may go in if none came) */
     } recent;
     struct map batch; /* the committer's: key -> this batch's version, not yet committed */
 
@@ -235,7 +236,11 @@ static const char *prefix_end(const char *p, size_t n, char *buf, size_t *len)
  * the committer changes it (with c_mu held), after a batch is durable and
  * before its writers are answered or its events published: a version read from
  * it is committed, and no write is acknowledged before a get can see it. A key
- * not in the cache is read from SQLite, as before. */
+ * not in the cache is read from SQLite, and what was read joins the cache when
+ * no batch was put in meanwhile (so a key read often, a namespace that every
+ * create looks up, is not read from SQLite each time): a batch that committed a
+ * newer version (or a deletion) after that read puts it in (or drops it) after,
+ * under the same lock, before its writers are answered. */
 #define RECENT_GEN 4096
 
 static void recent_drop(struct map *m, const char *key, size_t len)
@@ -338,6 +343,7 @@ static int sq_get(struct store *s, const char *key, size_t key_len, struct store
     struct store_kv *hit = recent_find(&q->recent, key, key_len);
     if (hit)
         *out = store_kv_ref(hit);
+    uint64_t batches = q->recent.batches;
     pthread_mutex_unlock(&q->c_mu);
     if (hit)
         return 0;
@@ -354,6 +360,12 @@ static int sq_get(struct store *s, const char *key, size_t key_len, struct store
         ret = sq_fail(e, c->db, "get", key);
     }
     reader_put(q, c);
+    if (ret == 0) {
+        pthread_mutex_lock(&q->c_mu);
+        if (q->recent.batches == batches && !recent_find(&q->recent, key, key_len))
+            recent_put(&q->recent, *out);
+        pthread_mutex_unlock(&q->c_mu);
+    }
     return ret;
 }
 
@@ -653,6 +665,7 @@ static void commit_batch(struct sq *q, struct req *batch)
     for (struct req *r = batch; r; r = r->next)
         if (r->out)
             recent_put(&q->recent, r->out);
+    q->recent.batches++;
     pthread_mutex_unlock(&q->c_mu);
     atomic_store(&q->committed, q->wrev);
     /* The batch's versions go to the watchers together: one wake per watcher
