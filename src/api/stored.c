@@ -80,9 +80,22 @@ void api__new_uid(char *buf, size_t size)
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(buf, size, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    /* 8-4-4-4-12 hex digits, written directly (one per created object) */
+    static const char hex[] = "0123456789abcdef";
+    char u[37];
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            u[n++] = '-';
+        u[n++] = hex[b[i] >> 4];
+        u[n++] = hex[b[i] & 15];
+    }
+    if (!size)
+        return;
+    if (n > size - 1)
+        n = size - 1;
+    memcpy(buf, u, n);
+    buf[n] = '\0';
 }
 
 /* ---- versions ------------------------------------------------------------ */

@@ -90,6 +90,19 @@ static void test_crud(void **state)
     assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 201);
     assert_non_null(strstr(f->r.body.buf, "\"resourceVersion\":\"5\""));
     assert_non_null(strstr(f->r.body.buf, "\"namespace\":\"default\""));
+    /* a random (version 4) UUID: 8-4-4-4-12 lowercase hex digits */
+    const char *u = strstr(f->r.body.buf, "\"uid\":\"");
+    assert_non_null(u);
+    u += 7;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            assert_int_equal(u[i], '-');
+        else
+            assert_non_null(strchr("0123456789abcdef", u[i]) && u[i] ? "" : NULL);
+    }
+    assert_int_equal(u[14], '4');
+    assert_non_null(strchr("89ab", u[19]));
+    assert_int_equal(u[36], '"');
     assert_int_equal(call(f, "POST", pods, NULL, POD("a", "")), 409);
     assert_non_null(strstr(f->r.body.buf, "\"reason\":\"AlreadyExists\""));
     assert_int_equal(call(f, "POST", pods, NULL, POD("b", "")), 201);
