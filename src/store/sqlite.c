@@ -507,7 +507,18 @@ static int apply(struct sq *q, struct req *r)
     sqlite3_stmt *cur = q->w[W_CUR];
     /* The key's current version: this batch's, else the cache's, else SQLite's. */
     union map_val *bv = map_get(&q->batch, op->key, op->key_len);
-    const struct store_kv *known = bv ? bv->ptr : recent_find(&q->recent, op->key, op->key_len);
+    const struct store_kv *known = bv ? bv->ptr : NULL;
+    /* The cache is looked at under c_mu, with a reference held while its
+     * version is used: gets put what they read there too, and may drop it. */
+    struct store_kv *held = NULL;
+    if (!known) {
+        pthread_mutex_lock(&q->c_mu);
+        held = recent_find(&q->recent, op->key, op->key_len);
+        if (held)
+            store_kv_ref(held);
+        pthread_mutex_unlock(&q->c_mu);
+        known = held;
+    }
     int rc;
     bool exists;
     if (known) {
@@ -526,6 +537,7 @@ static int apply(struct sq *q, struct req *r)
     if (op->kind == STORE__CREATE) {
         if (exists) {
             reset(cur);
+            store_kv_unref(held);
             errf(&r->err, STORE_EEXISTS, "create %s: already exists", op->key);
             return 1;
         }
@@ -533,11 +545,13 @@ static int apply(struct sq *q, struct req *r)
     } else {
         if (!exists) {
             reset(cur);
+            store_kv_unref(held);
             errf(&r->err, STORE_ENOTFOUND, "%s %s: not found", what[op->kind], op->key);
             return 1;
         }
         if (op->expect_rev && op->expect_rev != cur_rev) {
             reset(cur);
+            store_kv_unref(held);
             errf(&r->err, STORE_ECONFLICT,
                  "%s %s: the object has been modified (revision %" PRId64 ", expected %" PRId64 ")",
                  what[op->kind], op->key, cur_rev, op->expect_rev);
@@ -554,6 +568,8 @@ static int apply(struct sq *q, struct req *r)
                                (size_t)sqlite3_column_bytes(cur, 2), create, rev, STORE_DELETED);
     }
     reset(cur);
+    store_kv_unref(held);
+    held = NULL;
 
     sqlite3_stmt *ins = q->w[W_INSERT];
     sqlite3_bind_int64(ins, 1, rev);
@@ -582,6 +598,7 @@ static int apply(struct sq *q, struct req *r)
     return 0;
 sqlfail:
     reset(cur);
+    store_kv_unref(held);
     errf(&r->err, STORE_EIO, "%s %s: sqlite: %s", what[op->kind], op->key, sqlite3_errmsg(q->wdb));
     return -1;
 }
