@@ -35,6 +35,7 @@ struct ctrl_nodes {
     size_t nkeys, cap;
     int64_t last_scan;   /* of every Lease */
     int64_t next_expiry; /* the earliest Lease expiry seen since; 0: none */
+    struct kset retry;   /* nodes whose Ready write had to wait for their previous one */
 };
 
 void ctrl_nodes_free(struct ctrl_nodes *n)
@@ -50,6 +51,7 @@ void ctrl_nodes_free(struct ctrl_nodes *n)
     }
     map_release(&n->fails);
     map_release(&n->counted);
+    kset_release(&n->retry);
     for (size_t i = 0; i < n->nkeys; i++)
         free(n->keys[i]);
     free(n->keys);
@@ -264,17 +266,28 @@ static void look_at_lease(struct ctrl *c, struct cobj *l, struct cobj *n)
         dur = 40;
     int64_t expires = renew + dur * 1000000000LL;
     bool is_ready = n->node->ready;
+    /* A write that has to wait for the node's previous one (in flight, or not
+     * seen back yet) is tried again in a later pass: the echo of that previous
+     * write may be the last event to come. */
     if (c->now >= expires) {
-        if ((is_ready || !n->node->unreachable) && set_node(c, n, false)) {
-            log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
-                     (double)(c->now - expires) / 1e9);
-            c->world_dirty = true; /* the scheduler drops it in this pass */
-            c->world_changed_at = 0;
+        if (is_ready || !n->node->unreachable) {
+            if (set_node(c, n, false)) {
+                log_warn("ctrl: node %s: Lease expired %.1f s ago; marking NotReady", l->name,
+                         (double)(c->now - expires) / 1e9);
+                c->world_dirty = true; /* the scheduler drops it in this pass */
+                c->world_changed_at = 0;
+            } else {
+                kset_add(&st->retry, l->name);
+            }
         }
         lose_pods(c, l->name);
     } else {
-        if ((n->node->unreachable || !is_ready) && set_node(c, n, true))
-            log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
+        if (n->node->unreachable || !is_ready) {
+            if (set_node(c, n, true))
+                log_info("ctrl: node %s: Lease renewed; Ready again", l->name);
+            else
+                kset_add(&st->retry, l->name);
+        }
         if (!st->next_expiry || expires < st->next_expiry)
             st->next_expiry = expires;
     }
@@ -286,6 +299,7 @@ void ctrl_nodes_pass(struct ctrl *c)
         c->nodes = xcalloc(1, sizeof *c->nodes);
         map_init(&c->nodes->counted, MAP_KEY_STR);
         map_init(&c->nodes->fails, MAP_KEY_STR);
+        kset_init(&c->nodes->retry);
     }
     if (c->changed_pods.m.len)
         count_failures(c);
@@ -295,8 +309,8 @@ void ctrl_nodes_pass(struct ctrl *c)
      * LEASE_FULL_SCAN_NS in any case. A pass does not walk every Lease: a
      * large cluster renews hundreds of them a second. */
     struct ctrl_nodes *st = c->nodes;
-    bool full = c->now - st->last_scan >= LEASE_FULL_SCAN_NS ||
-                (st->next_expiry && c->now >= st->next_expiry);
+    bool full = c->now - st->last_scan >= LEASE_FULL_SCAN_NS || c->now < st->last_scan ||
+                (st->next_expiry && c->now >= st->next_expiry); /* (the clock went back) */
     if (full) {
         st->last_scan = c->now;
         st->next_expiry = 0;
@@ -308,6 +322,10 @@ void ctrl_nodes_pass(struct ctrl *c)
     } else {
         size_t it = 0;
         const char *name;
+        while ((name = kset_next(&st->retry, &it)))
+            kset_add(&c->changed_leases, name);
+        kset_clear(&st->retry);
+        it = 0;
         while ((name = kset_next(&c->changed_leases, &it)))
             look_at_lease(c, ctrl_get(c, CK_LEASE, "kube-node-lease", name),
                           ctrl_get(c, CK_NODE, NULL, name));
@@ -315,4 +333,6 @@ void ctrl_nodes_pass(struct ctrl *c)
     kset_clear(&c->changed_leases);
     if (st->next_expiry && (!c->wake_at || st->next_expiry < c->wake_at))
         c->wake_at = st->next_expiry;
+    if (st->retry.m.len && (!c->wake_at || c->now + PASS_GAP_NS < c->wake_at))
+        c->wake_at = c->now + PASS_GAP_NS;
 }

@@ -826,7 +826,9 @@ static json_t *flavor_list(json_t *acc, const struct model_obj *cq)
 
 /* Writes st as o's status when it differs from what is stored (conditions are
  * kept as stored once present). */
-static void put_queue_status(struct ctrl *c, enum ck k, struct cobj *o, json_t *st)
+/* Writes a queue's status when it changed; false when that write must wait
+ * (the queue's previous status write is not in and seen yet). */
+static bool put_queue_status(struct ctrl *c, enum ck k, struct cobj *o, json_t *st)
 {
     json_t *cur = json_object_get(o->j, "status");
     json_t *conds = json_object_get(cur, "conditions");
@@ -838,22 +840,24 @@ static void put_queue_status(struct ctrl *c, enum ck k, struct cobj *o, json_t *
                                                                  "Can admit new workloads")));
     if (cur && json_equal(cur, st)) {
         json_decref(st);
-        return;
+        return true;
     }
     char dd[400], path[600];
     snprintf(dd, sizeof dd, "qst/%s", o->key);
     if (ctrl_obj_path(k, o->ns, o->name, "status", path, sizeof path)) {
         json_decref(st);
-        return;
+        return true;
     }
-    ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
-                json_pack("{s:o}", "status", st));
+    return ctrl_submit(c, dd, "PATCH", path, "application/merge-patch+json",
+                       json_pack("{s:o}", "status", st));
 }
 
 /* ClusterQueue and LocalQueue status as Kueue reports it: pending, reserving and
- * admitted workloads, and what the admitted ones hold per flavor and resource. */
-static void write_queue_status(struct ctrl *c)
+ * admitted workloads, and what the admitted ones hold per flavor and resource.
+ * False when a queue's write had to wait for its previous one. */
+static bool write_queue_status(struct ctrl *c)
 {
+    bool all = true;
     struct ctrl_sched *s = c->s;
     uint32_t ncq = adm_ncqs(s->a);
     int64_t *pend = calloc(ncq + 1, sizeof *pend), *adm = calloc(ncq + 1, sizeof *adm);
@@ -904,7 +908,7 @@ static void write_queue_status(struct ctrl *c)
                                flavor_list(acc[q], o->m), "flavorsUsage",
                                flavor_list(acc[q], o->m), "fairSharing", "weightedShare",
                                (json_int_t)adm_cq_weighted_share(s->a, q));
-        put_queue_status(c, CK_CQ, o, st);
+        all = put_queue_status(c, CK_CQ, o, st) && all;
     }
     size_t it = 0;
     struct cobj *o;
@@ -921,7 +925,7 @@ static void write_queue_status(struct ctrl *c)
                                "flavorsReservation", flavor_list(a, NULL), "flavorsUsage",
                                flavor_list(a, NULL));
         json_decref(empty);
-        put_queue_status(c, CK_LQ, o, st);
+        all = put_queue_status(c, CK_LQ, o, st) && all;
     }
     for (uint32_t q = 0; q < ncq; q++)
         json_decref(acc[q]);
@@ -929,6 +933,7 @@ static void write_queue_status(struct ctrl *c)
     free(acc);
     free(pend);
     free(adm);
+    return all;
 }
 
 /* Recounts the queues' status after a pass that changed something (changed),
@@ -941,9 +946,12 @@ static void queue_status(struct ctrl *c, bool changed)
     if (!s->queues_due)
         return;
     if (c->now - s->queues_at >= QUEUE_STATUS_GAP_NS) {
-        write_queue_status(c);
         s->queues_at = c->now;
-        s->queues_due = false;
+        /* a queue whose last write was still on its way is recounted at the
+         * end of the next gap (nothing else may come to wake the loop for it) */
+        s->queues_due = !write_queue_status(c);
+        if (s->queues_due && (!c->wake_at || c->now + QUEUE_STATUS_GAP_NS < c->wake_at))
+            c->wake_at = c->now + QUEUE_STATUS_GAP_NS;
     } else if (!c->wake_at || s->queues_at + QUEUE_STATUS_GAP_NS < c->wake_at) {
         c->wake_at = s->queues_at + QUEUE_STATUS_GAP_NS;
     }
