@@ -49,6 +49,7 @@ t0=$(date +%s.%N)
 not_ready() { [ "$(kubectl get node "$victim" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = False ]; }
 E2E_WAIT=40 wait_for "$victim NotReady" not_ready
 tn=$(date +%s.%N)
+echo "$victim NotReady $(awk -v a="$t0" -v b="$tn" 'BEGIN {printf "%.1f", b - a}') s after the kill (lease $lease s)"
 awk -v a="$t0" -v b="$tn" -v l="$lease" 'BEGIN {exit !(b - a < l + 3)}' \
     || fail "$victim NotReady only after $(awk -v a="$t0" -v b="$tn" 'BEGIN {print b - a}') s (lease $lease s)"
 # The gang comes back, whole, on the two live nodes.
