@@ -26,8 +26,8 @@ int api__key(const struct api_kind *k, const char *ns, const char *name, char *b
 {
     char prefix[256];
     api_kind_key_prefix(k, prefix, sizeof prefix);
-    int n = k->namespaced ? snprintf(buf, size, "%s%s/%s", prefix, ns, name)
-                          : snprintf(buf, size, "%s%s", prefix, name);
+    const char *p[] = {prefix, k->namespaced ? ns : NULL, k->namespaced ? "/" : NULL, name};
+    int n = str_join(buf, size, p, 4);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 

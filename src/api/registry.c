@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/strbuf.h"
+
 static const char *const none[] = {NULL};
 static const char *const cat_all[] = {"all", NULL};
 
@@ -246,21 +248,21 @@ const char *api_verb_name(unsigned verb_bit)
     return NULL;
 }
 
+/* (str_join rather than snprintf: these run several times a request) */
 int api_kind_api_version(const struct api_kind *k, char *buf, size_t size)
 {
-    if (!k->group[0])
-        return snprintf(buf, size, "%s", k->version);
-    return snprintf(buf, size, "%s/%s", k->group, k->version);
+    const char *p[] = {k->group, k->group[0] ? "/" : "", k->version};
+    return str_join(buf, size, p, 3);
 }
 
 int api_kind_key_prefix(const struct api_kind *k, char *buf, size_t size)
 {
-    return snprintf(buf, size, "/registry/%s/%s/", k->group[0] ? k->group : "core", k->resource);
+    const char *p[] = {"/registry/", k->group[0] ? k->group : "core", "/", k->resource, "/"};
+    return str_join(buf, size, p, 5);
 }
 
 int api_kind_qualified_resource(const struct api_kind *k, char *buf, size_t size)
 {
-    if (!k->group[0])
-        return snprintf(buf, size, "%s", k->resource);
-    return snprintf(buf, size, "%s.%s", k->resource, k->group);
+    const char *p[] = {k->resource, k->group[0] ? "." : "", k->group};
+    return str_join(buf, size, p, 3);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -158,4 +159,22 @@ char *strbuf_take(struct strbuf *sb, size_t *len_out)
         *len_out = sb->len;
     strbuf_init(sb, sb->limit);
     return s;
+}
+
+int str_join(char *buf, size_t size, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i])
+            continue;
+        size_t l = strlen(parts[i]);
+        if (len < size) {
+            size_t room = size - 1 - len; /* size > len: room for the NUL kept */
+            memcpy(buf + len, parts[i], l < room ? l : room);
+        }
+        len += l;
+    }
+    if (size)
+        buf[len < size ? len : size - 1] = '\0';
+    return len > INT_MAX ? INT_MAX : (int)len;
 }

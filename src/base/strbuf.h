@@ -62,4 +62,10 @@ int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
  * empty, keeps its limit, and may be reused. Never NULL. */
 char *strbuf_take(struct strbuf *sb, size_t *len_out);
 
+/* Writes the n strings of parts one after another into buf (NUL-terminated,
+ * cut to size - 1 bytes) and returns the whole length, as snprintf with "%s%s..."
+ * would, without parsing a format: keys and paths put together many times a
+ * request. A NULL part counts as empty. */
+int str_join(char *buf, size_t size, const char *const *parts, size_t n);
+
 #endif

@@ -767,23 +767,15 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
 
 struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name)
 {
-    /* prefix, [ns "/"], name: put together by hand (this is called many times
-     * a pass; snprintf was most of its cost) */
+    /* prefix, [ns "/"], name (str_join: this is called many times a pass, and
+     * snprintf was most of its cost) */
     char key[STORE_KEY_MAX];
-    const char *parts[3] = {kinds[k].prefix, ns && kinds[k].namespaced ? ns : NULL, name};
-    size_t n = 0;
-    for (int i = 0; i < 3; i++) {
-        if (!parts[i])
-            continue;
-        size_t l = strlen(parts[i]);
-        if (n + l + 2 > sizeof key)
-            return NULL;
-        memcpy(key + n, parts[i], l);
-        n += l;
-        if (i == 1)
-            key[n++] = '/';
-    }
-    union map_val *v = map_get(&c->objs[k], key, n);
+    bool nsd = ns && kinds[k].namespaced;
+    const char *parts[] = {kinds[k].prefix, nsd ? ns : NULL, nsd ? "/" : NULL, name};
+    int n = str_join(key, sizeof key, parts, 4);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return NULL;
+    union map_val *v = map_get(&c->objs[k], key, (size_t)n);
     return v ? v->ptr : NULL;
 }
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +245,31 @@ static void test_reserve(void **state)
     strbuf_release(&sb);
 }
 
+/* str_join against snprintf("%s%s%s%s"): the same text, length and cut, for
+ * every buffer size from 0 to past the whole, with empty and NULL parts. */
+static void test_str_join_is_snprintf(void **state)
+{
+    (void)state;
+    const char *sets[][4] = {{"/registry/", "core", "/", "pods"},
+                             {"", "", "", ""},
+                             {"a", NULL, "bc", NULL},
+                             {"kueue.x-k8s.io", "/", "v1beta2", ""},
+                             {NULL, NULL, NULL, "z"}};
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        const char *const *p = sets[k];
+        char want[64], got[64];
+        for (size_t size = 0; size <= 24; size++) {
+            memset(want, 'X', sizeof want);
+            memset(got, 'X', sizeof got);
+            int wn = snprintf(want, size, "%s%s%s%s", p[0] ? p[0] : "", p[1] ? p[1] : "",
+                              p[2] ? p[2] : "", p[3] ? p[3] : "");
+            int gn = str_join(got, size, p, 4);
+            assert_int_equal(gn, wn);
+            assert_memory_equal(got, want, sizeof want); /* nothing written past size */
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_capacity_never_exceeds_limit),
         cmocka_unit_test(test_take_moves_out),
         cmocka_unit_test(test_reset_keeps_memory),
+        cmocka_unit_test(test_str_join_is_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
