@@ -44,9 +44,13 @@ static size_t ppath_push_key(struct ppath *p, const char *key)
 static size_t ppath_push_index(struct ppath *p, size_t i)
 {
     size_t old = p->len;
-    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "[%zu]", i);
-    if (n > 0)
-        p->len += (size_t)n < sizeof p->buf - p->len ? (size_t)n : sizeof p->buf - p->len - 1;
+    char d[24], *e = d + sizeof d, *q = e;
+    *--q = ']';
+    do
+        *--q = (char)('0' + i % 10);
+    while (i /= 10);
+    *--q = '[';
+    ppath_add(p, q, (size_t)(e - q));
     return old;
 }
 
@@ -911,9 +915,10 @@ static char *fs_key(const char *prefix, json_t *v)
                   : jsonout_dumps(v, NULL);
     if (!j)
         alloc_die(0);
-    size_t n = strlen(prefix) + strlen(j) + 1;
-    char *k = xmalloc(n);
-    snprintf(k, n, "%s%s", prefix, j);
+    size_t pl = strlen(prefix), jl = strlen(j);
+    char *k = xmalloc(pl + jl + 1);
+    memcpy(k, prefix, pl);
+    memcpy(k + pl, j, jl + 1);
     free(j);
     return k;
 }
