@@ -239,6 +239,14 @@ json_t *ctrl_make_condition(const struct ctrl *c, const char *type, bool status,
 void ctrl_set_condition(json_t *conds, json_t *cond);
 void ctrl_time(const struct ctrl *c, char *buf, size_t size);
 
+/* Asks for a pass at `at` (wall clock, ns) at the latest: c->wake_at becomes the
+ * earlier of the two. 0 asks for nothing. */
+static inline void ctrl_wake(struct ctrl *c, int64_t at)
+{
+    if (at && (!c->wake_at || at < c->wake_at))
+        c->wake_at = at;
+}
+
 /* ---- writes ---- */
 /* Queues a write; returns false (and does nothing) when a write with the same
  * dedupe key is still in flight or not yet seen by the loop. body is stolen.

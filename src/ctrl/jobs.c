@@ -479,8 +479,7 @@ void ctrl_jobs_pass(struct ctrl *c)
     }
     free(pv.v);
     kset_clear(&c->dirty_jobs);
-    if (c->jobs_later.next_at && (!c->wake_at || c->jobs_later.next_at < c->wake_at))
-        c->wake_at = c->jobs_later.next_at;
+    ctrl_wake(c, c->jobs_later.next_at);
     if (c->gc_due) {
         c->gc_due = false;
         collect(c);

@@ -331,8 +331,7 @@ void ctrl_nodes_pass(struct ctrl *c)
                           ctrl_get(c, CK_NODE, NULL, name));
     }
     kset_clear(&c->changed_leases);
-    if (st->next_expiry && (!c->wake_at || st->next_expiry < c->wake_at))
-        c->wake_at = st->next_expiry;
-    if (st->retry.m.len && (!c->wake_at || c->now + PASS_GAP_NS < c->wake_at))
-        c->wake_at = c->now + PASS_GAP_NS;
+    ctrl_wake(c, st->next_expiry);
+    if (st->retry.m.len)
+        ctrl_wake(c, c->now + PASS_GAP_NS);
 }

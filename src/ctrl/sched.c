@@ -950,10 +950,10 @@ static void queue_status(struct ctrl *c, bool changed)
         /* a queue whose last write was still on its way is recounted at the
          * end of the next gap (nothing else may come to wake the loop for it) */
         s->queues_due = !write_queue_status(c);
-        if (s->queues_due && (!c->wake_at || c->now + QUEUE_STATUS_GAP_NS < c->wake_at))
-            c->wake_at = c->now + QUEUE_STATUS_GAP_NS;
-    } else if (!c->wake_at || s->queues_at + QUEUE_STATUS_GAP_NS < c->wake_at) {
-        c->wake_at = s->queues_at + QUEUE_STATUS_GAP_NS;
+        if (s->queues_due)
+            ctrl_wake(c, c->now + QUEUE_STATUS_GAP_NS);
+    } else {
+        ctrl_wake(c, s->queues_at + QUEUE_STATUS_GAP_NS);
     }
 }
 
@@ -1034,8 +1034,7 @@ void ctrl_sched_pass(struct ctrl *c)
         c->wl_dirty = true;
         c->wl_rescan = true; /* those left out until their requeueAt */
     }
-    if (s->requeue_wake && (!c->wake_at || s->requeue_wake < c->wake_at))
-        c->wake_at = s->requeue_wake;
+    ctrl_wake(c, s->requeue_wake);
     bool changed = c->world_dirty || c->wl_dirty || s->rebuild || !s->a || s->recheck.m.len ||
                    (c->wake_at == 0 && adm_next_deadline(s->a) <= c->now);
     if (s->a && adm_next_deadline(s->a) <= c->now)
@@ -1059,14 +1058,12 @@ void ctrl_sched_pass(struct ctrl *c)
         int64_t at = c->world_changed_at + REBUILD_QUIET_NS;
         if (s->last_rebuild + REBUILD_EVERY_NS < at)
             at = s->last_rebuild + REBUILD_EVERY_NS;
-        if (!c->wake_at || at < c->wake_at)
-            c->wake_at = at;
+        ctrl_wake(c, at);
     }
     /* Never rebuild from the store while a decision is on its way there. */
     bool pending = s->a && ctrl_decisions_pending(c);
     if (pending && ((c->world_dirty && due) || s->rebuild)) {
-        if (!c->wake_at || c->now + 2000000 < c->wake_at)
-            c->wake_at = c->now + 2000000;
+        ctrl_wake(c, c->now + 2000000);
         due = false;
     }
     if ((c->world_dirty && due) || (s->rebuild && !pending) || !s->a) {
@@ -1123,12 +1120,11 @@ void ctrl_sched_pass(struct ctrl *c)
         }
         kset_clear(&c->changed_wls);
         /* those put off: soon again, whatever else happens */
-        if (s->recheck.m.len && (!c->wake_at || c->now + PASS_GAP_NS < c->wake_at))
-            c->wake_at = c->now + PASS_GAP_NS;
+        if (s->recheck.m.len)
+            ctrl_wake(c, c->now + PASS_GAP_NS);
         if (s->rebuild && ctrl_decisions_pending(c)) {
             /* Later, once the decisions in flight are in the store. */
-            if (!c->wake_at || c->now + 2000000 < c->wake_at)
-                c->wake_at = c->now + 2000000;
+            ctrl_wake(c, c->now + 2000000);
         } else if (s->rebuild) {
             s->rebuild = false;
             if (!rebuild(c))
@@ -1182,8 +1178,8 @@ void ctrl_sched_pass(struct ctrl *c)
     int64_t t4 = mtime_now_ns();
     c->stats.queues_ns += t4 - t3;
     int64_t dl = adm_next_deadline(s->a);
-    if (dl != ADM_NEVER && (!c->wake_at || dl < c->wake_at))
-        c->wake_at = dl;
+    if (dl != ADM_NEVER)
+        ctrl_wake(c, dl);
     bind_pods(c);
     c->stats.bind_ns += mtime_now_ns() - t4;
 }
