@@ -1550,6 +1550,8 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     json_decref(oldv);
     json_decref(newv);
     sp.view = cst = out = mf = oldv = newv = NULL;
+    json_decref(p->patch); /* parsed again for another try (do_patch) */
+    p->patch = NULL;
     if (store_update(ctx->store, key, enc, len, kv->mod_rev, &nkv, e) < 0) {
         rc = e->code == STORE_ECONFLICT ? SPLICE_RACE : SPLICE_FAIL;
         goto done;
@@ -1654,6 +1656,8 @@ static void do_patch(struct api_ctx *ctx, const struct api_req *req, const struc
         if (sr == SPLICE_RACE) {
             store_kv_unref(kv);
             kv = NULL;
+            if (!p.patch && !(p.patch = parse_patch(req, p.type, p.fv == FV_STRICT, &e)))
+                goto fail;
             continue;
         }
         cur = api__decode_stored(t->kind, kv);
