@@ -817,8 +817,11 @@ int ctrl_obj_path(enum ck k, const char *ns, const char *name, const char *sub, 
 struct ctrl_flight {
     char *key;
     bool done;
+    bool decision; /* an admission or an eviction ("adm/", "evict/") */
+    bool in_map;   /* still c->flights' entry for key (not replaced by a newer one) */
     int64_t done_rev;
-    struct ctrl_op *waiting; /* queued once this write succeeds (ctrl_submit_after) */
+    struct ctrl_op *waiting;       /* queued once this write succeeds (ctrl_submit_after) */
+    struct ctrl_flight *next_done; /* c->done_head's list */
 };
 
 struct ctrl_op {
@@ -835,16 +838,44 @@ bool ctrl_busy(struct ctrl *c, const char *dedupe)
     bool busy = false;
     if (v) {
         struct ctrl_flight *f = v->ptr;
-        if (f->done && c->seen_rev >= f->done_rev) {
-            map_del(&c->flights, f->key, strlen(f->key));
-            free(f->key);
-            free(f);
-        } else {
-            busy = true;
-        }
+        busy = !f->done || c->seen_rev < f->done_rev;
     }
     pthread_mutex_unlock(&c->mu);
     return busy;
+}
+
+/* Takes f out of c->flights (a newer flight of its key may come); c->mu held. */
+static void flight_unmap_locked(struct ctrl *c, struct ctrl_flight *f)
+{
+    if (f->in_map)
+        map_del(&c->flights, f->key, strlen(f->key));
+    f->in_map = false;
+}
+
+void ctrl_sweep_flights(struct ctrl *c)
+{
+    pthread_mutex_lock(&c->mu);
+    /* Revisions finish nearly in order: one seen later than those after it
+     * holds them a pass or so longer, which only delays their freeing. */
+    while (c->done_head && c->done_head->done_rev <= c->seen_rev) {
+        struct ctrl_flight *f = c->done_head;
+        c->done_head = f->next_done;
+        if (!c->done_head)
+            c->done_tail = NULL;
+        flight_unmap_locked(c, f);
+        free(f->key);
+        free(f);
+        c->nflights--;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+size_t ctrl_flights(struct ctrl *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->nflights;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 static struct ctrl_op *op_new(const char *method, const char *path, const char *ctype,
@@ -873,10 +904,13 @@ static void drop_ops_locked(struct ctrl *c, struct ctrl_op *ops);
  * for it (the loop decides again from what the store says). c->mu held. */
 static void flight_fail_locked(struct ctrl *c, struct ctrl_flight *f)
 {
-    map_del(&c->flights, f->key, strlen(f->key));
+    if (f->decision)
+        c->decisions_open--;
+    flight_unmap_locked(c, f);
     drop_ops_locked(c, f->waiting);
     free(f->key);
     free(f);
+    c->nflights--;
 }
 
 /* Frees a list of queued writes (linked by next) and their flights. */
@@ -914,6 +948,16 @@ static bool submit(struct ctrl *c, const char *dedupe, const char *after, struct
     if (dedupe) {
         struct ctrl_flight *f = xcalloc(1, sizeof *f);
         f->key = xstrdup(dedupe);
+        f->in_map = true;
+        c->nflights++;
+        f->decision = !strncmp(dedupe, "adm/", 4) || !strncmp(dedupe, "evict/", 6);
+        if (f->decision)
+            c->decisions_open++;
+        /* One of the key done and seen (ctrl_busy said so) but not swept yet:
+         * the sweep frees it, the map forgets it now (it holds its key). */
+        union map_val *old = map_get(&c->flights, f->key, strlen(f->key));
+        if (old)
+            flight_unmap_locked(c, old->ptr);
         bool found;
         map_put(&c->flights, f->key, strlen(f->key), &found)->ptr = f;
         op->flight = f;
@@ -951,16 +995,8 @@ bool ctrl_submit_after(struct ctrl *c, const char *after, const char *dedupe, co
  * the store meanwhile, or it would decide again without it. */
 bool ctrl_decisions_pending(struct ctrl *c)
 {
-    bool pending = false;
     pthread_mutex_lock(&c->mu);
-    size_t it = 0;
-    struct map_entry *e;
-    while (!pending && (e = map_next(&c->flights, &it))) {
-        struct ctrl_flight *f = e->val.ptr;
-        if (strncmp(f->key, "adm/", 4) != 0 && strncmp(f->key, "evict/", 6) != 0)
-            continue;
-        pending = !f->done || c->seen_rev < f->done_rev;
-    }
+    bool pending = c->decisions_open > 0 || c->seen_rev < c->decisions_rev;
     pthread_mutex_unlock(&c->mu);
     return pending;
 }
@@ -999,6 +1035,16 @@ static void run_op(struct ctrl *c, struct ctrl_op *op)
             struct ctrl_flight *f = op->flight;
             f->done = true;
             f->done_rev = store_rev(c->store);
+            if (c->done_tail)
+                c->done_tail->next_done = f;
+            else
+                c->done_head = f;
+            c->done_tail = f;
+            if (f->decision) {
+                c->decisions_open--;
+                if (f->done_rev > c->decisions_rev)
+                    c->decisions_rev = f->done_rev;
+            }
             /* What waited for this write goes now, to any writer. */
             while (f->waiting) {
                 struct ctrl_op *w = f->waiting;
@@ -1175,6 +1221,7 @@ static void *loop_main(void *arg)
         int64_t t3 = mtime_now_ns();
         c->pods_dirty = c->jobs_dirty = false;
         kset_clear(&c->changed_pods);
+        ctrl_sweep_flights(c);
         last_pass = mtime_now_ns();
         c->stats.passes++;
         c->stats.nodes_ns += t1 - t0;
@@ -1185,14 +1232,14 @@ static void *loop_main(void *arg)
                 log_debug("ctrl: %" PRIu64 " passes, %" PRIu64 " events, %" PRIu64
                           " rebuilds, %" PRIu64 " Job reconciles in 5 s (%.0f ms); nodes %.0f ms, "
                           "jobs %.0f ms, scheduler %.0f ms (scan %.0f, settle %.0f, write "
-                          "%.0f, queues %.0f, bind %.0f)",
+                          "%.0f, queues %.0f, bind %.0f); %zu writes held",
                           c->stats.passes, c->stats.events, c->stats.rebuilds, c->stats.reconciles,
                           c->stats.apply_ns / 1e6,
                           c->stats.nodes_ns / 1e6,
                           c->stats.jobs_ns / 1e6, c->stats.sched_ns / 1e6,
                           c->stats.scan_ns / 1e6, c->stats.settle_ns / 1e6,
                           c->stats.write_ns / 1e6, c->stats.queues_ns / 1e6,
-                          c->stats.bind_ns / 1e6);
+                          c->stats.bind_ns / 1e6, ctrl_flights(c));
             int64_t keep = t3;
             memset(&c->stats, 0, sizeof c->stats);
             c->stats.last_log = keep;
@@ -1277,6 +1324,7 @@ void ctrl_stop(struct ctrl *c)
     kset_release(&c->changed_wls);
     kdue_release(&c->jobs_later);
     kset_release(&c->held_gpus);
+    /* Every flight is in the map, in the done list, or both. */
     size_t it = 0;
     struct map_entry *me;
     while ((me = map_next(&c->flights, &it))) {
@@ -1285,10 +1333,17 @@ void ctrl_stop(struct ctrl *c)
             next = w->next;
             op_free(w);
         }
+        if (!f->done) {
+            free(f->key);
+            free(f);
+        }
+    }
+    map_release(&c->flights);
+    for (struct ctrl_flight *f = c->done_head, *next; f; f = next) {
+        next = f->next_done;
         free(f->key);
         free(f);
     }
-    map_release(&c->flights);
     while (c->head) {
         struct ctrl_op *op = c->head;
         c->head = op->next;

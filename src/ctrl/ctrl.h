@@ -22,6 +22,7 @@
 #define MUSTER_CTRL_CTRL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -45,5 +46,10 @@ struct ctrl *ctrl_start(struct store *store, const struct ctrl_opts *o, struct e
 
 /* Stops the loop and the writers (waiting for writes in flight) and frees. */
 void ctrl_stop(struct ctrl *c);
+
+/* The deduplicated writes the controllers still hold: in flight, or done and
+ * not yet seen back on the watch (for tests and the debug log: it must fall
+ * back to 0 when the cluster is quiet). */
+size_t ctrl_flights(struct ctrl *c);
 
 #endif

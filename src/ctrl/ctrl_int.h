@@ -191,6 +191,15 @@ struct ctrl {
     pthread_t *threads;
     bool wstop;
     struct map flights; /* dedupe key -> struct ctrl_flight *; under mu */
+    /* Flights whose write is done, in the order they finished: freed once the
+     * loop has seen their revision (ctrl_sweep_flights); under mu. */
+    struct ctrl_flight *done_head, *done_tail;
+    /* Decisions (admissions, evictions) still being written, and the highest
+     * revision one was written at: ctrl_decisions_pending without a walk over
+     * every flight. Under mu. */
+    size_t decisions_open;
+    size_t nflights; /* flights allocated (ctrl_flights) */
+    int64_t decisions_rev;
     uint64_t writes, write_errors;
 
     struct ctrl_sched *s;
@@ -203,6 +212,10 @@ struct ctrl {
         int64_t scan_ns, settle_ns, write_ns, queues_ns, bind_ns; /* inside sched */
     } stats;
 };
+
+/* Frees the flights of writes the loop has seen back (their dedupe keys are
+ * free again). The loop calls it once per pass. */
+void ctrl_sweep_flights(struct ctrl *c);
 
 /* ---- cache ---- */
 struct cobj *ctrl_get(const struct ctrl *c, enum ck k, const char *ns, const char *name);
