@@ -131,29 +131,35 @@ static const char *storage_version(const struct api_kind *k)
 
 /* ---- the stored form ------------------------------------------------------ */
 
-/* Encodes obj as it is into the stored form (see the top of the file). */
+/* Encodes obj as it is into the stored form (see the top of the file):
+ * written piece by piece, with no tree of the layout built and freed. */
 static char *encode_layout(json_t *obj, size_t *len)
 {
-    json_t *out = json_object();
-    json_t *md = json_object();
-    json_object_set_new(md, "resourceVersion", json_string(""));
+    static const char head[] = "{\"metadata\":{\"resourceVersion\":\"\"";
+    struct jsonout o = {0};
+    jsonout_raw(&o, head, sizeof head - 1);
     const char *key;
     json_t *v;
     json_object_foreach(json_object_get(obj, "metadata"), key, v)
     {
-        if (strcmp(key, "resourceVersion"))
-            json_object_set(md, key, v);
+        if (!strcmp(key, "resourceVersion"))
+            continue;
+        jsonout_raw(&o, ",", 1);
+        jsonout_key(&o, key);
+        jsonout_value(&o, v);
     }
-    json_object_set_new(out, "metadata", md);
+    jsonout_raw(&o, "}", 1);
     json_object_foreach(obj, key, v)
     {
-        if (strcmp(key, "metadata"))
-            json_object_set(out, key, v);
+        if (!strcmp(key, "metadata"))
+            continue;
+        jsonout_raw(&o, ",", 1);
+        jsonout_key(&o, key);
+        jsonout_value(&o, v);
     }
+    jsonout_raw(&o, "}", 1);
     *len = 0;
-    char *s = jsonout_dumps(out, len);
-    json_decref(out);
-    return s;
+    return jsonout_finish(&o, len);
 }
 
 int api__to_storage(const struct api_kind *k, json_t *obj, struct err *e)

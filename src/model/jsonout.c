@@ -15,11 +15,7 @@
 #include "base/jscan.h"
 #include "base/strbuf.h"
 
-struct out {
-    char *buf;
-    size_t len, cap;
-    bool borrowed; /* buf is the caller's (not to realloc or free) */
-};
+#define out jsonout /* the writer is public (jsonout.h) */
 
 static void reserve(struct out *o, size_t n)
 {
@@ -179,10 +175,42 @@ char *jsonout_dumps(const json_t *v, size_t *len)
     return o.buf;
 }
 
+void jsonout_raw(struct jsonout *o, const char *s, size_t n)
+{
+    put(o, s, n);
+}
+
+void jsonout_value(struct jsonout *o, const json_t *v)
+{
+    if (!o->failed && (!v || !put_value(o, v, 0)))
+        o->failed = true;
+}
+
+void jsonout_key(struct jsonout *o, const char *k)
+{
+    if (!o->failed && !put_string(o, k, strlen(k)))
+        o->failed = true;
+    putc_(o, ':');
+}
+
+char *jsonout_finish(struct jsonout *o, size_t *len)
+{
+    if (o->failed) {
+        if (!o->borrowed)
+            free(o->buf);
+        return NULL;
+    }
+    reserve(o, 0);
+    o->buf[o->len] = '\0';
+    if (len)
+        *len = o->len;
+    return o->buf;
+}
+
 int jsonout_add_string(struct strbuf *sb, const char *s, size_t n)
 {
     char small[256];
-    struct out o = {small, 0, sizeof small, true}; /* onto the heap if need be */
+    struct out o = {small, 0, sizeof small, true, false}; /* onto the heap if need be */
     bool ok = put_string(&o, s, n);
     int rc = ok ? strbuf_add(sb, o.buf, o.len) : -1;
     if (!o.borrowed)

@@ -1,6 +1,7 @@
 /* Tests for model/jsonout: the text is byte for byte what json_dumps(v,
  * JSON_COMPACT) writes, for objects of every shape (escapes, UTF-8, numbers,
- * nesting, key order), and invalid UTF-8 is refused as jansson refuses it. */
+ * nesting, key order), and invalid UTF-8 is refused as jansson refuses it;
+ * text put together with the writer (jsonout_raw/key/value) likewise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,64 @@ static void test_bad_utf8(void **state)
     }
 }
 
+/* The writer: pieces of trees and raw text in an order of the caller's make
+ * the same text as the tree they describe; a bad value or key fails it. */
+static void test_writer(void **state)
+{
+    (void)state;
+    json_t *meta = json_loads("{\"name\":\"p\u00e9\",\"labels\":{\"a\":\"1\"},\"n\":[1,2]}",
+                              0, NULL);
+    json_t *spec = json_loads("{\"x\":\"q\\\"uote\"}", 0, NULL);
+    struct jsonout o = {0};
+    jsonout_raw(&o, "{", 1);
+    jsonout_key(&o, "spec");
+    jsonout_value(&o, spec);
+    jsonout_raw(&o, ",", 1);
+    jsonout_key(&o, "meta\n\"data");
+    jsonout_value(&o, meta);
+    jsonout_raw(&o, "}", 1);
+    size_t len;
+    char *got = jsonout_finish(&o, &len);
+    json_t *whole = json_pack("{s:O,s:O}", "spec", spec, "meta\n\"data", meta);
+    char *want = json_dumps(whole, JSON_COMPACT);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    assert_int_equal(len, strlen(want));
+    free(got);
+    free(want);
+    json_decref(whole);
+    /* Long enough to grow the buffer many times. */
+    struct jsonout big = {0};
+    json_t *arr = json_array();
+    jsonout_raw(&big, "[", 1);
+    for (int i = 0; i < 5000; i++) {
+        if (i)
+            jsonout_raw(&big, ",", 1);
+        jsonout_value(&big, meta);
+        json_array_append(arr, meta);
+    }
+    jsonout_raw(&big, "]", 1);
+    got = jsonout_finish(&big, NULL);
+    want = json_dumps(arr, JSON_COMPACT);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    json_decref(arr);
+    /* A value that is not UTF-8, or a key that is not: no text. */
+    for (int bad_key = 0; bad_key < 2; bad_key++) {
+        struct jsonout f = {0};
+        jsonout_raw(&f, "{", 1);
+        json_t *s = json_stringn_nocheck("\xff", 1);
+        jsonout_key(&f, bad_key ? "\xc0\x80" : "k");
+        jsonout_value(&f, bad_key ? spec : s);
+        jsonout_raw(&f, "}", 1);
+        assert_null(jsonout_finish(&f, NULL));
+        json_decref(s);
+    }
+    json_decref(meta);
+    json_decref(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_bad_utf8),
         cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
