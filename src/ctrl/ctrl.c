@@ -754,8 +754,12 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     if (k == CK_JOB)
         c->jobs_dirty = true;
     /* The map keeps the key pointer of the first insertion: replace the entry. */
-    if (old && o)
+    if (old && o) {
         o->status_at = old->status_at;
+        o->seen_at = old->seen_at;
+    } else if (o) {
+        o->seen_at = mtime_wall_ns();
+    }
     if (old)
         map_del(m, old->key, strlen(old->key));
     if (o) {

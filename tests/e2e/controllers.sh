@@ -63,6 +63,12 @@ wait_for "b pending reason" pending_reason "nvidia.com/gpu"
 [ "$(kubectl get job b -o jsonpath='{.spec.suspend}')" = true ] || fail "job b not suspended"
 n_pods() { [ "$(kubectl get pods -l "batch.kubernetes.io/job-name=$1" -o name | wc -l)" = "$2" ]; }
 n_pods b 0 || fail "job b has pods while pending"
+# Waiting, b is told it is suspended (after a batch period: jobs admitted
+# within it never are); a, admitted at once, never was.
+job_cond() { kubectl get job "$1" -o jsonpath="{.status.conditions[?(@.type==\"Suspended\")].status}/{.status.conditions[?(@.type==\"Suspended\")].reason}"; }
+b_suspended() { [ "$(job_cond b)" = "True/JobSuspended" ]; }
+wait_for "job b Suspended condition" b_suspended
+[ "$(job_cond a)" = "/" ] || fail "job a, admitted at once, has a Suspended condition: $(job_cond a)"
 
 # a's pods succeed (set by hand, as an agent would): a completes, its quota frees, b runs.
 for p in $(bound_pods a | awk '{print $1}'); do
@@ -73,6 +79,8 @@ wait_for "job a Complete" complete a
 finished() { kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Finished")].status}' | has True; }
 wait_for "workload of a Finished" finished
 wait_for "job b bound" n_bound b 3
+b_resumed() { [ "$(job_cond b)" = "False/JobResumed" ]; }
+wait_for "job b Suspended condition False" b_resumed
 
 # Node lifecycle: leases for both nodes; n1's stops being renewed.
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
