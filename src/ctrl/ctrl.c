@@ -757,6 +757,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
     if (old && o) {
         o->status_at = old->status_at;
         o->seen_at = old->seen_at;
+        o->started_at = old->started_at;
     } else if (o) {
         o->seen_at = mtime_wall_ns();
     }

@@ -110,6 +110,8 @@ struct cobj {
     int64_t status_at;   /* a Job: when the controller last wrote its status (kept
                             across the object's versions) */
     int64_t seen_at;     /* when the loop first saw the object (kept likewise) */
+    int64_t started_at;  /* a Job: when it was first seen running (its startTime
+                            until that is written; kept likewise) */
     bool wl_admitted;    /* a Workload: QuotaReserved and status.admission */
     bool wl_finished;    /* a Workload: Finished */
     const char *ns, *name; /* into j (a Node's name: into key; a Pod's: into strs) */

@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/mtime.h"
 #include "ctrl/ctrl_int.h"
 #include "model/jsonin.h"
 
@@ -365,7 +366,14 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
     json_t *cur = json_object_get(j, "status");
     const char *start = ctrl_str(j, "status.startTime");
     const char *ct = ctrl_str(j, "status.completionTime");
-    const char *new_start = start ? start : !suspended && admitted ? ts : NULL;
+    char start_ts[40];
+    const char *new_start = start;
+    if (!start && !suspended && admitted) {
+        if (!job->started_at)
+            job->started_at = c->now;
+        mtime_format_rfc3339(job->started_at, start_ts, sizeof start_ts);
+        new_start = start_ts;
+    }
     const char *new_ct = ct ? ct : newly_done && strcmp(how, "Succeeded") == 0 ? ts : NULL;
     json_t *cur_conds = json_object_get(cur, "conditions");
     bool conds_same = cur_conds ? json_equal(cur_conds, conds) : json_array_size(conds) == 0;
@@ -393,11 +401,18 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
     /* Changes of the pod counts alone are written at most once per batch
      * period, as Kubernetes' Job controller batches pod updates; conditions and
      * times at once. */
-    if (conds_same && times_same && c->now - job->status_at < JOB_STATUS_BATCH_NS) {
+    /* A Job's first status after it starts (startTime) waits, a batch period
+     * at most, for its pods to be there and running: one write with them
+     * instead of one before them and one after. */
+    bool starting = !start && new_start && !new_ct && (active == 0 || ready < active) &&
+                    c->now - job->started_at < JOB_STATUS_BATCH_NS;
+    if (conds_same && (times_same || starting) &&
+        c->now - (starting ? job->started_at : job->status_at) < JOB_STATUS_BATCH_NS) {
         json_decref(st);
         char k[600];
         snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
-        kdue_add(&c->jobs_later, k, job->status_at + JOB_STATUS_BATCH_NS);
+        kdue_add(&c->jobs_later, k,
+                 (starting ? job->started_at : job->status_at) + JOB_STATUS_BATCH_NS);
     } else if (patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st))) {
         job->status_at = c->now;
     }

@@ -47,6 +47,12 @@ dups=$(awk '{n=split($3, g, ","); for (i = 1; i <= n; i++) print $2 "/" g[i]}' "
 [ -z "$dups" ] || fail "GPUs given twice: $dups"
 [ "$(awk '{n += split($3, g, ",")} END {print n}' "$tmp/a")" = 8 ] || fail "GPU count: $(cat "$tmp/a")"
 [ "$(kubectl get job a -o jsonpath='{.spec.suspend}')" = false ] || fail "job a still suspended"
+# Its first status waits for its pods to run, a second at most (nothing runs
+# them here): then startTime and the pods active.
+a_started() { [ -n "$(kubectl get job a -o jsonpath='{.status.startTime}')" ]; }
+wait_for "job a startTime" a_started
+[ "$(kubectl get job a -o jsonpath='{.status.active}/{.status.ready}')" = 4/0 ] \
+    || fail "job a counts: $(kubectl get job a -o jsonpath='{.status}')"
 /usr/bin/python3 "$here/invariants.py" "$url" > "$tmp/inv" || fail "invariants: $(cat "$tmp/inv")"
 wl=$(kubectl get workloads -o name | grep job-a-)
 kubectl get "$wl" -o jsonpath='{.status.conditions[?(@.type=="Admitted")].status}' | has True \
