@@ -81,6 +81,106 @@ static size_t structure_end(const char *s, size_t n, size_t i)
     return n;
 }
 
+#ifdef __SSE2__
+/* Objects and arrays 64 bytes at a time, with no branch per byte: masks of
+ * the quotes, backslashes and brackets of a block; the bytes escaped by a
+ * backslash (a run of them escapes the byte after when its length is odd),
+ * which are taken out of the quotes; then the bytes inside strings, the
+ * prefix XOR of the quotes (carried from block to block), which are taken out
+ * of the brackets. A block whose closing brackets cannot bring the depth to
+ * 0 is counted whole; only the block where the value may end is walked, one
+ * bracket at a time. Managed fields, most of a stored object, are brackets and
+ * short strings (with a backslash in many): byte by byte, each of them was a
+ * branch that mispredicted. */
+static uint64_t mask16(__m128i v, __m128i c, int shift)
+{
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)) << shift;
+}
+
+static size_t nested_end(const char *s, size_t n, size_t i)
+{
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), lo = _mm_set1_epi8(0x20),
+                  op = _mm_set1_epi8('{'), cl = _mm_set1_epi8('}');
+    uint64_t esc_carry = 0;    /* the block's first byte is escaped */
+    uint64_t str_carry = 0;    /* all ones when the block starts inside a string */
+    int64_t depth = 0;
+    char tail[64];
+    for (size_t b = i; b < n; b += 64) {
+        const char *p = s + b;
+        if (n - b < 64) { /* the last bytes, padded with spaces (nothing special) */
+            memset(tail, ' ', sizeof tail);
+            memcpy(tail, p, n - b);
+            p = tail;
+        }
+        uint64_t quote = 0, bsl = 0, open = 0, close = 0;
+        for (int k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+            /* '{' and '[' differ only in 0x20, as '}' and ']' do */
+            __m128i v20 = _mm_or_si128(v, lo);
+            quote |= mask16(v, q, 16 * k);
+            bsl |= mask16(v, bs, 16 * k);
+            open |= mask16(v20, op, 16 * k);
+            close |= mask16(v20, cl, 16 * k);
+        }
+        /* Escaped bytes: each backslash not itself escaped escapes the next. */
+        uint64_t escaped = esc_carry, rest = bsl & ~esc_carry, escapers = 0;
+        uint64_t next_esc = 0;
+        while (rest) {
+            int at = __builtin_ctzll(rest);
+            escapers |= 1ULL << at;
+            if (at == 63) {
+                next_esc = 1;
+                break;
+            }
+            escaped |= 2ULL << at;
+            rest &= ~(3ULL << at);
+        }
+        quote &= ~escaped;
+        /* Inside strings: the opening quote and what follows, up to the
+         * closing quote (not included). */
+        uint64_t in = quote;
+        in ^= in << 1;
+        in ^= in << 2;
+        in ^= in << 4;
+        in ^= in << 8;
+        in ^= in << 16;
+        in ^= in << 32;
+        in ^= str_carry;
+        if (escapers & ~in) {
+            /* A backslash outside a string (not JSON): it escapes nothing
+             * there, so this block goes byte by byte. */
+            struct jstate st = {(int)depth, str_carry != 0, esc_carry ? b + 1 : 0};
+            size_t end = b + 64 < n ? b + 64 : n;
+            for (size_t at = b; at < end; at++)
+                if (jscan_special(s[at]) && jscan_step(&st, s[at], at))
+                    return at + 1;
+            depth = st.depth;
+            str_carry = st.str ? ~(uint64_t)0 : 0;
+            esc_carry = st.skip > end;
+            continue;
+        }
+        esc_carry = next_esc;
+        str_carry = (uint64_t)0 - (in >> 63);
+        open &= ~in;
+        close &= ~in;
+        int64_t nclose = __builtin_popcountll(close);
+        if (depth - nclose > 0) {
+            depth += __builtin_popcountll(open) - nclose;
+            continue;
+        }
+        for (uint64_t m = open | close; m; m &= m - 1) {
+            int at = __builtin_ctzll(m);
+            if (open >> at & 1) {
+                depth++;
+            } else if (--depth <= 0) {
+                return b + (size_t)at + 1;
+            }
+        }
+    }
+    return n;
+}
+#endif
+
 size_t jscan_value_end(const char *s, size_t n, size_t i)
 {
     i = skip_ws(s, n, i);
@@ -90,6 +190,10 @@ size_t jscan_value_end(const char *s, size_t n, size_t i)
         if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == ':' ||
             ch == '}' || ch == ']')
             return i;
+#ifdef __SSE2__
+        if (ch == '{' || ch == '[')
+            return nested_end(s, n, i);
+#endif
         if (ch == '"' || ch == '{' || ch == '[')
             return structure_end(s, n, i);
     }

@@ -239,6 +239,66 @@ static void test_value_end_blocks(void **state)
     }
 }
 
+/* Random valid JSON (objects, arrays, strings with escaped quotes and
+ * backslashes, as managed fields' k:{\"name\":...} keys have, brackets inside
+ * strings), scanned from every byte, against the reference. */
+static uint64_t gen_x = 99;
+static unsigned gen_r(unsigned m)
+{
+    gen_x = gen_x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)(gen_x >> 33) % m;
+}
+
+static void gen_str(char *t, size_t *n, size_t cap)
+{
+    static const char *const parts[] = {"f:", "\\\"", "\\\\", "name", "{", "]", "\\n", "x"};
+    t[(*n)++] = '"';
+    for (unsigned k = gen_r(8); k-- && *n + 8 < cap;) {
+        const char *p = parts[gen_r(8)];
+        memcpy(t + *n, p, strlen(p));
+        *n += strlen(p);
+    }
+    t[(*n)++] = '"';
+}
+
+static void gen_value(char *t, size_t *n, size_t cap, int depth)
+{
+    unsigned kind = depth == 0 ? gen_r(2) : depth > 6 || *n + 64 > cap ? 2 + gen_r(2) : gen_r(4);
+    if (kind < 2) {
+        t[(*n)++] = kind ? '[' : '{';
+        for (unsigned k = depth < 2 ? 4 + gen_r(12) : gen_r(6); k--;) {
+            if (kind == 0) {
+                gen_str(t, n, cap);
+                t[(*n)++] = ':';
+            }
+            gen_value(t, n, cap, depth + 1);
+            if (k && *n + 64 < cap)
+                t[(*n)++] = ',';
+            else
+                break;
+        }
+        t[(*n)++] = kind ? ']' : '}';
+    } else if (kind == 2) {
+        gen_str(t, n, cap);
+    } else {
+        t[(*n)++] = '1';
+    }
+}
+
+static void test_value_end_json(void **state)
+{
+    (void)state;
+    static char text[8192];
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 0;
+        gen_value(text, &n, sizeof text - 256, 0);
+        for (size_t i = 0; i < n; i++)
+            if (jscan_value_end(text, n, i) != ref_value_end(text, n, i))
+                fail_msg("round %d: at %zu of \"%.*s\": %zu, reference %zu", round, i, (int)n,
+                         text, jscan_value_end(text, n, i), ref_value_end(text, n, i));
+    }
+}
+
 /* jscan_string_special (eight bytes at a time) against a byte-by-byte search, on
  * random bytes with every kind of byte it must stop at, from every start. */
 static void test_string_special_random(void **state)
@@ -279,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_selectors_agree),
         cmocka_unit_test(test_value_end_random),
         cmocka_unit_test(test_value_end_blocks),
+        cmocka_unit_test(test_value_end_json),
         cmocka_unit_test(test_string_special_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
