@@ -97,6 +97,16 @@ static uint64_t mask16(__m128i v, __m128i c, int shift)
     return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)) << shift;
 }
 
+/* Set bits (x86-64's baseline has no popcnt instruction: the builtin would be
+ * a call into libgcc). */
+static inline int64_t bits64(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (int64_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
 static size_t nested_end(const char *s, size_t n, size_t i)
 {
     const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), lo = _mm_set1_epi8(0x20),
@@ -163,9 +173,9 @@ static size_t nested_end(const char *s, size_t n, size_t i)
         str_carry = (uint64_t)0 - (in >> 63);
         open &= ~in;
         close &= ~in;
-        int64_t nclose = __builtin_popcountll(close);
+        int64_t nclose = close ? bits64(close) : 0;
         if (depth - nclose > 0) {
-            depth += __builtin_popcountll(open) - nclose;
+            depth += bits64(open) - nclose;
             continue;
         }
         for (uint64_t m = open | close; m; m &= m - 1) {
