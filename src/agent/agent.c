@@ -186,7 +186,7 @@ int agent_run(const struct agent_opts *o, struct err *e)
      * other; one per 16 nodes, up to 128. With one per 32 (31 for 1,000 nodes)
      * the agent's round trips capped bench e2e below what the server could do
      * (4,200-4,900 pods/s offered 6,000, 5,200-5,400 with 62); one per 8 was
-     * no better (the server's 32 workers). */
+     * no better (the server's workers, docs/internals/http.md). */
     int conns = o->connections;
     if (conns <= 0) {
         conns = 8;

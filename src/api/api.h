@@ -55,7 +55,7 @@ struct api_server_opts {
  * for concurrency rather than for cores; but every idle worker is one more
  * thread to wake per request. 32 measured best on 2 cores with 64 writers
  * (bench/RESULTS.md, "API server after the event-loop rewrite"). */
-#define API_WORKERS_DEFAULT 32
+#define API_WORKERS_DEFAULT 64
 
 struct api_server;
 
