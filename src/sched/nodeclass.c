@@ -215,7 +215,7 @@ static void insert(struct nodeclass_index *ix, uint32_t node)
     if ((ix->tused + ix->ntomb + 1) * 4 >= ix->tcap * 3)
         table_rehash(ix, ix->tused * 4 >= ix->tcap ? ix->tcap * 2 : ix->tcap);
     uint64_t h = nodeclass_hash(ix->c, node);
-    uint32_t ins, s = lookup(ix, node, h, &ins);
+    uint32_t ins = 0, s = lookup(ix, node, h, &ins); /* set whenever s is UINT32_MAX */
     if (s == UINT32_MAX) {
         s = new_class(ix, h);
         struct nodeclass *k = &ix->cls[s];
