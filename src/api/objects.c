@@ -1442,6 +1442,15 @@ static char *mf_merge(const char *txt, const struct mf_ent *ents, size_t n, json
     return strbuf_take(&b, len);
 }
 
+/* Frees the trees *t[i] and forgets them. */
+static void drop_trees(json_t **const *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_decref(*t[i]);
+        *t[i] = NULL;
+    }
+}
+
 enum splice_rc { SPLICE_NO = 0, SPLICE_DONE = 1, SPLICE_FAIL = -1, SPLICE_RACE = -2 };
 
 /* The status patch p applied to kv's text and written (r holds the reply:
@@ -1464,6 +1473,7 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
         return SPLICE_NO;
     enum splice_rc rc = SPLICE_FAIL;
     json_t *cst = NULL, *out = NULL, *mf = NULL, *oldv = NULL, *newv = NULL;
+    json_t **const trees[] = {&sp.view, &cst, &out, &mf, &oldv, &newv};
     char *enc = NULL;
     struct store_kv *nkv = NULL;
     if (sp.st_e) {
@@ -1543,13 +1553,7 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     }
     /* The trees are done with: freed before the wait for the commit (see
      * release_early). */
-    json_decref(sp.view);
-    json_decref(cst);
-    json_decref(out);
-    json_decref(mf);
-    json_decref(oldv);
-    json_decref(newv);
-    sp.view = cst = out = mf = oldv = newv = NULL;
+    drop_trees(trees, sizeof trees / sizeof trees[0]);
     json_decref(p->patch); /* parsed again for another try (do_patch) */
     p->patch = NULL;
     if (store_update(ctx->store, key, enc, len, kv->mod_rev, &nkv, e) < 0) {
@@ -1562,12 +1566,7 @@ static enum splice_rc status_splice(struct api_ctx *ctx, const struct api_req *r
     rc = SPLICE_DONE;
 done:
     free(enc);
-    json_decref(sp.view);
-    json_decref(cst);
-    json_decref(out);
-    json_decref(mf);
-    json_decref(oldv);
-    json_decref(newv);
+    drop_trees(trees, sizeof trees / sizeof trees[0]);
     return rc;
 }
 

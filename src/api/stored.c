@@ -131,6 +131,21 @@ static const char *storage_version(const struct api_kind *k)
 
 /* ---- the stored form ------------------------------------------------------ */
 
+/* Appends ",key:value" for each member of obj but skip. */
+static void put_members(struct jsonout *o, json_t *obj, const char *skip)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (!strcmp(key, skip))
+            continue;
+        jsonout_raw(o, ",", 1);
+        jsonout_key(o, key);
+        jsonout_value(o, v);
+    }
+}
+
 /* Encodes obj as it is into the stored form (see the top of the file):
  * written piece by piece, with no tree of the layout built and freed. */
 static char *encode_layout(json_t *obj, size_t *len)
@@ -138,25 +153,9 @@ static char *encode_layout(json_t *obj, size_t *len)
     static const char head[] = "{\"metadata\":{\"resourceVersion\":\"\"";
     struct jsonout o = {0};
     jsonout_raw(&o, head, sizeof head - 1);
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(obj, "metadata"), key, v)
-    {
-        if (!strcmp(key, "resourceVersion"))
-            continue;
-        jsonout_raw(&o, ",", 1);
-        jsonout_key(&o, key);
-        jsonout_value(&o, v);
-    }
+    put_members(&o, json_object_get(obj, "metadata"), "resourceVersion");
     jsonout_raw(&o, "}", 1);
-    json_object_foreach(obj, key, v)
-    {
-        if (!strcmp(key, "metadata"))
-            continue;
-        jsonout_raw(&o, ",", 1);
-        jsonout_key(&o, key);
-        jsonout_value(&o, v);
-    }
+    put_members(&o, obj, "metadata");
     jsonout_raw(&o, "}", 1);
     *len = 0;
     return jsonout_finish(&o, len);

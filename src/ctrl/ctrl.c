@@ -211,6 +211,15 @@ void kset_release(struct kset *k)
     map_release(&k->m);
 }
 
+void kset_move(struct kset *dst, struct kset *src)
+{
+    size_t it = 0;
+    const char *s;
+    while ((s = kset_next(src, &it)))
+        kset_add(dst, s);
+    kset_clear(src);
+}
+
 /* ---- kdue: strings due at a time ---- */
 
 struct kdue_ent {
@@ -758,7 +767,7 @@ static void apply_kv(struct ctrl *c, struct store_kv *kv)
         o->status_at = old->status_at;
         o->seen_at = old->seen_at;
         o->started_at = old->started_at;
-    } else if (o) {
+    } else if (o && k == CK_JOB) {
         o->seen_at = mtime_wall_ns();
     }
     if (old)

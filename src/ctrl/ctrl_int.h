@@ -109,7 +109,7 @@ struct cobj {
     int64_t rev;         /* mod_rev */
     int64_t status_at;   /* a Job: when the controller last wrote its status (kept
                             across the object's versions) */
-    int64_t seen_at;     /* when the loop first saw the object (kept likewise) */
+    int64_t seen_at;     /* a Job: when the loop first saw it (kept likewise) */
     int64_t started_at;  /* a Job: when it was first seen running (its startTime
                             until that is written; kept likewise) */
     bool wl_admitted;    /* a Workload: QuotaReserved and status.admission */
@@ -127,6 +127,8 @@ void kset_del(struct kset *k, const char *s);
 bool kset_has(const struct kset *k, const char *s);
 void kset_clear(struct kset *k);
 void kset_release(struct kset *k);
+/* Adds every string of src to dst and empties src. */
+void kset_move(struct kset *dst, struct kset *src);
 /* Iterates: *it starts at 0; returns NULL at the end. */
 const char *kset_next(const struct kset *k, size_t *it);
 

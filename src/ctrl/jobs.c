@@ -206,6 +206,14 @@ static json_t *bound_placement(struct ctrl *c, json_t *job, struct cobj *wl, int
     return pl;
 }
 
+/* Job to be reconciled again at `at` (ns). */
+static void job_later(struct ctrl *c, const struct cobj *job, int64_t at)
+{
+    char k[600];
+    snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
+    kdue_add(&c->jobs_later, k, at);
+}
+
 static bool job_done(json_t *j, const char **how)
 {
     if (ctrl_condition_true(j, "Complete")) {
@@ -327,9 +335,7 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
                 ctrl_set_condition(conds, ctrl_make_condition(c, "Suspended", true,
                                                               "JobSuspended", "Job suspended"));
             } else {
-                char k[600];
-                snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
-                kdue_add(&c->jobs_later, k, job->seen_at + JOB_STATUS_BATCH_NS);
+                job_later(c, job, job->seen_at + JOB_STATUS_BATCH_NS);
             }
         }
     } else {
@@ -404,15 +410,11 @@ static void reconcile(struct ctrl *c, struct cobj *job, struct podvec *pvs)
     /* A Job's first status after it starts (startTime) waits, a batch period
      * at most, for its pods to be there and running: one write with them
      * instead of one before them and one after. */
-    bool starting = !start && new_start && !new_ct && (active == 0 || ready < active) &&
-                    c->now - job->started_at < JOB_STATUS_BATCH_NS;
-    if (conds_same && (times_same || starting) &&
-        c->now - (starting ? job->started_at : job->status_at) < JOB_STATUS_BATCH_NS) {
+    bool starting = !start && new_start && !new_ct && (active == 0 || ready < active);
+    int64_t batch_from = starting ? job->started_at : job->status_at;
+    if (conds_same && (times_same || starting) && c->now - batch_from < JOB_STATUS_BATCH_NS) {
         json_decref(st);
-        char k[600];
-        snprintf(k, sizeof k, "%s/%s", job->ns, job->name);
-        kdue_add(&c->jobs_later, k,
-                 (starting ? job->started_at : job->status_at) + JOB_STATUS_BATCH_NS);
+        job_later(c, job, batch_from + JOB_STATUS_BATCH_NS);
     } else if (patch(c, CK_JOB, job, "status", "jobst", json_pack("{s:o}", "status", st))) {
         job->status_at = c->now;
     }

@@ -320,12 +320,9 @@ void ctrl_nodes_pass(struct ctrl *c)
             if (l->ns && l->name && !strcmp(l->ns, "kube-node-lease"))
                 look_at_lease(c, l, ctrl_get(c, CK_NODE, NULL, l->name));
     } else {
+        kset_move(&c->changed_leases, &st->retry);
         size_t it = 0;
         const char *name;
-        while ((name = kset_next(&st->retry, &it)))
-            kset_add(&c->changed_leases, name);
-        kset_clear(&st->retry);
-        it = 0;
         while ((name = kset_next(&c->changed_leases, &it)))
             look_at_lease(c, ctrl_get(c, CK_LEASE, "kube-node-lease", name),
                           ctrl_get(c, CK_NODE, NULL, name));

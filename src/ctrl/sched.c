@@ -1091,14 +1091,11 @@ void ctrl_sched_pass(struct ctrl *c)
                     look_at(c, &l, NULL, s->ents[i].key);
         } else {
             /* the put-off ones join the changed ones */
-            size_t it = 0;
-            const char *k;
-            while ((k = kset_next(&s->recheck, &it)))
-                kset_add(&c->changed_wls, k);
-            kset_clear(&s->recheck);
+            kset_move(&c->changed_wls, &s->recheck);
             size_t n = 0, cap = 0;
             struct cobj **fresh = NULL;
-            it = 0;
+            size_t it = 0;
+            const char *k;
             while ((k = kset_next(&c->changed_wls, &it)) && !s->rebuild) {
                 struct cobj *o = wl_obj(c, k);
                 if (o && !map_get(&s->ids, k, strlen(k)) && !wl_admitted(o)) {
